@@ -1,0 +1,353 @@
+"""Experiment configuration: frozen dataclasses, validated when built, saved and loaded as TOML.
+
+The same file drives the GUI, the command line and the tests. Every refusal is a ``ValueError``
+whose message starts with the dotted name of the field (``solver.rtol: ...``) and says what is
+allowed.
+"""
+
+from __future__ import annotations
+
+import math
+import tomllib
+import types
+import typing
+from dataclasses import MISSING, asdict, dataclass, field, fields, replace
+from pathlib import Path
+
+import tomli_w
+
+from .methods import METHODS, method_info
+
+DATASET_KINDS = (
+    "moons", "circles", "xor", "xor_quadrants", "blobs", "spirals", "sin", "encoder",
+    "iris", "digits", "csv",
+)
+ACTIVATIONS = ("tanh", "sigmoid", "relu", "softplus", "linear")
+LOSSES = ("bce", "softmax_ce", "mse")
+OUTPUTS = ("linear", "sigmoid")
+INIT_SCHEMES = ("xavier_uniform", "xavier_normal", "he_normal", "lecun_normal", "uniform")
+JACOBIAN_MODES = ("exact", "fd", "none")
+STIFFNESS_METHODS = ("lanczos", "power")
+TASKS = ("auto", "classification", "regression")
+
+
+def _check(ok: bool, name: str, message: str) -> None:
+    if not ok:
+        raise ValueError(f"{name}: {message}")
+
+
+def _positive(value: float, name: str) -> None:
+    _check(math.isfinite(value) and value > 0, name, f"must be a positive number, got {value!r}")
+
+
+@dataclass(frozen=True)
+class DatasetConfig:
+    """Which data to train on and how to split it."""
+
+    kind: str = "moons"
+    n_samples: int = 200
+    noise: float = 0.1
+    seed: int = 0
+    test_fraction: float = 0.25
+    n_classes: int = 3  # blobs only
+    standardize: bool = True
+    csv_path: str = ""
+    target_column: str = ""
+    task: str = "auto"  # csv only: classification or regression; auto guesses from the column
+
+    def __post_init__(self):
+        _check(self.kind in DATASET_KINDS, "dataset.kind",
+               f"unknown dataset {self.kind!r}; choose one of {', '.join(DATASET_KINDS)}")
+        _check(4 <= self.n_samples <= 100_000, "dataset.n_samples",
+               f"must be between 4 and 100000, got {self.n_samples}")
+        _check(math.isfinite(self.noise) and 0 <= self.noise <= 10, "dataset.noise",
+               f"must be between 0 and 10, got {self.noise}")
+        _check(0 <= self.test_fraction < 1, "dataset.test_fraction",
+               f"must be at least 0 and below 1, got {self.test_fraction}")
+        _check(2 <= self.n_classes <= 20, "dataset.n_classes",
+               f"must be between 2 and 20, got {self.n_classes}")
+        _check(self.task in TASKS, "dataset.task", f"must be one of {', '.join(TASKS)}")
+        if self.kind == "csv":
+            _check(bool(self.csv_path), "dataset.csv_path", "a CSV dataset needs a file path")
+            _check(bool(self.target_column), "dataset.target_column",
+                   "a CSV dataset needs the name of its label/target column")
+
+
+@dataclass(frozen=True)
+class NetworkConfig:
+    """A multilayer perceptron: hidden widths and activations, loss, penalty, initialisation."""
+
+    hidden: tuple[int, ...] = (16, 16)
+    activations: tuple[str, ...] = ("tanh", "tanh")
+    loss: str = "bce"
+    output: str = "linear"  # output unit for "mse": linear or sigmoid (Owens & Filkin)
+    l2: float = 0.0
+    init: str = "xavier_uniform"
+    init_seed: int = 0
+
+    def __post_init__(self):
+        object.__setattr__(self, "hidden", tuple(self.hidden))
+        acts = (self.activations,) if isinstance(self.activations, str) else self.activations
+        if len(acts) == 1 and len(self.hidden) > 1:
+            acts = tuple(acts) * len(self.hidden)
+        object.__setattr__(self, "activations", tuple(acts))
+        for i, width in enumerate(self.hidden):
+            _check(isinstance(width, int) and 1 <= width <= 4096, f"network.hidden[{i}]",
+                   f"a layer width must be an integer from 1 to 4096, got {width!r}")
+        _check(len(self.activations) == len(self.hidden), "network.activations",
+               f"give one activation per hidden layer ({len(self.hidden)}), "
+               f"got {len(self.activations)}")
+        for i, act in enumerate(self.activations):
+            _check(act in ACTIVATIONS, f"network.activations[{i}]",
+                   f"unknown activation {act!r}; choose one of {', '.join(ACTIVATIONS)}")
+        _check(self.loss in LOSSES, "network.loss",
+               f"unknown loss {self.loss!r}; choose one of {', '.join(LOSSES)}")
+        _check(self.output in OUTPUTS, "network.output",
+               f"unknown output unit {self.output!r}; choose one of {', '.join(OUTPUTS)}")
+        _check(math.isfinite(self.l2) and 0 <= self.l2 <= 10, "network.l2",
+               f"must be between 0 and 10, got {self.l2}")
+        _check(self.init in INIT_SCHEMES, "network.init",
+               f"unknown initialisation {self.init!r}; choose one of {', '.join(INIT_SCHEMES)}")
+
+
+@dataclass(frozen=True)
+class SolverConfig:
+    """The integration method and its settings; settings a method lacks are refused."""
+
+    method: str = "cvode-gmres"
+    rtol: float = 1e-4
+    atol: float = 1e-4
+    first_step: float | None = None  # None: the solver chooses
+    max_step: float = math.inf
+    max_order: int | None = None  # None: the method's own maximum
+    jacobian: str | None = None  # None: the method's preferred mode (see jacobian_mode)
+    learning_rate: float = 0.1
+    momentum: float = 0.9
+    beta1: float = 0.9
+    beta2: float = 0.999
+    eps: float = 1e-8
+    krylov_dim: int = 10
+
+    def __post_init__(self):
+        info = method_info(self.method)
+        if info.tolerances:
+            _check(math.isfinite(self.rtol) and 1e-14 <= self.rtol <= 0.5, "solver.rtol",
+                   f"must be between 1e-14 and 0.5, got {self.rtol!r}")
+            _check(math.isfinite(self.atol) and 0 < self.atol <= 1, "solver.atol",
+                   f"must be above 0 and at most 1, got {self.atol!r}")
+        if self.first_step is not None:
+            _check(info.first_step, "solver.first_step", f"{self.method} has no first step")
+            _positive(self.first_step, "solver.first_step")
+        _check(self.max_step > 0 and not math.isnan(self.max_step), "solver.max_step",
+               f"must be positive (inf for no limit), got {self.max_step!r}")
+        if self.max_step != math.inf:
+            _check(info.max_step, "solver.max_step", f"{self.method} has no maximum step")
+        if self.max_order is not None:
+            _check(info.max_order is not None, "solver.max_order",
+                   f"{self.method} has no settable maximum order")
+            _check(isinstance(self.max_order, int) and 1 <= self.max_order <= info.max_order,
+                   "solver.max_order",
+                   f"must be an integer from 1 to {info.max_order} for {self.method}, "
+                   f"got {self.max_order!r}")
+        _check(self.jacobian is None or self.jacobian in info.jacobian_modes, "solver.jacobian",
+               f"{self.method} takes {' or '.join(map(repr, info.jacobian_modes))}, "
+               f"got {self.jacobian!r}")
+        _positive(self.learning_rate, "solver.learning_rate")
+        _check(0 <= self.momentum < 1, "solver.momentum", f"must be in [0, 1), got {self.momentum}")
+        _check(0 <= self.beta1 < 1, "solver.beta1", f"must be in [0, 1), got {self.beta1}")
+        _check(0 <= self.beta2 < 1, "solver.beta2", f"must be in [0, 1), got {self.beta2}")
+        _positive(self.eps, "solver.eps")
+        _check(1 <= self.krylov_dim <= 500, "solver.krylov_dim",
+               f"must be an integer from 1 to 500, got {self.krylov_dim}")
+
+    @property
+    def info(self):
+        return METHODS[self.method]
+
+    @property
+    def jacobian_mode(self) -> str:
+        """The Jacobian mode in force: the one set, or the method's preferred one."""
+        return self.jacobian or self.info.jacobian_modes[0]
+
+
+@dataclass(frozen=True)
+class StopConfig:
+    """When a run ends: the end of ODE time, or the first target or limit reached."""
+
+    t_end: float = 1000.0
+    target_loss: float | None = 1e-3
+    target_accuracy: float | None = None  # classification: stop when train accuracy ≥ this
+    target_rms: float | None = None  # squared-error losses: stop when train RMS error ≤ this
+    max_wall_time: float | None = 120.0  # seconds
+    max_steps: int | None = 1_000_000
+
+    def __post_init__(self):
+        _positive(self.t_end, "stop.t_end")
+        if self.target_loss is not None:
+            _positive(self.target_loss, "stop.target_loss")
+        if self.target_accuracy is not None:
+            _check(0 < self.target_accuracy <= 1, "stop.target_accuracy",
+                   f"must be a fraction in (0, 1], got {self.target_accuracy}")
+        if self.target_rms is not None:
+            _positive(self.target_rms, "stop.target_rms")
+        if self.max_wall_time is not None:
+            _positive(self.max_wall_time, "stop.max_wall_time")
+        if self.max_steps is not None:
+            _check(self.max_steps >= 1, "stop.max_steps", f"must be at least 1, got {self.max_steps}")
+
+
+@dataclass(frozen=True)
+class ProbeConfig:
+    """How often the run measures itself: test metrics and Hessian stiffness estimates."""
+
+    metrics_every: int = 1  # evaluate test loss/accuracy every k accepted steps
+    stiffness_every: int = 10  # Lanczos λmax/λmin every k steps (0: only by time, or never)
+    stiffness_every_dt: float | None = None  # ... or every Δt of ODE time
+    stiffness_method: str = "lanczos"
+    full_spectrum: bool = False  # the whole Hessian spectrum (up to a few thousand parameters)
+
+    def __post_init__(self):
+        _check(self.metrics_every >= 1, "probe.metrics_every",
+               f"must be at least 1, got {self.metrics_every}")
+        _check(self.stiffness_every >= 0, "probe.stiffness_every",
+               f"must be 0 (off) or a positive number of steps, got {self.stiffness_every}")
+        if self.stiffness_every_dt is not None:
+            _positive(self.stiffness_every_dt, "probe.stiffness_every_dt")
+        _check(self.stiffness_method in STIFFNESS_METHODS, "probe.stiffness_method",
+               f"choose one of {', '.join(STIFFNESS_METHODS)}, got {self.stiffness_method!r}")
+
+
+@dataclass(frozen=True)
+class Experiment:
+    """One training run: what to learn, with which network, integrated how, stopped when."""
+
+    name: str = "Two moons, CVODE Newton–Krylov"
+    description: str = ""
+    dataset: DatasetConfig = field(default_factory=DatasetConfig)
+    network: NetworkConfig = field(default_factory=NetworkConfig)
+    solver: SolverConfig = field(default_factory=SolverConfig)
+    stop: StopConfig = field(default_factory=StopConfig)
+    probe: ProbeConfig = field(default_factory=ProbeConfig)
+
+    def __post_init__(self):
+        _check(self.network.loss != "bce" or self.dataset.kind not in ("sin", "encoder"),
+               "network.loss", f"binary cross-entropy needs class labels; {self.dataset.kind} "
+               "is a regression dataset, use mse")
+        if self.stop.target_rms is not None:
+            _check(self.network.loss == "mse", "stop.target_rms",
+                   "an RMS-error target needs the squared-error loss (network.loss = 'mse')")
+
+    def with_changes(self, **sections) -> Experiment:
+        """A copy with some sections' fields replaced: ``with_changes(solver={"rtol": 1e-2})``."""
+        updated = {}
+        for name, changes in sections.items():
+            current = getattr(self, name)
+            updated[name] = replace(current, **changes) if isinstance(changes, dict) else changes
+        return replace(self, **updated)
+
+    # -- TOML ---------------------------------------------------------------------------------
+    def to_dict(self) -> dict:
+        """Plain data for TOML: None values are left out (TOML has no null)."""
+        return _drop_none(asdict(self))
+
+    def to_toml(self) -> str:
+        return tomli_w.dumps(self.to_dict())
+
+    def save(self, path: str | Path) -> None:
+        """Write the experiment as TOML, atomically (a temporary file, then a rename)."""
+        from .io import write_text_atomic
+
+        write_text_atomic(Path(path), self.to_toml())
+
+    @classmethod
+    def from_dict(cls, data: dict) -> Experiment:
+        return _build(cls, data, "")
+
+    @classmethod
+    def from_toml(cls, text: str) -> Experiment:
+        try:
+            data = tomllib.loads(text)
+        except tomllib.TOMLDecodeError as exc:
+            raise ValueError(f"not valid TOML: {exc}") from None
+        return cls.from_dict(data)
+
+    @classmethod
+    def load(cls, path: str | Path) -> Experiment:
+        path = Path(path)
+        try:
+            text = path.read_text(encoding="utf-8")
+        except FileNotFoundError:
+            raise ValueError(f"{path}: no such file") from None
+        except (OSError, UnicodeDecodeError) as exc:
+            raise ValueError(f"{path}: cannot read it ({exc})") from None
+        try:
+            return cls.from_toml(text)
+        except ValueError as exc:
+            raise ValueError(f"{path}: {exc}") from None
+
+
+def _drop_none(value):
+    if isinstance(value, dict):
+        return {k: _drop_none(v) for k, v in value.items() if v is not None}
+    if isinstance(value, tuple):
+        return [_drop_none(v) for v in value]
+    return value
+
+
+def _type_name(tp) -> str:
+    return getattr(tp, "__name__", str(tp))
+
+
+def _coerce(value, tp, name: str):
+    """Check one TOML value against a field's annotation; ints are accepted for floats."""
+    origin = typing.get_origin(tp)
+    if origin in (typing.Union, types.UnionType):
+        options = [a for a in typing.get_args(tp) if a is not type(None)]
+        return _coerce(value, options[0], name)
+    if origin is tuple:
+        (item_tp, _) = typing.get_args(tp)
+        if isinstance(value, str) and item_tp is str:
+            return (value,)
+        _check(isinstance(value, list), name, f"must be a list, got {value!r}")
+        return tuple(_coerce(v, item_tp, f"{name}[{i}]") for i, v in enumerate(value))
+    if dataclass_type := _dataclass(tp):
+        _check(isinstance(value, dict), name, f"must be a table ([{name}]), got {value!r}")
+        return _build(dataclass_type, value, name)
+    if tp is float:
+        _check(isinstance(value, int | float) and not isinstance(value, bool), name,
+               f"must be a number, got {value!r}")
+        return float(value)
+    if tp is int:
+        ok = isinstance(value, int) and not isinstance(value, bool)
+        if isinstance(value, float) and value.is_integer():
+            value, ok = int(value), True
+        _check(ok, name, f"must be an integer, got {value!r}")
+        return value
+    if tp is bool:
+        _check(isinstance(value, bool), name, f"must be true or false, got {value!r}")
+        return value
+    if tp is str:
+        _check(isinstance(value, str), name, f"must be text, got {value!r}")
+        return value
+    raise TypeError(f"unsupported field type {_type_name(tp)} for {name}")
+
+
+def _dataclass(tp):
+    return tp if isinstance(tp, type) and hasattr(tp, "__dataclass_fields__") else None
+
+
+def _build(cls, data: dict, prefix: str):
+    hints = typing.get_type_hints(cls)
+    known = {f.name: f for f in fields(cls)}
+    where = f"[{prefix}]" if prefix else "the top level"
+    for key in data:
+        _check(key in known, f"{prefix}.{key}" if prefix else key,
+               f"unknown key in {where}; allowed: {', '.join(known)}")
+    kwargs = {}
+    for key, value in data.items():
+        full = f"{prefix}.{key}" if prefix else key
+        kwargs[key] = _coerce(value, hints[key], full)
+    missing = [f.name for f in known.values()
+               if f.name not in kwargs and f.default is MISSING and f.default_factory is MISSING]
+    _check(not missing, prefix or "experiment", f"missing keys: {', '.join(missing)}")
+    return cls(**kwargs)

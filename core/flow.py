@@ -1,0 +1,113 @@
+"""The training ODE dθ/dt = −∇L(θ): right-hand side, exact Jacobian −H and products −H·v.
+
+Every evaluation is counted here, by the engine, because scipy's own ``nfev`` misses the calls its
+finite-difference Jacobian makes (SOLVER-NOTES).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from scipy.integrate._ivp.common import num_jac
+
+from .network import MLP
+
+
+@dataclass
+class EvalCounts:
+    """Work done on the loss: gradients, Hessian-vector products (per direction), dense Hessians."""
+
+    grad: int = 0
+    hvp: int = 0
+    hess: int = 0
+
+    def copy(self) -> EvalCounts:
+        return EvalCounts(self.grad, self.hvp, self.hess)
+
+
+class Objective:
+    """The training loss of one network on one data set, with a one-point cache.
+
+    Solvers often evaluate Hv several times at the same θ and then ask for the loss there; the
+    forward pass (and the gradient) at the last point is kept and reused when θ is unchanged.
+    """
+
+    def __init__(self, net: MLP, X: np.ndarray, T: np.ndarray):
+        self.net, self.X, self.T = net, X, T
+        self._theta = None
+        self._forward = None
+        self._loss = None
+        self._grad = None
+
+    def _at(self, theta: np.ndarray) -> bool:
+        return self._theta is not None and np.array_equal(theta, self._theta)
+
+    def _remember(self, theta: np.ndarray) -> None:
+        if not self._at(theta):
+            self._theta = np.array(theta, dtype=float)
+            self._forward = self._loss = self._grad = None
+
+    def _forward_pass(self):
+        if self._forward is None:
+            self._forward = self.net.forward(self._theta, self.X)
+        return self._forward
+
+    def loss_grad(self, theta: np.ndarray):
+        self._remember(theta)
+        if self._grad is None:
+            self._loss, self._grad = self.net.loss_grad(self._theta, self.X, self.T,
+                                                        cache=self._forward_pass())
+        return self._loss, self._grad
+
+    def loss(self, theta: np.ndarray) -> float:
+        self._remember(theta)
+        if self._loss is None:
+            self._loss = self.net.loss(self._theta, self.X, self.T, cache=self._forward_pass())
+        return self._loss
+
+    def output(self, theta: np.ndarray) -> np.ndarray:
+        """The network's output on this objective's inputs (shares the cached forward pass)."""
+        self._remember(theta)
+        return self.net.output_of(self._forward_pass()[1][-1])
+
+    def hvp(self, theta: np.ndarray, V: np.ndarray) -> np.ndarray:
+        self._remember(theta)
+        return self.net.hvp(self._theta, self.X, self.T, V, cache=self._forward_pass())
+
+    def hessian(self, theta: np.ndarray) -> np.ndarray:
+        return self.net.hessian(np.asarray(theta, dtype=float), self.X, self.T)
+
+
+class GradientFlow:
+    """Right-hand side and Jacobians of the gradient flow, counting the solver's work."""
+
+    def __init__(self, objective: Objective):
+        self.objective = objective
+        self.n = objective.net.n_params
+        self.counts = EvalCounts()
+        self._fd_factor = None
+
+    def rhs(self, t: float, theta: np.ndarray) -> np.ndarray:
+        """f(t, θ) = −∇L(θ); a fresh array the solver may keep."""
+        self.counts.grad += 1
+        return -self.objective.loss_grad(theta)[1]
+
+    def jac(self, t: float, theta: np.ndarray) -> np.ndarray:
+        """Exact Jacobian of the flow, −H(θ)."""
+        self.counts.hess += 1
+        H = self.objective.hessian(theta)
+        H *= -1.0
+        return H
+
+    def jvp(self, theta: np.ndarray, v: np.ndarray) -> np.ndarray:
+        """Exact Jacobian-vector product(s) −H·v; v is (P,) or (P, k)."""
+        self.counts.hvp += 1 if v.ndim == 1 else v.shape[1]
+        return -self.objective.hvp(theta, v)
+
+    def fd_jac(self, t: float, theta: np.ndarray, atol: float = 1e-6) -> np.ndarray:
+        """The Jacobian by forward differences, exactly as scipy's BDF/Radau build it with no
+        ``jac``: P + 1 gradient calls (counted)."""
+        f = self.rhs(t, theta)
+        J, self._fd_factor = num_jac(self.rhs, t, theta, f, atol, self._fd_factor)
+        return J

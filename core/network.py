@@ -1,0 +1,307 @@
+"""A multilayer perceptron over one flat parameter vector θ, with exact derivatives.
+
+Loss, gradient (backpropagation), Hessian-vector products (Pearlmutter's R-operator, batched over
+many directions at once) and the dense Hessian (the R-operator applied to the identity, in
+blocks). Everything is vectorised over samples; losses use stable formulations for large logits.
+
+Layout of θ: for each layer in turn, its weight matrix W (fan_in × fan_out, row-major) then its
+bias b (fan_out). A layer computes z = a·W + b, a' = f(z).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from scipy.special import expit, log_softmax, softmax
+
+from .config import NetworkConfig
+
+# -- activations: value, first and second derivative from (z, a = f(z)) ----------------------
+
+
+def _act(name: str, z: np.ndarray) -> np.ndarray:
+    if name == "tanh":
+        return np.tanh(z)
+    if name == "sigmoid":
+        return expit(z)
+    if name == "relu":
+        return np.maximum(z, 0.0)
+    if name == "softplus":
+        return np.logaddexp(0.0, z)
+    return z
+
+
+def _act_d1(name: str, z: np.ndarray, a: np.ndarray) -> np.ndarray:
+    if name == "tanh":
+        return 1.0 - a * a
+    if name == "sigmoid":
+        return a * (1.0 - a)
+    if name == "relu":
+        return (z > 0).astype(z.dtype)
+    if name == "softplus":
+        return expit(z)
+    return np.ones_like(z)
+
+
+def _act_d2(name: str, z: np.ndarray, a: np.ndarray) -> np.ndarray | None:
+    """Second derivative, or None where it is identically zero (ReLU almost everywhere, linear)."""
+    if name == "tanh":
+        return -2.0 * a * (1.0 - a * a)
+    if name == "sigmoid":
+        return a * (1.0 - a) * (1.0 - 2.0 * a)
+    if name == "softplus":
+        s = expit(z)
+        return s * (1.0 - s)
+    return None
+
+
+@dataclass(frozen=True)
+class LayerSlices:
+    """Where one layer's W and b live in θ."""
+
+    fan_in: int
+    fan_out: int
+    w: slice
+    b: slice
+
+
+class MLP:
+    """The network's shape and maths; holds no parameters and no data."""
+
+    def __init__(self, n_inputs: int, n_outputs: int, config: NetworkConfig):
+        self.config = config
+        self.sizes = (n_inputs, *config.hidden, n_outputs)
+        self.activations = tuple(config.activations)
+        self.loss_name = config.loss
+        self.output = "sigmoid" if config.loss == "mse" and config.output == "sigmoid" else "linear"
+        self.l2 = config.l2
+        self.layers: list[LayerSlices] = []
+        offset = 0
+        for fan_in, fan_out in zip(self.sizes[:-1], self.sizes[1:], strict=True):
+            w = slice(offset, offset + fan_in * fan_out)
+            b = slice(w.stop, w.stop + fan_out)
+            self.layers.append(LayerSlices(fan_in, fan_out, w, b))
+            offset = b.stop
+        self.n_params = offset
+        self.weight_mask = np.zeros(self.n_params)
+        for layer in self.layers:
+            self.weight_mask[layer.w] = 1.0
+
+    def describe(self) -> str:
+        acts = "/".join(self.activations) if self.activations else "no hidden layer"
+        return f"MLP {'-'.join(map(str, self.sizes))} ({acts}, {self.loss_name}), {self.n_params} parameters"
+
+    # -- parameters -----------------------------------------------------------------------
+    def init_params(self, scheme: str | None = None, seed: int | None = None) -> np.ndarray:
+        """Seeded initial weights; biases start at zero."""
+        scheme = scheme or self.config.init
+        rng = np.random.default_rng(self.config.init_seed if seed is None else seed)
+        theta = np.zeros(self.n_params)
+        for layer in self.layers:
+            fi, fo = layer.fan_in, layer.fan_out
+            shape = (fi * fo,)
+            if scheme == "xavier_uniform":
+                lim = np.sqrt(6.0 / (fi + fo))
+                theta[layer.w] = rng.uniform(-lim, lim, shape)
+            elif scheme == "xavier_normal":
+                theta[layer.w] = rng.normal(0.0, np.sqrt(2.0 / (fi + fo)), shape)
+            elif scheme == "he_normal":
+                theta[layer.w] = rng.normal(0.0, np.sqrt(2.0 / fi), shape)
+            elif scheme == "lecun_normal":
+                theta[layer.w] = rng.normal(0.0, np.sqrt(1.0 / fi), shape)
+            elif scheme == "uniform":
+                theta[layer.w] = rng.uniform(-0.5, 0.5, shape)
+            else:
+                raise ValueError(f"network.init: unknown initialisation {scheme!r}")
+        return theta
+
+    def unpack(self, theta: np.ndarray):
+        """Views (W, b) of each layer inside θ (a (P,) vector) or a batch of them ((k, P))."""
+        lead = theta.shape[:-1]
+        return [
+            (theta[..., s.w].reshape(*lead, s.fan_in, s.fan_out), theta[..., s.b])
+            for s in self.layers
+        ]
+
+    # -- forward ----------------------------------------------------------------------------
+    def forward(self, theta: np.ndarray, X: np.ndarray):
+        """Pre-activations zs and activations acts (acts[0] = X, acts[-1] = output logits)."""
+        acts, zs = [X], []
+        a = X
+        params = self.unpack(theta)
+        for i, (W, b) in enumerate(params):
+            z = a @ W + b
+            zs.append(z)
+            a = _act(self.activations[i], z) if i < len(params) - 1 else z
+            acts.append(a)
+        return zs, acts
+
+    def predict(self, theta: np.ndarray, X: np.ndarray) -> np.ndarray:
+        """Network output: probabilities for classification losses, values for squared error."""
+        _, acts = self.forward(theta, X)
+        return self.output_of(acts[-1])
+
+    # -- loss and its derivatives with respect to the output pre-activation z ------------------
+    def _loss_and_dz(self, z: np.ndarray, T: np.ndarray):
+        """Data loss (mean over samples) and G = ∂loss/∂z."""
+        n = z.shape[0]
+        if self.loss_name == "bce":
+            loss = np.mean(np.sum(np.logaddexp(0.0, z) - T * z, axis=1))
+            return loss, (expit(z) - T) / n
+        if self.loss_name == "softmax_ce":
+            logp = log_softmax(z, axis=1)
+            return -np.sum(T * logp) / n, (np.exp(logp) - T) / n
+        c = 2.0 / T.size
+        if self.output == "sigmoid":
+            s = expit(z)
+            r = s - T
+            return np.mean(r * r), c * r * s * (1.0 - s)
+        r = z - T
+        return np.mean(r * r), c * r
+
+    def _dz_dir(self, z: np.ndarray, T: np.ndarray, Rz: np.ndarray) -> np.ndarray:
+        """R{G} = (∂²loss/∂z²)·Rz, for Rz of shape (..., n, out)."""
+        n = z.shape[0]
+        if self.loss_name == "bce":
+            p = expit(z)
+            return p * (1.0 - p) * Rz / n
+        if self.loss_name == "softmax_ce":
+            S = softmax(z, axis=1)
+            return S * (Rz - np.sum(S * Rz, axis=-1, keepdims=True)) / n
+        c = 2.0 / T.size
+        if self.output == "sigmoid":
+            s = expit(z)
+            d1 = s * (1.0 - s)
+            return c * (d1 * d1 + (s - T) * d1 * (1.0 - 2.0 * s)) * Rz
+        return c * Rz
+
+    # -- objective ----------------------------------------------------------------------------
+    def loss(self, theta: np.ndarray, X: np.ndarray, T: np.ndarray, cache=None) -> float:
+        zs, _ = cache if cache is not None else self.forward(theta, X)
+        data_loss, _ = self._loss_and_dz(zs[-1], T)
+        return float(data_loss + self._penalty(theta))
+
+    def _penalty(self, theta: np.ndarray) -> float:
+        if not self.l2:
+            return 0.0
+        w = theta * self.weight_mask
+        return 0.5 * self.l2 * float(w @ w)
+
+    def output_of(self, z: np.ndarray) -> np.ndarray:
+        """The network's output from its last pre-activation (see ``predict``)."""
+        if self.loss_name == "bce" or self.output == "sigmoid":
+            return expit(z)
+        if self.loss_name == "softmax_ce":
+            return softmax(z, axis=1)
+        return z
+
+    def loss_grad(self, theta: np.ndarray, X: np.ndarray, T: np.ndarray, cache=None):
+        """Loss and its exact gradient by backpropagation (``cache``: a forward pass at θ)."""
+        zs, acts = cache if cache is not None else self.forward(theta, X)
+        loss, delta = self._loss_and_dz(zs[-1], T)
+        grad = np.empty(self.n_params)
+        params = self.unpack(theta)
+        for i in range(len(self.layers) - 1, -1, -1):
+            s = self.layers[i]
+            grad[s.w] = (acts[i].T @ delta).ravel()
+            grad[s.b] = delta.sum(axis=0)
+            if i > 0:
+                delta = (delta @ params[i][0].T) * _act_d1(self.activations[i - 1], zs[i - 1],
+                                                           acts[i])
+        if self.l2:
+            grad += self.l2 * self.weight_mask * theta
+        return float(loss + self._penalty(theta)), grad
+
+    def hvp(self, theta: np.ndarray, X: np.ndarray, T: np.ndarray, V: np.ndarray,
+            cache=None) -> np.ndarray:
+        """Exact Hessian-vector products H·V by the R-operator.
+
+        V is one direction (P,) or a batch (P, k); the result has V's shape. ``cache`` may hold
+        a forward pass ``(zs, acts)`` at this θ to skip recomputing it.
+        """
+        single = V.ndim == 1
+        Vb = V[None, :] if single else np.ascontiguousarray(V.T)  # (k, P)
+        zs, acts = cache if cache is not None else self.forward(theta, X)
+        params = self.unpack(theta)
+        dirs = self.unpack(Vb)
+        nl = len(self.layers)
+        d1 = [_act_d1(self.activations[i], zs[i], acts[i + 1]) for i in range(nl - 1)]
+        # forward R pass
+        Ra = None  # R{a_0} = 0
+        Rzs = []
+        for i, ((W, _), (VW, Vbias)) in enumerate(zip(params, dirs, strict=True)):
+            Rz = acts[i] @ VW + Vbias[:, None, :]
+            if Ra is not None:
+                Rz = Rz + Ra @ W
+            Rzs.append(Rz)
+            if i < nl - 1:
+                Ra = d1[i] * Rz
+        # backward pass, ordinary and R
+        _, delta = self._loss_and_dz(zs[-1], T)
+        Rdelta = self._dz_dir(zs[-1], T, Rzs[-1])
+        out = np.empty_like(Vb)
+        for i in range(nl - 1, -1, -1):
+            s = self.layers[i]
+            a_prev = acts[i]
+            Rg_w = a_prev.T @ Rdelta  # (k, fan_in, fan_out)
+            if i > 0:
+                Ra_prev = d1[i - 1] * Rzs[i - 1]
+                Rg_w = Rg_w + np.swapaxes(Ra_prev, 1, 2) @ delta
+            out[:, s.w] = Rg_w.reshape(Rg_w.shape[0], -1)
+            out[:, s.b] = Rdelta.sum(axis=1)
+            if i > 0:
+                W, VW = params[i][0], dirs[i][0]
+                back = delta @ W.T  # (n, fan_in)
+                Rback = Rdelta @ W.T + delta @ np.swapaxes(VW, 1, 2)
+                Rdelta_new = Rback * d1[i - 1]
+                d2 = _act_d2(self.activations[i - 1], zs[i - 1], acts[i])
+                if d2 is not None:
+                    Rdelta_new = Rdelta_new + (back * d2) * Rzs[i - 1]
+                delta = back * d1[i - 1]
+                Rdelta = Rdelta_new
+        if self.l2:
+            out += self.l2 * self.weight_mask * Vb
+        return out[0] if single else out.T
+
+    def hessian(self, theta: np.ndarray, X: np.ndarray, T: np.ndarray,
+                block: int = 256) -> np.ndarray:
+        """Dense exact Hessian: the R-operator on blocks of the identity, symmetrised."""
+        P = self.n_params
+        cache = self.forward(theta, X)
+        H = np.empty((P, P))
+        for start in range(0, P, block):
+            stop = min(P, start + block)
+            E = np.zeros((P, stop - start))
+            E[np.arange(start, stop), np.arange(stop - start)] = 1.0
+            H[:, start:stop] = self.hvp(theta, X, T, E, cache=cache)
+        return 0.5 * (H + H.T)
+
+
+def encode_targets(y: np.ndarray, task: str, n_classes: int | None, loss: str) -> np.ndarray:
+    """The (N, outputs) target matrix the loss compares the network's output with."""
+    if task == "regression":
+        if loss != "mse":
+            raise ValueError(f"network.loss: {loss} needs class labels; a regression dataset "
+                             "needs the squared-error loss 'mse'")
+        return np.asarray(y, dtype=float).reshape(len(y), -1)
+    labels = np.asarray(y, dtype=int)
+    if loss == "bce" and n_classes != 2:
+        raise ValueError(f"network.loss: binary cross-entropy needs 2 classes, the data has "
+                         f"{n_classes}; use softmax_ce")
+    if loss == "bce" or (loss == "mse" and n_classes == 2):
+        return labels.reshape(-1, 1).astype(float)
+    T = np.zeros((len(labels), n_classes))
+    T[np.arange(len(labels)), labels] = 1.0
+    return T
+
+
+def classification_accuracy(output: np.ndarray, labels: np.ndarray) -> float:
+    """Fraction of samples whose predicted class (threshold 0.5 or argmax) is the label."""
+    predicted = (output[:, 0] > 0.5).astype(int) if output.shape[1] == 1 else output.argmax(axis=1)
+    return float(np.mean(predicted == labels))
+
+
+def rms_error(output: np.ndarray, T: np.ndarray) -> float:
+    """Root-mean-square error over all samples and outputs."""
+    return float(np.sqrt(np.mean((output - T) ** 2)))

@@ -1,0 +1,264 @@
+"""A run: an experiment built into data, network, flow and solver, stepped one snapshot at a time.
+
+Modelled on scipy's ``OdeSolver``: a small state machine (``ready`` → ``running`` →
+``finished`` / ``failed`` / ``stopped``) whose failures come back as data with a message, never as
+exceptions thrown across threads or processes.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass
+
+import numpy as np
+
+from .config import Experiment
+from .datasets import Dataset, load_dataset
+from .flow import GradientFlow, Objective
+from .network import MLP, classification_accuracy, encode_targets, rms_error
+from .snapshot import RunReport, Snapshot
+from .solvers import SolverFailure, make_stepper
+from .stiffness import StiffnessProbe, step_stability
+
+#: Stiffness probes are skipped while they have cost more than this fraction of the solver's time
+#: (the default; ``probe.stiffness_budget`` in a future config may change it).
+STIFFNESS_BUDGET = 0.05
+
+
+@dataclass(frozen=True)
+class Problem:
+    """Data, network and initial weights: what every run of one comparison shares."""
+
+    dataset: Dataset
+    net: MLP
+    T_train: np.ndarray
+    T_test: np.ndarray
+    theta0: np.ndarray
+
+    @classmethod
+    def build(cls, experiment: Experiment) -> Problem:
+        data = load_dataset(experiment.dataset)
+        loss = experiment.network.loss
+        T_train = encode_targets(data.y_train, data.task, data.n_classes, loss)
+        T_test = encode_targets(data.y_test, data.task, data.n_classes, loss)
+        net = MLP(data.X_train.shape[1], T_train.shape[1], experiment.network)
+        return cls(data, net, T_train, T_test, net.init_params())
+
+
+class Run:
+    """One experiment being integrated; ``step()`` returns the next :class:`Snapshot`."""
+
+    def __init__(self, experiment: Experiment, problem: Problem | None = None,
+                 stiffness_budget: float | None = STIFFNESS_BUDGET):
+        self.experiment = experiment
+        self.problem = problem or Problem.build(experiment)
+        p = self.problem
+        self.net = p.net
+        self.train = Objective(p.net, p.dataset.X_train, p.T_train)
+        self.test = Objective(p.net, p.dataset.X_test, p.T_test) if p.dataset.n_test else None
+        self.flow = GradientFlow(self.train)
+        self.probe = StiffnessProbe(self.train, experiment.probe.stiffness_method)
+        self.stiffness_budget = stiffness_budget
+        self.status = "ready"
+        self.message = ""
+        self.stepper = None
+        self.wall = 0.0
+        self.solver_wall = 0.0
+        self.probe_wall = 0.0
+        self._last_probe_t = -math.inf
+        self._last: Snapshot | None = None
+        try:
+            self.stepper = make_stepper(self.flow, p.theta0, experiment.solver,
+                                        experiment.stop.t_end)
+        except SolverFailure as exc:
+            self.status, self.message = "failed", str(exc)
+
+    # -- state -----------------------------------------------------------------------------
+    @property
+    def theta(self) -> np.ndarray:
+        return (self.stepper.theta if self.stepper else self.problem.theta0).copy()
+
+    @property
+    def done(self) -> bool:
+        return self.status in ("finished", "failed", "stopped")
+
+    @property
+    def last(self) -> Snapshot | None:
+        return self._last
+
+    def start(self) -> Snapshot:
+        """The snapshot of the initial point (step 0); the run is then running."""
+        if self._last is None:
+            if self.status == "ready":
+                self.status = "running"
+            self._last = self._snapshot(probe=self.experiment.probe.stiffness_every > 0
+                                        or self.experiment.probe.stiffness_every_dt is not None)
+        return self._last
+
+    def step(self) -> Snapshot:
+        """Take one solver step and measure; after the end, returns the last snapshot again."""
+        if self._last is None:
+            self.start()
+        if self.done:
+            return self._last
+        begin = time.perf_counter()
+        try:
+            with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+                self.stepper.step()
+        except SolverFailure as exc:
+            self.status, self.message = "failed", f"{exc} (after step {self._last.step})"
+        except Exception as exc:  # a bug or a numerical fault inside a solver library
+            self.status = "failed"
+            self.message = (f"{self.experiment.solver.method} raised {type(exc).__name__}: {exc}"
+                            f" (after step {self._last.step})")
+        self.solver_wall += time.perf_counter() - begin
+        if self.status == "failed":
+            self.wall += time.perf_counter() - begin
+            self._last = self._replace_status(self._last)
+            return self._last
+        snap = self._snapshot(probe=self._probe_due(), begin=begin)
+        self._last = snap
+        return snap
+
+    def stop(self, message: str = "stopped by the user") -> Snapshot | None:
+        """End the run now; the data so far stays."""
+        if not self.done:
+            self.status, self.message = "stopped", message
+            if self._last is not None:
+                self._last = self._replace_status(self._last)
+        return self._last
+
+    def close(self) -> None:
+        if self.stepper is not None:
+            self.stepper.close()
+
+    # -- measuring ---------------------------------------------------------------------------
+    def _probe_due(self) -> bool:
+        cfg = self.experiment.probe
+        step = self.stepper.stats.accepted
+        due = (cfg.stiffness_every > 0 and step % cfg.stiffness_every == 0) or (
+            cfg.stiffness_every_dt is not None
+            and self.stepper.t - self._last_probe_t >= cfg.stiffness_every_dt)
+        if due and self.stiffness_budget is not None and step > 0:
+            due = self.probe_wall <= self.stiffness_budget * max(self.solver_wall, 1e-9)
+        return due
+
+    def _snapshot(self, probe: bool, begin: float | None = None) -> Snapshot:
+        st = self.stepper
+        theta = st.theta if st else self.problem.theta0
+        stats = st.stats if st else None
+        t = st.t if st else 0.0
+        step = stats.accepted if stats else 0
+        loss_train = self.train.loss(theta)
+        out_train = self.train.output(theta)
+        cfg = self.experiment
+        classify = self.problem.dataset.task == "classification"
+        mse = cfg.network.loss == "mse"
+        acc_train = (classification_accuracy(out_train, self.problem.dataset.y_train)
+                     if classify else None)
+        rms_train = rms_error(out_train, self.problem.T_train) if mse else None
+        loss_test = acc_test = rms_test = None
+        if self.test is not None and step % cfg.probe.metrics_every == 0:
+            loss_test = self.test.loss(theta)
+            out_test = self.test.output(theta)
+            acc_test = (classification_accuracy(out_test, self.problem.dataset.y_test)
+                        if classify else None)
+            rms_test = rms_error(out_test, self.problem.T_test) if mse else None
+
+        lam_max = lam_min = curvature = h_lam = grad_norm = None
+        if probe and st is not None:
+            probe_begin = time.perf_counter()
+            _, grad = self.train.loss_grad(theta)
+            grad_norm = float(np.linalg.norm(grad))
+            est = self.probe.estimate(theta, grad, spectrum=False)
+            lam_max, lam_min, curvature = est.lambda_max, est.lambda_min, est.curvature
+            if st.h is not None and math.isfinite(lam_max):
+                h_lam = st.h * lam_max
+            self._last_probe_t = t
+            self.probe_wall += time.perf_counter() - probe_begin
+        bound = st.stability_bound if st else math.inf
+        status, message = self.status, self.message
+        if begin is not None:
+            status, message = self._check_stop(step, t, loss_train, acc_train, rms_train, theta)
+        if begin is not None:
+            self.wall += time.perf_counter() - begin
+        counts = self.flow.counts
+        snap = Snapshot(
+            step=step, t=float(t), h=st.h if st else None, wall=self.wall,
+            solver_wall=self.solver_wall, loss_train=float(loss_train), loss_test=loss_test,
+            accuracy_train=acc_train, accuracy_test=acc_test, rms_train=rms_train,
+            rms_test=rms_test, grad_norm=grad_norm,
+            rejected=stats.rejected if stats else None,
+            newton_iters=stats.newton_iters if stats else None,
+            newton_failures=stats.newton_failures if stats else None,
+            order=stats.order if stats else None,
+            jac_evals=stats.jac_evals if stats else None,
+            lu_decomps=stats.lu_decomps if stats else None,
+            method_in_use=stats.method_in_use if stats else None,
+            method_switches=stats.method_switches if stats else None,
+            n_grad=counts.grad, n_hvp=counts.hvp, n_hess=counts.hess,
+            probe_hvp=self.probe.hvp_count, probe_hess=self.probe.hess_count,
+            lambda_max=lam_max, lambda_min=lam_min, curvature=curvature, h_lambda_max=h_lam,
+            stability_bound=bound if math.isfinite(bound) else None,
+            status=status, message=message,
+        )
+        return snap
+
+    def _check_stop(self, step, t, loss, acc, rms, theta) -> tuple[str, str]:
+        stop = self.experiment.stop
+        if not (math.isfinite(loss) and np.all(np.isfinite(theta))):
+            self.status = "failed"
+            self.message = (f"the loss became {loss} at step {step} (t = {t:.6g}): the weights "
+                            "diverged. For gradient descent, lower the learning rate below "
+                            "2/λmax; for a solver, tighten the tolerances.")
+        elif self.stepper.finished:
+            self.status, self.message = "finished", f"reached t_end = {stop.t_end:g}"
+        elif stop.target_loss is not None and loss <= stop.target_loss:
+            self.status, self.message = "finished", f"reached the target loss {stop.target_loss:g}"
+        elif stop.target_accuracy is not None and acc is not None and acc >= stop.target_accuracy:
+            self.status = "finished"
+            self.message = f"reached the target accuracy {stop.target_accuracy:.1%}"
+        elif stop.target_rms is not None and rms is not None and rms <= stop.target_rms:
+            self.status, self.message = "finished", f"reached the target RMS error {stop.target_rms:g}"
+        elif stop.max_steps is not None and step >= stop.max_steps:
+            self.status, self.message = "stopped", f"reached the step limit {stop.max_steps}"
+        elif stop.max_wall_time is not None and self.wall >= stop.max_wall_time:
+            self.status = "stopped"
+            self.message = f"reached the wall-time limit {stop.max_wall_time:g} s"
+        return self.status, self.message
+
+    def _replace_status(self, snap: Snapshot) -> Snapshot:
+        from dataclasses import replace
+
+        return replace(snap, status=self.status, message=self.message, wall=self.wall,
+                       solver_wall=self.solver_wall)
+
+    # -- the end -----------------------------------------------------------------------------
+    def run_to_end(self, on_snapshot=None) -> RunReport:
+        """Step until a stop condition; ``on_snapshot(snap)`` sees every snapshot."""
+        snap = self.start()
+        if on_snapshot:
+            on_snapshot(snap)
+        while not self.done:
+            snap = self.step()
+            if on_snapshot:
+                on_snapshot(snap)
+        return self.report()
+
+    def report(self) -> RunReport:
+        """Final train/test figures, the Hessian's extreme eigenvalues at the end, θ, counters."""
+        final = self._last or self.start()
+        theta = self.theta
+        lam_min = lam_max = None
+        if np.all(np.isfinite(theta)):
+            with np.errstate(over="ignore", invalid="ignore"):
+                est = self.probe.estimate(theta)
+            lam_min, lam_max = est.lambda_min, est.lambda_max
+        return RunReport(
+            name=self.experiment.name, method=self.experiment.solver.method,
+            status=self.status, message=self.message, final=final, theta=theta,
+            lambda_min_final=lam_min, lambda_max_final=lam_max, n_params=self.net.n_params)
+
+
+__all__ = ["Problem", "Run", "step_stability"]

@@ -1,0 +1,119 @@
+"""What a run reports: one immutable snapshot per accepted step, and a final report.
+
+``None`` always means "not measured at this step" or "this method does not expose it".
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import math
+from dataclasses import asdict, dataclass, fields
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """The state of a run after one accepted step (step 0 is the initial point)."""
+
+    step: int
+    t: float
+    h: float | None
+    wall: float  # seconds spent in the run's steps so far (solver, metrics and probes)
+    solver_wall: float  # seconds spent inside the solver alone
+    loss_train: float
+    loss_test: float | None
+    accuracy_train: float | None
+    accuracy_test: float | None
+    rms_train: float | None
+    rms_test: float | None
+    grad_norm: float | None
+    # solver statistics (cumulative)
+    rejected: int | None
+    newton_iters: int | None
+    newton_failures: int | None
+    order: int | None
+    jac_evals: int | None
+    lu_decomps: int | None
+    method_in_use: str | None
+    method_switches: int | None
+    # work on the loss by the solver, and by the stiffness probe
+    n_grad: int
+    n_hvp: int
+    n_hess: int
+    probe_hvp: int
+    probe_hess: int
+    # stiffness, when probed at this step
+    lambda_max: float | None
+    lambda_min: float | None
+    curvature: float | None  # gᵀHg / gᵀg
+    h_lambda_max: float | None
+    stability_bound: float | None  # of the method, on the negative real axis (None: unbounded)
+    status: str  # running, finished, failed, stopped
+    message: str = ""
+
+    @classmethod
+    def field_names(cls) -> list[str]:
+        return [f.name for f in fields(cls)]
+
+    def as_row(self) -> list:
+        return [_csv_value(v) for v in asdict(self).values()]
+
+
+def _csv_value(value):
+    if value is None:
+        return ""
+    if isinstance(value, float):
+        return repr(value) if math.isfinite(value) else str(value)
+    return value
+
+
+def snapshots_to_csv(snapshots) -> str:
+    """All snapshots as CSV text, one row per step, empty cells for None."""
+    buf = io.StringIO()
+    writer = csv.writer(buf, lineterminator="\n")
+    writer.writerow(Snapshot.field_names())
+    for snap in snapshots:
+        writer.writerow(snap.as_row())
+    return buf.getvalue()
+
+
+@dataclass(frozen=True)
+class RunReport:
+    """Where a run ended: final metrics, the smallest Hessian eigenvalue, θ and every counter."""
+
+    name: str
+    method: str
+    status: str
+    message: str
+    final: Snapshot
+    theta: np.ndarray
+    lambda_min_final: float | None
+    lambda_max_final: float | None
+    n_params: int
+
+    @property
+    def at_saddle(self) -> bool | None:
+        """True when the Hessian has a clearly negative eigenvalue at the end."""
+        if self.lambda_min_final is None or not math.isfinite(self.lambda_min_final):
+            return None
+        scale = max(abs(self.lambda_max_final or 0.0), 1e-12)
+        return self.lambda_min_final < -1e-6 * scale
+
+    def to_dict(self) -> dict:
+        data = {
+            "name": self.name, "method": self.method, "status": self.status,
+            "message": self.message, "n_params": self.n_params,
+            "lambda_min_final": self.lambda_min_final,
+            "lambda_max_final": self.lambda_max_final, "at_saddle": self.at_saddle,
+            "final": {k: _json_value(v) for k, v in asdict(self.final).items()},
+            "theta": [float(x) for x in self.theta],
+        }
+        return data
+
+
+def _json_value(value):
+    if isinstance(value, float) and not math.isfinite(value):
+        return str(value)
+    return value

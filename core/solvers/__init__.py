@@ -1,0 +1,21 @@
+"""Every solver family behind one stepping interface (see ``base.Stepper``)."""
+
+from __future__ import annotations
+
+from .base import SolverFailure, SolverStats, Stepper
+
+__all__ = ["SolverFailure", "SolverStats", "Stepper", "make_stepper"]
+
+
+def make_stepper(flow, theta0, config, t_end: float) -> Stepper:
+    """Build the stepper for ``config.method``; families are imported only when used."""
+    family = config.info.family
+    if family == "ivp":
+        from .ivp import IvpStepper as cls
+    elif family == "ode":
+        from .legacy import LegacyOdeStepper as cls
+    elif family == "cvode":
+        from .cvode import CvodeStepper as cls
+    else:
+        from .optimisers import OptimiserStepper as cls
+    return cls(flow, theta0, config, t_end)

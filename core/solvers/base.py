@@ -1,0 +1,71 @@
+"""One stepping interface for every solver family.
+
+A stepper advances the gradient flow by exactly one accepted step per ``step()`` call and keeps
+the statistics the method exposes. Figures a method does not expose stay ``None``: the engine
+never invents them.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..config import SolverConfig
+from ..flow import GradientFlow
+from ..methods import MethodInfo
+
+
+class SolverFailure(Exception):
+    """The method could not take its next step; the message says why in its own words."""
+
+
+@dataclass
+class SolverStats:
+    """Cumulative solver statistics; ``None`` where the method does not expose the figure."""
+
+    accepted: int = 0
+    rejected: int | None = None
+    newton_iters: int | None = None
+    newton_failures: int | None = None
+    order: int | None = None
+    jac_evals: int | None = None
+    lu_decomps: int | None = None
+    method_in_use: str | None = None  # LSODA: "Adams" or "BDF"
+    method_switches: int | None = None
+
+
+class Stepper:
+    """Base class: holds the flow, the state (t, θ), the last step size and the statistics."""
+
+    def __init__(self, flow: GradientFlow, theta0: np.ndarray, config: SolverConfig,
+                 t_end: float):
+        self.flow = flow
+        self.config = config
+        self.info: MethodInfo = config.info
+        self.t_end = float(t_end)
+        self.t = 0.0
+        self.theta = np.array(theta0, dtype=float)
+        self.h: float | None = None
+        self.stats = SolverStats()
+
+    @property
+    def stability_bound(self) -> float:
+        """Stability interval on the negative real axis (inf for the implicit methods)."""
+        return self.info.stability_bound
+
+    @property
+    def finished(self) -> bool:
+        return self.t >= self.t_end * (1 - 1e-12)
+
+    def step(self) -> None:
+        """Take one accepted step; raise ``SolverFailure`` if the method cannot."""
+        raise NotImplementedError
+
+    def close(self) -> None:
+        """Release anything the method holds (threads, handles). Safe to call twice."""
+
+    # helpers for subclasses
+    def _max_step(self) -> float:
+        return self.config.max_step if math.isfinite(self.config.max_step) else math.inf
