@@ -175,11 +175,11 @@ class StopConfig:
     """When a run ends: the end of ODE time, or the first target or limit reached."""
 
     t_end: float = 1000.0
-    target_loss: float | None = 1e-3
+    target_loss: float | None = None  # stop when the training loss falls to this
     target_accuracy: float | None = None  # classification: stop when train accuracy ≥ this
     target_rms: float | None = None  # squared-error losses: stop when train RMS error ≤ this
-    max_wall_time: float | None = 120.0  # seconds
-    max_steps: int | None = 1_000_000
+    max_wall_time: float | None = None  # seconds
+    max_steps: int | None = None
 
     def __post_init__(self):
         _positive(self.t_end, "stop.t_end")
@@ -247,7 +247,8 @@ class Experiment:
 
     # -- TOML ---------------------------------------------------------------------------------
     def to_dict(self) -> dict:
-        """Plain data for TOML: None values are left out (TOML has no null)."""
+        """Plain data for TOML: None values are left out (TOML has no null); every optional
+        field defaults to None, so leaving it out loads back the same experiment."""
         return _drop_none(asdict(self))
 
     def to_toml(self) -> str:
@@ -302,6 +303,8 @@ def _coerce(value, tp, name: str):
     """Check one TOML value against a field's annotation; ints are accepted for floats."""
     origin = typing.get_origin(tp)
     if origin in (typing.Union, types.UnionType):
+        if value is None and type(None) in typing.get_args(tp):
+            return None
         options = [a for a in typing.get_args(tp) if a is not type(None)]
         return _coerce(value, options[0], name)
     if origin is tuple:

@@ -97,15 +97,21 @@ class Run:
         return self._last
 
     def step(self) -> Snapshot:
-        """Take one solver step and measure; after the end, returns the last snapshot again."""
+        """Take one solver step and measure; after the end, returns the last snapshot again.
+
+        Floating-point overflow is not warned about: a non-finite loss or θ ends the run as
+        failed, with a message naming the step."""
         if self._last is None:
             self.start()
         if self.done:
             return self._last
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+            return self._step()
+
+    def _step(self) -> Snapshot:
         begin = time.perf_counter()
         try:
-            with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
-                self.stepper.step()
+            self.stepper.step()
         except SolverFailure as exc:
             self.status, self.message = "failed", f"{exc} (after step {self._last.step})"
         except Exception as exc:  # a bug or a numerical fault inside a solver library

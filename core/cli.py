@@ -1,0 +1,199 @@
+"""The ``odeprop`` command line: headless runs on the same engine as the desktop lab.
+
+``odeprop`` with no subcommand (or a CONFIG.toml, or ``--screenshot``) opens the lab; the GUI is
+imported by name only then, so this module stays free of Qt.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import json
+import sys
+import time
+from pathlib import Path
+
+from .config import Experiment
+from .methods import METHODS
+from .presets import load_preset, preset_names
+
+SUBCOMMANDS = ("run", "presets", "methods")
+
+
+class CliError(Exception):
+    """Bad input on the command line: printed as one line, exit code 2."""
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message):  # one clear line instead of usage + error
+        raise CliError(message)
+
+
+def apply_overrides(experiment: Experiment, overrides: list[str]) -> Experiment:
+    """``section.key=value`` settings on top of a loaded experiment (values parsed as TOML)."""
+    import tomllib
+
+    data = experiment.to_dict()
+    for item in overrides:
+        key, sep, raw = item.partition("=")
+        section, dot, field = key.strip().partition(".")
+        if not sep or not dot or section not in data or not isinstance(data[section], dict):
+            raise ValueError(f"--set {item!r}: write SECTION.KEY=VALUE, e.g. solver.rtol=1e-2")
+        try:
+            value = tomllib.loads(f"v = {raw.strip()}")["v"]
+        except tomllib.TOMLDecodeError:
+            value = raw.strip()  # bare words such as method names
+        data[section][field] = value
+    return Experiment.from_dict(data)
+
+
+def _parser() -> _Parser:
+    parser = _Parser(prog="odeprop", description="Train a network by integrating its gradient "
+                     "flow with real ODE solvers.")
+    sub = parser.add_subparsers(dest="command")
+    run = sub.add_parser("run", help="integrate one experiment headless")
+    source = run.add_mutually_exclusive_group()
+    source.add_argument("config", nargs="?", help="experiment TOML file")
+    source.add_argument("--preset", help="a shipped experiment (see `odeprop presets`)")
+    run.add_argument("--out", help="folder for snapshots.csv, summary.json, experiment.toml")
+    run.add_argument("--set", dest="overrides", action="append", default=[],
+                     metavar="SECTION.KEY=VALUE", help="override a setting, e.g. solver.rtol=1e-2")
+    run.add_argument("--quiet", action="store_true", help="no progress line")
+    sub.add_parser("presets", help="list the shipped experiments")
+    sub.add_parser("methods", help="list the integration methods")
+    for p in [run, *sub.choices.values()]:
+        p.error = parser.error  # one-line errors everywhere
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if not argv or argv[0] not in (*SUBCOMMANDS, "-h", "--help"):
+        return importlib.import_module("odeprop.gui.app").main(argv)
+    try:
+        args = _parser().parse_args(argv)
+        if args.command == "presets":
+            for name in preset_names():
+                print(f"{name:28s} {load_preset(name).name}")
+            return 0
+        if args.command == "methods":
+            for m in METHODS.values():
+                print(f"{m.name:12s} {m.family:9s} {m.label}")
+            return 0
+        return _run(args)
+    except CliError as exc:
+        print(f"odeprop: error: {exc}", file=sys.stderr)
+        return 2
+    except ValueError as exc:
+        print(f"odeprop: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("\nodeprop: interrupted", file=sys.stderr)
+        return 130
+
+
+def _run(args) -> int:
+    from .run import Run
+    from .snapshot import snapshots_to_csv
+
+    if args.preset:
+        experiment = load_preset(args.preset)
+    elif args.config:
+        experiment = Experiment.load(args.config)
+    else:
+        raise CliError("run needs a CONFIG.toml or --preset NAME")
+    experiment = apply_overrides(experiment, args.overrides)
+    out = Path(args.out) if args.out else None
+    if out is not None:
+        try:
+            out.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise CliError(f"--out {out}: cannot create the folder ({exc.strerror})") from None
+    run = Run(experiment)
+    progress = _Progress(enabled=not args.quiet)
+    snapshots = []
+
+    def record(snap):
+        snapshots.append(snap)
+        progress.show(snap)
+
+    try:
+        report = run.run_to_end(record)
+    except KeyboardInterrupt:
+        run.stop("interrupted from the keyboard")
+        report = run.report()
+    finally:
+        run.close()
+    progress.done()
+    print(_summary(experiment, report))
+    if out is not None:
+        from .io import write_text_atomic
+
+        write_text_atomic(out / "snapshots.csv", snapshots_to_csv(snapshots))
+        summary = {"experiment": experiment.to_dict(), "report": report.to_dict()}
+        write_text_atomic(out / "summary.json", json.dumps(summary, indent=2))
+        write_text_atomic(out / "experiment.toml", experiment.to_toml())
+        print(f"wrote {len(snapshots)} snapshots to {out / 'snapshots.csv'} and the summary to "
+              f"{out / 'summary.json'}")
+    return 0 if report.status != "failed" else 1
+
+
+class _Progress:
+    """A live, self-overwriting progress line on a terminal; sparse lines otherwise."""
+
+    def __init__(self, enabled: bool):
+        self.enabled = enabled
+        self.tty = sys.stderr.isatty()
+        self.last = 0.0
+        self.width = 0
+
+    def show(self, snap) -> None:
+        now = time.monotonic()
+        if not self.enabled or now - self.last < (0.2 if self.tty else 2.0):
+            return
+        self.last = now
+        line = (f"step {snap.step:>7d}  t {snap.t:10.4g}  loss {snap.loss_train:10.4g}"
+                + (f"  acc {snap.accuracy_train:6.1%}" if snap.accuracy_train is not None else "")
+                + (f"  rms {snap.rms_train:8.3g}" if snap.rms_train is not None else "")
+                + (f"  h {snap.h:9.3g}" if snap.h is not None else "")
+                + f"  grads {snap.n_grad:>7d}  {snap.wall:6.1f} s")
+        if self.tty:
+            sys.stderr.write("\r" + line.ljust(self.width))
+            self.width = len(line)
+        else:
+            sys.stderr.write(line + "\n")
+        sys.stderr.flush()
+
+    def done(self) -> None:
+        if self.enabled and self.tty and self.width:
+            sys.stderr.write("\n")
+
+
+def _fmt(value, spec: str = ".4g") -> str:
+    return "—" if value is None else format(value, spec)
+
+
+def _summary(experiment: Experiment, report) -> str:
+    f = report.final
+    lines = [
+        f"{experiment.name}: {report.status} — {report.message}",
+        f"  method {experiment.solver.method}, {report.n_params} parameters",
+        f"  steps {f.step}, t {f.t:.6g}, wall {f.wall:.3f} s (solver {f.solver_wall:.3f} s)",
+        f"  loss train {f.loss_train:.6g}, test {_fmt(f.loss_test, '.6g')}",
+    ]
+    if f.accuracy_train is not None:
+        lines.append(f"  accuracy train {f.accuracy_train:.1%}, test "
+                     f"{_fmt(f.accuracy_test, '.1%')}")
+    if f.rms_train is not None:
+        lines.append(f"  RMS error train {f.rms_train:.4g}, test {_fmt(f.rms_test)}")
+    lines.append(f"  gradients {f.n_grad}, Hv {f.n_hvp}, Hessians {f.n_hess}; rejected "
+                 f"{_fmt(f.rejected, 'd')}, Newton failures {_fmt(f.newton_failures, 'd')}, "
+                 f"Jacobians {_fmt(f.jac_evals, 'd')}, LU {_fmt(f.lu_decomps, 'd')}")
+    saddle = {True: " (a saddle)", False: " (a minimum)", None: ""}[report.at_saddle]
+    lines.append(f"  Hessian at the end: λmin {_fmt(report.lambda_min_final)}, λmax "
+                 f"{_fmt(report.lambda_max_final)}{saddle}")
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,115 @@
+"""A run end to end: snapshots, stop conditions, failures as data, stiffness, final report."""
+
+import math
+
+import numpy as np
+import pytest
+
+from odeprop.core.config import Experiment
+from odeprop.core.run import Problem, Run
+from odeprop.core.snapshot import Snapshot, snapshots_to_csv
+
+
+def _experiment(**sections):
+    base = Experiment().with_changes(dataset={"n_samples": 120}, network={"hidden": (8,),
+                                     "activations": ("tanh",)})
+    return base.with_changes(**sections)
+
+
+def _collect(run):
+    snaps = []
+    run.run_to_end(snaps.append)
+    return snaps
+
+
+def test_run_reaches_target_loss_with_consistent_snapshots():
+    run = Run(_experiment(solver={"method": "RK45"}, stop={"target_loss": 0.05}))
+    snaps = _collect(run)
+    assert run.status == "finished" and "target loss" in run.message
+    assert snaps[-1].loss_train <= 0.05 < snaps[-2].loss_train
+    assert [s.step for s in snaps] == list(range(len(snaps)))
+    assert all(b.t > a.t for a, b in zip(snaps, snaps[1:], strict=False))
+    for field in ("n_grad", "wall", "solver_wall"):
+        values = [getattr(s, field) for s in snaps]
+        assert values == sorted(values), field
+    assert snaps[-1].n_grad == run.flow.counts.grad
+    assert snaps[-1].accuracy_test is not None and snaps[-1].accuracy_train > 0.8
+
+
+def test_same_seed_same_initial_weights_and_data():
+    a, b = Problem.build(_experiment()), Problem.build(_experiment())
+    np.testing.assert_array_equal(a.theta0, b.theta0)
+    np.testing.assert_array_equal(a.dataset.X_train, b.dataset.X_train)
+    c = Problem.build(_experiment(network={"init_seed": 7}))
+    assert not np.array_equal(a.theta0, c.theta0)
+
+
+def test_diverging_gradient_descent_fails_with_message_and_keeps_data():
+    run = Run(_experiment(dataset={"kind": "sin"}, network={"loss": "mse"},
+                          solver={"method": "gd", "learning_rate": 50.0}, stop={"t_end": 1e9}))
+    snaps = _collect(run)
+    assert run.status == "failed"
+    assert "diverged" in run.message and "learning rate" in run.message
+    assert len(snaps) >= 2 and math.isfinite(snaps[0].loss_train)
+    assert snaps[-1].status == "failed"
+
+
+def test_step_limit_and_manual_stop():
+    run = Run(_experiment(solver={"method": "gd"}, stop={"max_steps": 7, "target_loss": None}))
+    snaps = _collect(run)
+    assert run.status == "stopped" and snaps[-1].step == 7 and "step limit" in run.message
+    run = Run(_experiment(solver={"method": "gd"}))
+    run.start()
+    run.step()
+    last = run.stop()
+    assert run.done and last.status == "stopped" and run.step() is last
+
+
+def test_stiffness_probe_matches_dense_hessian():
+    exp = _experiment(solver={"method": "RK45", "rtol": 1e-6, "atol": 1e-8},
+                      probe={"stiffness_every": 5}, stop={"target_loss": 0.1})
+    run = Run(exp, stiffness_budget=None)
+    snaps = _collect(run)
+    probed = [s for s in snaps if s.lambda_max is not None]
+    assert [s.step for s in probed if s.step] == list(range(5, snaps[-1].step + 1, 5))
+    last = probed[-1]
+    assert last.h_lambda_max == pytest.approx(last.h * last.lambda_max)
+    assert last.stability_bound == pytest.approx(3.3066)
+    assert last.probe_hvp > 0 and snaps[-1].n_hvp == 0  # probe work is counted apart
+
+
+def test_report_has_final_eigenvalues_and_theta():
+    run = Run(_experiment(solver={"method": "BDF"}, stop={"target_loss": 0.05}))
+    report = run.run_to_end()
+    eigs = np.linalg.eigvalsh(run.train.hessian(report.theta))
+    assert report.lambda_max_final == pytest.approx(eigs[-1], rel=1e-3)
+    assert report.lambda_min_final == pytest.approx(eigs[0], rel=1e-2, abs=1e-5)
+    assert report.final.status == "finished"
+    report.theta[:] = 0  # a copy: the run is untouched
+    assert np.any(run.theta != 0)
+    data = report.to_dict()
+    assert data["final"]["step"] == report.final.step and len(data["theta"]) == report.n_params
+
+
+def test_snapshots_to_csv_has_a_row_per_snapshot_and_blank_nones():
+    run = Run(_experiment(solver={"method": "gd"}, stop={"max_steps": 3}))
+    snaps = _collect(run)
+    lines = snapshots_to_csv(snaps).splitlines()
+    assert lines[0].split(",") == Snapshot.field_names()
+    assert len(lines) == len(snaps) + 1
+    row = dict(zip(Snapshot.field_names(), lines[1].split(","), strict=True))
+    assert row["newton_failures"] == "" and float(row["loss_train"]) == snaps[0].loss_train
+
+
+def test_rms_target_for_squared_error():
+    exp = Experiment.from_dict({
+        "dataset": {"kind": "xor", "standardize": False},
+        "network": {"hidden": [3], "activations": ["tanh"], "loss": "mse"},
+        "solver": {"method": "LSODA", "rtol": 1e-3, "atol": 1e-3},
+        "stop": {"target_rms": 0.1, "target_loss": None, "t_end": 1e5},
+    })
+    run = Run(exp)
+    report = run.run_to_end()
+    assert report.status == "finished" and "RMS" in report.message
+    assert report.final.rms_train <= 0.1
+    assert report.final.loss_test is None  # XOR's four points have no test split
