@@ -109,5 +109,10 @@ class GradientFlow:
         """The Jacobian by forward differences, exactly as scipy's BDF/Radau build it with no
         ``jac``: P + 1 gradient calls (counted)."""
         f = self.rhs(t, theta)
-        J, self._fd_factor = num_jac(self.rhs, t, theta, f, atol, self._fd_factor)
+        J, self._fd_factor = num_jac(self._rhs_columns, t, theta, f, atol, self._fd_factor)
         return J
+
+    def _rhs_columns(self, t: float, thetas: np.ndarray) -> np.ndarray:
+        """The right-hand side at each column of ``thetas``: num_jac's vectorised calling
+        convention, evaluated one gradient at a time as scipy does for a non-vectorised f."""
+        return np.column_stack([self.rhs(t, theta) for theta in thetas.T])

@@ -167,7 +167,7 @@ class MLP:
             p = expit(z)
             return p * (1.0 - p) * Rz / n
         if self.loss_name == "softmax_ce":
-            S = softmax(z, axis=1)
+            S = softmax(z, axis=-1)
             return S * (Rz - np.sum(S * Rz, axis=-1, keepdims=True)) / n
         c = 2.0 / T.size
         if self.output == "sigmoid":
@@ -218,46 +218,56 @@ class MLP:
         """Exact Hessian-vector products H·V by the R-operator.
 
         V is one direction (P,) or a batch (P, k); the result has V's shape. ``cache`` may hold
-        a forward pass ``(zs, acts)`` at this θ to skip recomputing it.
+        a forward pass ``(zs, acts)`` at this θ to skip recomputing it. Directional quantities
+        are laid out (samples, k, units) so every product is one large matrix multiply.
         """
         single = V.ndim == 1
-        Vb = V[None, :] if single else np.ascontiguousarray(V.T)  # (k, P)
+        Vb = np.ascontiguousarray(V[None, :] if single else V.T)  # (k, P)
+        k = Vb.shape[0]
         zs, acts = cache if cache is not None else self.forward(theta, X)
         params = self.unpack(theta)
         dirs = self.unpack(Vb)
         nl = len(self.layers)
+        n = X.shape[0]
         d1 = [_act_d1(self.activations[i], zs[i], acts[i + 1]) for i in range(nl - 1)]
-        # forward R pass
+
+        def times_dirs(A, VW):  # (n, fi) with (k, fi, fo) -> (n, k, fo)
+            fi, fo = VW.shape[1], VW.shape[2]
+            return (A @ VW.transpose(1, 0, 2).reshape(fi, k * fo)).reshape(n, k, fo)
+
+        # forward R pass: R{z_i} for every layer
         Ra = None  # R{a_0} = 0
         Rzs = []
         for i, ((W, _), (VW, Vbias)) in enumerate(zip(params, dirs, strict=True)):
-            Rz = acts[i] @ VW + Vbias[:, None, :]
+            Rz = times_dirs(acts[i], VW) + Vbias[None, :, :]
             if Ra is not None:
-                Rz = Rz + Ra @ W
+                Rz += (Ra.reshape(n * k, -1) @ W).reshape(n, k, -1)
             Rzs.append(Rz)
             if i < nl - 1:
-                Ra = d1[i] * Rz
+                Ra = d1[i][:, None, :] * Rz
         # backward pass, ordinary and R
-        _, delta = self._loss_and_dz(zs[-1], T)
-        Rdelta = self._dz_dir(zs[-1], T, Rzs[-1])
+        z_out = zs[-1]
+        _, delta = self._loss_and_dz(z_out, T)
+        Rdelta = self._dz_dir(z_out[:, None, :], T[:, None, :], Rzs[-1])
         out = np.empty_like(Vb)
         for i in range(nl - 1, -1, -1):
             s = self.layers[i]
-            a_prev = acts[i]
-            Rg_w = a_prev.T @ Rdelta  # (k, fan_in, fan_out)
+            fi, fo = s.fan_in, s.fan_out
+            Rg_w = (acts[i].T @ Rdelta.reshape(n, k * fo)).reshape(fi, k, fo).transpose(1, 0, 2)
             if i > 0:
-                Ra_prev = d1[i - 1] * Rzs[i - 1]
-                Rg_w = Rg_w + np.swapaxes(Ra_prev, 1, 2) @ delta
-            out[:, s.w] = Rg_w.reshape(Rg_w.shape[0], -1)
-            out[:, s.b] = Rdelta.sum(axis=1)
+                Ra_prev = d1[i - 1][:, None, :] * Rzs[i - 1]
+                Rg_w = Rg_w + (Ra_prev.reshape(n, k * fi).T @ delta).reshape(k, fi, fo)
+            out[:, s.w] = Rg_w.reshape(k, fi * fo)
+            out[:, s.b] = Rdelta.sum(axis=0)
             if i > 0:
                 W, VW = params[i][0], dirs[i][0]
-                back = delta @ W.T  # (n, fan_in)
-                Rback = Rdelta @ W.T + delta @ np.swapaxes(VW, 1, 2)
-                Rdelta_new = Rback * d1[i - 1]
+                back = delta @ W.T  # (n, fi)
+                Rback = (Rdelta.reshape(n * k, fo) @ W.T).reshape(n, k, fi)
+                Rback += (delta @ VW.transpose(2, 0, 1).reshape(fo, k * fi)).reshape(n, k, fi)
+                Rdelta_new = Rback * d1[i - 1][:, None, :]
                 d2 = _act_d2(self.activations[i - 1], zs[i - 1], acts[i])
                 if d2 is not None:
-                    Rdelta_new = Rdelta_new + (back * d2) * Rzs[i - 1]
+                    Rdelta_new += (back * d2)[:, None, :] * Rzs[i - 1]
                 delta = back * d1[i - 1]
                 Rdelta = Rdelta_new
         if self.l2:
