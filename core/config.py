@@ -88,7 +88,7 @@ class NetworkConfig:
     def __post_init__(self):
         object.__setattr__(self, "hidden", tuple(self.hidden))
         acts = (self.activations,) if isinstance(self.activations, str) else self.activations
-        if len(acts) == 1 and len(self.hidden) > 1:
+        if len(acts) == 1 and len(self.hidden) != 1:
             acts = tuple(acts) * len(self.hidden)
         object.__setattr__(self, "activations", tuple(acts))
         for i, width in enumerate(self.hidden):

@@ -60,10 +60,18 @@ class StiffnessProbe:
             eigs = np.linalg.eigvalsh(self.objective.hessian(theta))
             lam_max, lam_min = float(eigs[-1]), float(eigs[0])
         elif self.method == "power":
-            lam_max, self._v_max = self._power(theta, self._v_max)
-            # The most negative end: power iteration on (λmax·I − H) finds λmax − λmin.
-            top, self._v_min = self._power(theta, self._v_min, shift=lam_max)
-            lam_min = lam_max - top
+            # Power iteration finds the eigenvalue μ of largest |λ|; with ρ = |μ| the other end
+            # is the top of ρI − H (when μ = λmax) or of H + ρI (when μ = λmin), both ⪰ 0.
+            mu, v = self._power(theta, self._v_max)
+            rho = abs(mu)
+            if mu >= 0:
+                lam_max, self._v_max = mu, v
+                top, self._v_min = self._power(theta, self._v_min, sign=-1.0, shift=rho)
+                lam_min = rho - top
+            else:
+                lam_min, self._v_min = mu, v
+                top, self._v_max = self._power(theta, self._v_max, sign=1.0, shift=rho)
+                lam_max = top - rho
         else:
             lam_max, lam_min = self._lanczos(theta)
         curvature = None
@@ -104,15 +112,13 @@ class StiffnessProbe:
         self._v_min, self._v_max = vecs[:, order[0]], vecs[:, order[-1]]
         return float(vals[order[-1]]), float(vals[order[0]])
 
-    def _power(self, theta, v, shift: float | None = None, max_iter: int = 200):
-        """Power iteration on H, or on (shift·I − H) when a shift is given; (eigenvalue, v)."""
+    def _power(self, theta, v, sign: float = 1.0, shift: float = 0.0, max_iter: int = 200):
+        """Power iteration on sign·H + shift·I; returns (its dominant eigenvalue, vector)."""
         v = v / np.linalg.norm(v)
         lam = 0.0
         for _ in range(max_iter):
             self.hvp_count += 1
-            w = self.objective.hvp(theta, v)
-            if shift is not None:
-                w = shift * v - w
+            w = sign * self.objective.hvp(theta, v) + shift * v
             new = float(v @ w)
             norm = np.linalg.norm(w)
             if norm == 0:
