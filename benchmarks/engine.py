@@ -127,7 +127,7 @@ def overhead(problem: Problem, repeats: int) -> None:
             for _ in range(steps):
                 solver.step()
 
-        def engine(exp):
+        def engine(exp, steps=steps):
             run = Run(exp, problem)
             run.start()
             for _ in range(steps):

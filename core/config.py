@@ -193,7 +193,8 @@ class StopConfig:
         if self.max_wall_time is not None:
             _positive(self.max_wall_time, "stop.max_wall_time")
         if self.max_steps is not None:
-            _check(self.max_steps >= 1, "stop.max_steps", f"must be at least 1, got {self.max_steps}")
+            _check(self.max_steps >= 1, "stop.max_steps",
+                   f"must be at least 1, got {self.max_steps}")
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,4 @@
-"""Files written so that a crash or a full disk never leaves a half-written file that looks whole."""
+"""Files written so that a crash or a full disk never leaves a half-written file looking whole."""
 
 from __future__ import annotations
 

@@ -90,7 +90,8 @@ class MLP:
 
     def describe(self) -> str:
         acts = "/".join(self.activations) if self.activations else "no hidden layer"
-        return f"MLP {'-'.join(map(str, self.sizes))} ({acts}, {self.loss_name}), {self.n_params} parameters"
+        shape = "-".join(map(str, self.sizes))
+        return f"MLP {shape} ({acts}, {self.loss_name}), {self.n_params} parameters"
 
     # -- parameters -----------------------------------------------------------------------
     def init_params(self, scheme: str | None = None, seed: int | None = None) -> np.ndarray:

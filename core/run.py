@@ -226,7 +226,8 @@ class Run:
             self.status = "finished"
             self.message = f"reached the target accuracy {stop.target_accuracy:.1%}"
         elif stop.target_rms is not None and rms is not None and rms <= stop.target_rms:
-            self.status, self.message = "finished", f"reached the target RMS error {stop.target_rms:g}"
+            self.status = "finished"
+            self.message = f"reached the target RMS error {stop.target_rms:g}"
         elif stop.max_steps is not None and step >= stop.max_steps:
             self.status, self.message = "stopped", f"reached the step limit {stop.max_steps}"
         elif stop.max_wall_time is not None and self.wall >= stop.max_wall_time:

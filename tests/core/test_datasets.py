@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+
 from odeprop.core import datasets
 from odeprop.core.config import DatasetConfig
 from odeprop.core.datasets import Dataset, DatasetError, csv_columns, csv_preview, load_dataset
