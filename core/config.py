@@ -88,8 +88,8 @@ class NetworkConfig:
     def __post_init__(self):
         object.__setattr__(self, "hidden", tuple(self.hidden))
         acts = (self.activations,) if isinstance(self.activations, str) else self.activations
-        if len(acts) == 1 and len(self.hidden) != 1:
-            acts = tuple(acts) * len(self.hidden)
+        if len(set(acts)) == 1 and len(acts) != len(self.hidden):
+            acts = (acts[0],) * len(self.hidden)  # one activation for every layer
         object.__setattr__(self, "activations", tuple(acts))
         for i, width in enumerate(self.hidden):
             _check(isinstance(width, int) and 1 <= width <= 4096, f"network.hidden[{i}]",

@@ -243,7 +243,7 @@ REFUSALS = [
      r"^network\.hidden\[1\]: a layer width must be an integer from 1 to 4096, got 0$"),
     ({"network": {"hidden": [4097], "activations": ["tanh"]}},
      r"^network\.hidden\[0\]: a layer width must be an integer from 1 to 4096, got 4097$"),
-    ({"network": {"hidden": [4, 4, 4]}},
+    ({"network": {"hidden": [4, 4, 4], "activations": ["tanh", "relu"]}},
      r"^network\.activations: give one activation per hidden layer \(3\), got 2$"),
     ({"network": {"hidden": [], "activations": ["tanh", "relu"]}},
      r"^network\.activations: give one activation per hidden layer \(0\), got 2$"),
