@@ -1,0 +1,514 @@
+"""The configuration panel: dataset, network, solver and stopping rules of one experiment.
+
+It edits a core :class:`~odeprop.core.config.Experiment` and validates by building one: the
+engine's ``ValueError`` names the field (``solver.rtol: …``), so the message is shown on the
+widget where it was typed. Settings the chosen method lacks are disabled, with the reason as
+their tooltip.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import replace
+from pathlib import Path
+
+from PySide6.QtCore import Signal
+from PySide6.QtWidgets import (
+    QComboBox,
+    QDoubleSpinBox,
+    QFileDialog,
+    QFormLayout,
+    QGroupBox,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QPushButton,
+    QScrollArea,
+    QSpinBox,
+    QTableWidget,
+    QTableWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
+
+from odeprop.core.config import (
+    DATASET_KINDS,
+    INIT_SCHEMES,
+    LOSSES,
+    OUTPUTS,
+    TASKS,
+    Experiment,
+)
+from odeprop.core.datasets import DatasetError, csv_columns, csv_preview
+from odeprop.core.methods import METHODS
+
+from .config_widgets import LayerEditor, LogEdit, NumberEdit, flag
+from .tooltips import tip
+
+FAMILIES = {"ivp": "scipy solve_ivp", "ode": "scipy ode (legacy)", "cvode": "SUNDIALS CVODE",
+            "optimiser": "Optimisers (fixed step)"}
+FIXED_DATA = ("xor", "encoder", "iris", "digits", "csv")
+
+
+class ConfigPanel(QScrollArea):
+    """Edits one experiment; ``changed`` fires on every edit, ``errors`` lists what is invalid."""
+
+    changed = Signal()
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.setWidgetResizable(True)
+        self.setMinimumWidth(340)
+        self._base = Experiment()
+        self._updating = False
+        self._jacobian_for = ""
+        self.fields: dict[str, QWidget] = {}  # dotted field name → editing widget
+        self.labels: dict[str, QLabel] = {}
+        self.errors: list[str] = []
+        body = QWidget()
+        layout = QVBoxLayout(body)
+        layout.setContentsMargins(4, 4, 4, 4)
+        self.name_edit = QLineEdit()
+        self.name_edit.setToolTip("A name for this experiment (saved in its TOML file).")
+        layout.addWidget(self.name_edit)
+        layout.addWidget(self._dataset_group())
+        layout.addWidget(self._network_group())
+        layout.addWidget(self._solver_group())
+        layout.addWidget(self._stop_group())
+        layout.addStretch(1)
+        self.setWidget(body)
+        self.name_edit.textEdited.connect(self._edited)
+        self.set_experiment(Experiment())
+
+    # -- building the form -------------------------------------------------------------------
+    def _add(self, form: QFormLayout, name: str, label: str, widget: QWidget, key: str) -> None:
+        text = QLabel(label)
+        text.setToolTip(tip(key))
+        widget.setToolTip(tip(key))
+        widget.setProperty("tip", tip(key))
+        form.addRow(text, widget)
+        self.fields[name] = widget
+        self.labels[name] = text
+        for signal in ("textEdited", "valueChanged", "currentIndexChanged", "changed"):
+            if hasattr(widget, signal) and not (signal == "valueChanged"
+                                                and isinstance(widget, LogEdit)):
+                getattr(widget, signal).connect(self._edited)
+                break
+
+    def _dataset_group(self) -> QGroupBox:
+        box = QGroupBox("Dataset")
+        form = QFormLayout(box)
+        self.kind = QComboBox()
+        self.kind.addItems(DATASET_KINDS)
+        self._add(form, "dataset.kind", "Data", self.kind, "kind")
+        self.n_samples = QSpinBox()
+        self.n_samples.setRange(4, 100_000)
+        self._add(form, "dataset.n_samples", "Samples", self.n_samples, "n_samples")
+        self.noise = NumberEdit()
+        self._add(form, "dataset.noise", "Noise", self.noise, "noise")
+        self.test_fraction = QDoubleSpinBox()
+        self.test_fraction.setRange(0.0, 0.9)
+        self.test_fraction.setSingleStep(0.05)
+        self._add(form, "dataset.test_fraction", "Test split", self.test_fraction,
+                  "test_fraction")
+        self.data_seed = QSpinBox()
+        self.data_seed.setRange(0, 2**31 - 1)
+        self._add(form, "dataset.seed", "Seed", self.data_seed, "seed")
+        self.n_classes = QSpinBox()
+        self.n_classes.setRange(2, 20)
+        self._add(form, "dataset.n_classes", "Classes", self.n_classes, "n_classes")
+        csv_row = QWidget()
+        row = QHBoxLayout(csv_row)
+        row.setContentsMargins(0, 0, 0, 0)
+        self.csv_path = QLineEdit()
+        self.csv_path.setReadOnly(True)
+        self.csv_path.setPlaceholderText("no file chosen")
+        self.csv_button = QPushButton("Open CSV…")
+        self.csv_button.setToolTip(tip("csv"))
+        self.csv_button.clicked.connect(self._choose_csv)
+        row.addWidget(self.csv_path, 1)
+        row.addWidget(self.csv_button)
+        self._add(form, "dataset.csv_path", "CSV file", csv_row, "csv")
+        self.target_column = QComboBox()
+        self._add(form, "dataset.target_column", "Target column", self.target_column,
+                  "target_column")
+        self.task = QComboBox()
+        self.task.addItems(TASKS)
+        self._add(form, "dataset.task", "Task", self.task, "task")
+        self.preview = QTableWidget(0, 0)
+        self.preview.setMaximumHeight(130)
+        self.preview.setToolTip("The first rows of the CSV file, as they are in the file.")
+        form.addRow(self.preview)
+        self.preview.hide()
+        return box
+
+    def _network_group(self) -> QGroupBox:
+        box = QGroupBox("Network")
+        form = QFormLayout(box)
+        self.layers = LayerEditor()
+        self._add(form, "network.hidden", "Hidden layers", self.layers, "layers")
+        self.fields["network.activations"] = self.layers
+        self.loss = QComboBox()
+        self.loss.addItems(LOSSES)
+        self._add(form, "network.loss", "Loss", self.loss, "loss")
+        self.output = QComboBox()
+        self.output.addItems(OUTPUTS)
+        self._add(form, "network.output", "Output unit", self.output, "output")
+        self.init = QComboBox()
+        self.init.addItems(INIT_SCHEMES)
+        self._add(form, "network.init", "Initialisation", self.init, "init")
+        self.init_seed = QSpinBox()
+        self.init_seed.setRange(0, 2**31 - 1)
+        self._add(form, "network.init_seed", "Weight seed", self.init_seed, "init_seed")
+        self.l2 = NumberEdit()
+        self._add(form, "network.l2", "L2 penalty", self.l2, "l2")
+        return box
+
+    def _solver_group(self) -> QGroupBox:
+        box = QGroupBox("Solver")
+        form = QFormLayout(box)
+        self.family = QComboBox()
+        for key, label in FAMILIES.items():
+            self.family.addItem(label, key)
+        self.family.setToolTip(tip("family"))
+        form.addRow(QLabel("Family"), self.family)
+        self.family.currentIndexChanged.connect(self._family_changed)
+        self.method = QComboBox()
+        self._add(form, "solver.method", "Method", self.method, "method")
+        self.rtol = LogEdit(1e-14, 0.5)
+        self._add(form, "solver.rtol", "rtol", self.rtol, "rtol")
+        self.atol = LogEdit(1e-14, 1.0)
+        self._add(form, "solver.atol", "atol", self.atol, "atol")
+        self.first_step = NumberEdit("automatic")
+        self._add(form, "solver.first_step", "First step", self.first_step, "first_step")
+        self.max_step = NumberEdit("no limit")
+        self._add(form, "solver.max_step", "Max step", self.max_step, "max_step")
+        self.max_order = QSpinBox()
+        self.max_order.setRange(0, 12)
+        self.max_order.setSpecialValueText("automatic")
+        self._add(form, "solver.max_order", "Max order", self.max_order, "max_order")
+        self.jacobian = QComboBox()
+        self._add(form, "solver.jacobian", "Jacobian", self.jacobian, "jacobian")
+        self.learning_rate = NumberEdit()
+        self._add(form, "solver.learning_rate", "Learning rate η", self.learning_rate,
+                  "learning_rate")
+        self.momentum = NumberEdit()
+        self._add(form, "solver.momentum", "Momentum β", self.momentum, "momentum")
+        self.beta1 = NumberEdit()
+        self._add(form, "solver.beta1", "Adam β1", self.beta1, "beta1")
+        self.beta2 = NumberEdit()
+        self._add(form, "solver.beta2", "Adam β2", self.beta2, "beta2")
+        return box
+
+    def _stop_group(self) -> QGroupBox:
+        box = QGroupBox("Stopping and probes")
+        form = QFormLayout(box)
+        self.t_end = NumberEdit()
+        self._add(form, "stop.t_end", "End time t_end", self.t_end, "t_end")
+        self.target_loss = NumberEdit("none")
+        self._add(form, "stop.target_loss", "Target loss", self.target_loss, "target_loss")
+        self.target_accuracy = NumberEdit("none")
+        self._add(form, "stop.target_accuracy", "Target accuracy", self.target_accuracy,
+                  "target_accuracy")
+        self.target_rms = NumberEdit("none")
+        self._add(form, "stop.target_rms", "Target RMS", self.target_rms, "target_rms")
+        self.max_wall_time = NumberEdit("no limit")
+        self._add(form, "stop.max_wall_time", "Max wall time (s)", self.max_wall_time,
+                  "max_wall_time")
+        self.max_steps = NumberEdit("no limit", integer=True)
+        self._add(form, "stop.max_steps", "Max steps", self.max_steps, "max_steps")
+        self.stiffness_every = QSpinBox()
+        self.stiffness_every.setRange(0, 100_000)
+        self.stiffness_every.setSpecialValueText("off")
+        self._add(form, "probe.stiffness_every", "λmax every (steps)", self.stiffness_every,
+                  "stiffness_every")
+        return box
+
+    # -- experiment in and out ---------------------------------------------------------------
+    def set_experiment(self, exp: Experiment) -> None:
+        """Show ``exp`` in every widget (fields the panel does not edit are kept as they are)."""
+        self._base = exp
+        self._updating = True
+        try:
+            d, n, s, st = exp.dataset, exp.network, exp.solver, exp.stop
+            self.name_edit.setText(exp.name)
+            self.kind.setCurrentText(d.kind)
+            self.n_samples.setValue(d.n_samples)
+            self.noise.set_value(d.noise)
+            self.test_fraction.setValue(d.test_fraction)
+            self.data_seed.setValue(d.seed)
+            self.n_classes.setValue(d.n_classes)
+            self.csv_path.setText(d.csv_path)
+            self._load_columns(d.csv_path, d.target_column)
+            self.task.setCurrentText(d.task)
+            self.layers.set_layers(n.hidden, n.activations)
+            self.loss.setCurrentText(n.loss)
+            self.output.setCurrentText(n.output)
+            self.init.setCurrentText(n.init)
+            self.init_seed.setValue(n.init_seed)
+            self.l2.set_value(n.l2)
+            self.family.setCurrentIndex(self.family.findData(s.info.family))
+            self._fill_methods(s.info.family, s.method)
+            self.rtol.set_value(s.rtol)
+            self.atol.set_value(s.atol)
+            self.first_step.set_value(s.first_step)
+            self.max_step.set_value(s.max_step)
+            self.max_order.setValue(s.max_order or 0)
+            self._fill_jacobian(s.method, s.jacobian)
+            self.learning_rate.set_value(s.learning_rate)
+            self.momentum.set_value(s.momentum)
+            self.beta1.set_value(s.beta1)
+            self.beta2.set_value(s.beta2)
+            self.t_end.set_value(st.t_end)
+            self.target_loss.set_value(st.target_loss)
+            self.target_accuracy.set_value(st.target_accuracy)
+            self.target_rms.set_value(st.target_rms)
+            self.max_wall_time.set_value(st.max_wall_time)
+            self.max_steps.set_value(st.max_steps)
+            self.stiffness_every.setValue(exp.probe.stiffness_every)
+        finally:
+            self._updating = False
+        self._edited()
+
+    def experiment(self) -> Experiment:
+        """The experiment the form describes; ``ValueError`` naming the first bad field."""
+        exp, errors = self._build()
+        if errors:
+            raise ValueError(errors[0])
+        return exp
+
+    def validate(self) -> list[str]:
+        """Check the form, flag invalid widgets where they are; the messages, first first."""
+        _, errors = self._build()
+        self.errors = errors
+        bad = {}
+        for message in errors:
+            name = message.split(":", 1)[0].split("[", 1)[0]
+            bad.setdefault(name, message)
+        for name, widget in self.fields.items():
+            flag(widget, bad.get(name), widget.property("tip") or "")
+        return errors
+
+    def _value(self, name: str, widget, errors: list[str]):
+        try:
+            return widget.value()
+        except ValueError as exc:
+            errors.append(f"{name}: {exc}")
+            return None
+
+    def _build(self) -> tuple[Experiment | None, list[str]]:
+        errors: list[str] = []
+        base = self._base
+        info = METHODS.get(self.method.currentData() or "", base.solver.info)
+        sections = {}
+
+        def section(key, current, **changes):
+            if any(v is _BAD for v in changes.values()):
+                return
+            try:
+                sections[key] = replace(current, **changes)
+            except ValueError as exc:
+                errors.append(str(exc))
+
+        def number(name, widget, default=None, enabled=True):
+            if not enabled:
+                return default
+            if not widget.text().strip():
+                if default is _BAD:
+                    errors.append(f"{name}: give a value")
+                return default
+            value = self._value(name, widget, errors)
+            return _BAD if value is None else value
+
+        kind = self.kind.currentText()
+        section("dataset", base.dataset, kind=kind, n_samples=self.n_samples.value(),
+                noise=number("dataset.noise", self.noise, base.dataset.noise),
+                seed=self.data_seed.value(), test_fraction=round(self.test_fraction.value(), 4),
+                n_classes=self.n_classes.value(), csv_path=self.csv_path.text(),
+                target_column=self.target_column.currentText(), task=self.task.currentText())
+        hidden, activations = self.layers.layers()
+        if not hidden:
+            errors.append("network.hidden: add at least one hidden layer")
+        else:
+            section("network", base.network, hidden=hidden, activations=activations,
+                    loss=self.loss.currentText(), output=self.output.currentText(),
+                    init=self.init.currentText(), init_seed=self.init_seed.value(),
+                    l2=number("network.l2", self.l2, 0.0))
+        jac = self.jacobian.currentData()
+        section("solver", base.solver, method=info.name,
+                rtol=number("solver.rtol", self.rtol, _BAD, info.tolerances) if info.tolerances
+                else base.solver.rtol,
+                atol=number("solver.atol", self.atol, _BAD, info.tolerances) if info.tolerances
+                else base.solver.atol,
+                first_step=number("solver.first_step", self.first_step, None, info.first_step),
+                max_step=number("solver.max_step", self.max_step, math.inf, info.max_step),
+                max_order=(self.max_order.value() or None) if info.max_order else None,
+                jacobian=jac if jac in info.jacobian_modes else None,
+                learning_rate=number("solver.learning_rate", self.learning_rate, _BAD)
+                if info.learning_rate else base.solver.learning_rate,
+                momentum=number("solver.momentum", self.momentum, base.solver.momentum,
+                                info.name == "momentum"),
+                beta1=number("solver.beta1", self.beta1, base.solver.beta1, info.name == "adam"),
+                beta2=number("solver.beta2", self.beta2, base.solver.beta2, info.name == "adam"))
+        section("stop", base.stop,
+                t_end=number("stop.t_end", self.t_end, _BAD),  # empty: "give a value"
+                target_loss=number("stop.target_loss", self.target_loss),
+                target_accuracy=number("stop.target_accuracy", self.target_accuracy),
+                target_rms=number("stop.target_rms", self.target_rms),
+                max_wall_time=number("stop.max_wall_time", self.max_wall_time),
+                max_steps=number("stop.max_steps", self.max_steps))
+        section("probe", base.probe, stiffness_every=self.stiffness_every.value())
+        if errors or len(sections) < 5:
+            return None, errors
+        try:
+            exp = replace(base, name=self.name_edit.text().strip() or base.name, **sections)
+        except ValueError as exc:
+            return None, [str(exc)]
+        return exp, []
+
+    # -- reacting to edits -------------------------------------------------------------------
+    def _edited(self, *_args) -> None:
+        if self._updating:
+            return
+        self._update_enabled()
+        self.validate()
+        self.changed.emit()
+
+    def _family_changed(self, _index: int) -> None:
+        if self._updating:
+            return
+        self._fill_methods(self.family.currentData(), None)
+        self._edited()
+
+    def _fill_methods(self, family: str, selected: str | None) -> None:
+        self.method.blockSignals(True)
+        self.method.clear()
+        for info in METHODS.values():
+            if info.family == family:
+                self.method.addItem(info.label, info.name)
+                self.method.setItemData(self.method.count() - 1, info.description,
+                                        role=3)  # Qt.ToolTipRole
+        index = self.method.findData(selected) if selected else 0
+        self.method.setCurrentIndex(max(index, 0))
+        self.method.blockSignals(False)
+        self._fill_jacobian(self.method.currentData(), None)
+
+    def _fill_jacobian(self, method: str, selected: str | None) -> None:
+        info = METHODS[method]
+        self._jacobian_for = method
+        current = selected or self.jacobian.currentData()
+        self.jacobian.blockSignals(True)
+        self.jacobian.clear()
+        self.jacobian.addItem(f"method default ({info.jacobian_modes[0]})", None)
+        for mode in info.jacobian_modes:
+            self.jacobian.addItem(mode, mode)
+        index = self.jacobian.findData(current) if current else 0
+        self.jacobian.setCurrentIndex(max(index, 0))
+        self.jacobian.blockSignals(False)
+
+    def _update_enabled(self) -> None:
+        """Grey out what the chosen method, data or loss does not use, saying why."""
+        method = self.method.currentData()
+        if method and method != self._jacobian_for:
+            self._fill_jacobian(method, None)
+        info = METHODS.get(method or "", self._base.solver.info)
+        kind, loss = self.kind.currentText(), self.loss.currentText()
+        name = info.label
+        reasons = {
+            "solver.rtol": None if info.tolerances else
+            f"{name} takes fixed steps (h = learning rate); it has no error tolerances.",
+            "solver.first_step": None if info.first_step else
+            f"{name} has no first-step setting: every step is the learning rate.",
+            "solver.max_step": None if info.max_step else
+            f"{name} has no maximum step: every step is the learning rate.",
+            "solver.max_order": None if info.max_order else
+            f"{name} has a fixed order; there is no maximum order to set.",
+            "solver.jacobian": None if info.jacobian_modes != ("none",) else
+            f"{name} is explicit: it never uses a Jacobian.",
+            "solver.learning_rate": None if info.learning_rate else
+            f"{name} chooses its step size h itself; only the fixed-step optimisers have a "
+            "learning rate.",
+            "solver.momentum": None if info.name == "momentum" else
+            "Only heavy-ball momentum has a momentum coefficient.",
+            "solver.beta1": None if info.name == "adam" else "Only Adam has β1.",
+            "dataset.n_samples": None if kind not in FIXED_DATA else
+            f"'{kind}' is a fixed data set; its size is given.",
+            "dataset.noise": None if kind not in FIXED_DATA else
+            f"'{kind}' is a fixed data set; no noise is added.",
+            "dataset.test_fraction": None if kind not in ("xor", "encoder") else
+            f"'{kind}' has four patterns, all used for training.",
+            "dataset.n_classes": None if kind == "blobs" else
+            "Only the 'blobs' problem has a settable number of classes.",
+            "dataset.csv_path": None if kind == "csv" else "Choose the 'csv' data kind first.",
+            "network.output": None if loss == "mse" else
+            "The output unit is chosen by the loss; it is settable for mse only.",
+            "stop.target_rms": None if loss == "mse" else
+            "An RMS-error target needs the squared-error loss (mse).",
+        }
+        reasons["solver.atol"] = reasons["solver.rtol"]
+        reasons["solver.beta2"] = reasons["solver.beta1"]
+        reasons["dataset.target_column"] = reasons["dataset.csv_path"]
+        reasons["dataset.task"] = reasons["dataset.csv_path"]
+        if self.max_order.isEnabled() or info.max_order:
+            self.max_order.setMaximum(info.max_order or 12)
+        for field, reason in reasons.items():
+            widget, label = self.fields[field], self.labels[field]
+            widget.setEnabled(reason is None)
+            label.setEnabled(reason is None)
+            text = reason or tip(field.split(".")[1])
+            widget.setProperty("tip", text)
+            widget.setToolTip(text)
+            label.setToolTip(text)
+        self.preview.setVisible(kind == "csv" and self.preview.rowCount() > 0)
+
+    # -- CSV ---------------------------------------------------------------------------------
+    def _choose_csv(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self, "Open a CSV data file", "",
+                                              "CSV files (*.csv *.txt);;All files (*)")
+        if path:
+            self.load_csv(path)
+
+    def load_csv(self, path: str) -> str | None:
+        """Use the CSV file at ``path``: fill the column picker and the preview.
+
+        Returns the error message if the file cannot be read (also shown on the field).
+        """
+        self.kind.setCurrentText("csv")
+        self.csv_path.setText(str(path))
+        message = self._load_columns(str(path), None)
+        self._edited()
+        if message:
+            flag(self.fields["dataset.csv_path"], message, tip("csv"))
+        return message
+
+    def _load_columns(self, path: str, selected: str | None) -> str | None:
+        self.target_column.blockSignals(True)
+        self.target_column.clear()
+        self.preview.clear()
+        self.preview.setRowCount(0)
+        message = None
+        if path:
+            try:
+                columns = csv_columns(path)
+                header, rows = csv_preview(path, 8)
+            except DatasetError as exc:
+                message = str(exc)
+            else:
+                self.target_column.addItems(columns)
+                self.target_column.setCurrentText(selected or columns[-1])
+                self.preview.setColumnCount(len(header))
+                self.preview.setHorizontalHeaderLabels(header)
+                self.preview.setRowCount(len(rows))
+                for i, cells in enumerate(rows):
+                    for j, cell in enumerate(cells[: len(header)]):
+                        self.preview.setItem(i, j, QTableWidgetItem(cell))
+                self.preview.resizeColumnsToContents()
+        self.target_column.blockSignals(False)
+        self.csv_error = message
+        return message
+
+    def csv_file(self) -> Path | None:
+        return Path(self.csv_path.text()) if self.csv_path.text() else None
+
+
+_BAD = object()  # a value that could not be read; its error is already in the list

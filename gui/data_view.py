@@ -1,0 +1,217 @@
+"""What the network has learnt, drawn over the data: decision surface, fitted curve, confusion.
+
+Two input features: the network's output over the plane as a heatmap with the train and test
+points. One input, regression: the fitted curve over the data. Otherwise: the confusion matrix.
+All numbers come from :mod:`odeprop.core.views`; this widget only draws them.
+"""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import QRectF
+
+from odeprop.core import views
+from odeprop.core.run import Problem
+
+CLASS_COLORS = ("#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2",
+                "#7f7f7f", "#bcbd22", "#17becf")
+#: The data view is recomputed at most this often (seconds): θ arrives about every 0.5 s.
+REFRESH_SECONDS = 0.4
+pg.setConfigOptions(antialias=False, background="w", foreground="#202020")
+
+
+def _binary_map() -> pg.ColorMap:
+    """Blue (class 0) through white (undecided) to red (class 1)."""
+    return pg.ColorMap([0.0, 0.5, 1.0], [(80, 130, 200), (250, 250, 250), (215, 90, 90)])
+
+
+def _class_map(n: int) -> pg.ColorMap:
+    colors = [pg.mkColor(CLASS_COLORS[i % len(CLASS_COLORS)]) for i in range(n)]
+    light = [pg.mkColor(int(c.red() * 0.4 + 153), int(c.green() * 0.4 + 153),
+                        int(c.blue() * 0.4 + 153)) for c in colors]
+    return pg.ColorMap(np.linspace(0, 1, max(n, 2)), light if n > 1 else light * 2)
+
+
+def _short(name: str) -> str:
+    return name.split(" (", 1)[0]
+
+
+class DataView(pg.PlotWidget):
+    """The model over its data; ``mode`` is "surface", "curve", "confusion" or "empty"."""
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.mode = "empty"
+        self.problem: Problem | None = None
+        self._theta: np.ndarray | None = None
+        self._pending = False
+        self._last_draw = 0.0
+        self.updates = 0  # how many times the model view was recomputed (tests, benchmarks)
+        self.item = self.getPlotItem()
+        self.item.setTitle("Data", size="11pt")
+        self._bar = None
+        self.setToolTip("What the network predicts, drawn over the data it learns from.")
+
+    # -- inputs ------------------------------------------------------------------------------
+    def set_problem(self, problem: Problem | None) -> None:
+        """Draw a new dataset (and the initial weights' view); None shows an empty view."""
+        self.problem = problem
+        self._reset_items()
+        if problem is None:
+            self.mode = "empty"
+            self.item.setTitle("Data: not loaded", size="11pt")
+            return
+        data = problem.dataset
+        if data.n_features == 2:
+            self.mode = "surface"
+            self._setup_surface()
+        elif data.n_features == 1 and data.task == "regression":
+            self.mode = "curve"
+            self._setup_curve()
+        else:
+            self.mode = "confusion"
+            self._setup_confusion()
+        self.set_theta(problem.theta0)
+        self.refresh(force=True)
+
+    def set_theta(self, theta) -> None:
+        """New weights from the run; drawn at the next :meth:`refresh` that is due."""
+        self._theta = np.asarray(theta)
+        self._pending = True
+
+    def refresh(self, force: bool = False) -> bool:
+        """Recompute the view if new weights came and the last draw is old enough."""
+        now = time.perf_counter()
+        if self.problem is None or not self._pending:
+            return False
+        if not force and now - self._last_draw < REFRESH_SECONDS:
+            return False
+        self._pending = False
+        self._last_draw = now
+        if not np.all(np.isfinite(self._theta)):
+            return False  # a diverged run: keep the last sensible picture
+        with np.errstate(all="ignore"):
+            if self.mode == "surface":
+                self._draw_surface()
+            elif self.mode == "curve":
+                self._draw_curve()
+            elif self.mode == "confusion":
+                self._draw_confusion()
+        self.updates += 1
+        return True
+
+    # -- layouts -----------------------------------------------------------------------------
+    def _reset_items(self) -> None:
+        self.item.clear()
+        if self.item.legend is not None:
+            self.item.legend.scene().removeItem(self.item.legend)
+            self.item.legend = None
+        if self._bar is not None:
+            self.item.layout.removeItem(self._bar)
+            self._bar.scene().removeItem(self._bar)
+            self._bar = None
+        self.item.getViewBox().setAspectLocked(False)
+        self.item.invertY(False)
+        for axis in ("left", "bottom"):
+            self.item.getAxis(axis).setTicks(None)
+            self.item.getAxis(axis).enableAutoSIPrefix(False)
+
+    def _legend(self):
+        legend = self.item.addLegend(offset=(-6, 6), labelTextSize="9pt")
+        legend.setBrush(pg.mkBrush(255, 255, 255, 210))
+        return legend
+
+    def _points(self, X, y, symbol: str, name: str, classes: bool):
+        brushes = ([pg.mkBrush(CLASS_COLORS[int(c) % len(CLASS_COLORS)]) for c in y]
+                   if classes else pg.mkBrush("#333333"))
+        pen = pg.mkPen("w" if symbol == "o" else "k", width=1.2)
+        item = pg.ScatterPlotItem(X[:, 0], X[:, 1] if X.shape[1] > 1 else y, symbol=symbol,
+                                  size=7 if symbol == "o" else 9, brush=brushes, pen=pen,
+                                  name=name)
+        self.item.addItem(item)
+        return item
+
+    def _setup_surface(self) -> None:
+        data = self.problem.dataset
+        self.item.setTitle(f"Decision surface: {_short(data.name)}", size="11pt")
+        binary = (data.n_classes or 2) <= 2
+        cmap = _binary_map() if binary else _class_map(data.n_classes)
+        self.image = pg.ImageItem(axisOrder="col-major")
+        self.item.addItem(self.image)
+        self.image.setColorMap(cmap)
+        self.image.setLevels((0, 1) if binary else (0, data.n_classes - 1))
+        self.item.setLabel("bottom", f"{data.feature_names[0]} (standardised)")
+        self.item.setLabel("left", f"{data.feature_names[1]} (standardised)")
+        self._legend()
+        self._points(data.X_train, data.y_train, "o", "train points", True)
+        if data.n_test:
+            self._points(data.X_test, data.y_test, "t", "test points", True)
+        if binary:
+            self._bar = pg.ColorBarItem(values=(0, 1), colorMap=cmap, interactive=False,
+                                        width=10, label=f"P({data.target_names[-1]})")
+            self._bar.setImageItem(self.image, insert_in=self.item)
+        self.item.getViewBox().setAspectLocked(True)
+
+    def _draw_surface(self) -> None:
+        surface = views.decision_surface(self.problem, self._theta, resolution=70)
+        xs, ys = surface.xs, surface.ys
+        self.image.setImage(surface.values, autoLevels=False)
+        self.image.setRect(QRectF(xs[0], ys[0], xs[-1] - xs[0], ys[-1] - ys[0]))
+
+    def _setup_curve(self) -> None:
+        data = self.problem.dataset
+        self.item.setTitle(f"Fitted curve: {_short(data.name)}", size="11pt")
+        self.item.setLabel("bottom", f"{data.feature_names[0]} (standardised)")
+        self.item.setLabel("left", data.target_names[0])
+        self.item.showGrid(x=True, y=True, alpha=0.25)
+        self._legend()
+        self._points(data.X_train, data.y_train[:, 0], "o", "train data", False)
+        if data.n_test:
+            test = self._points(data.X_test, data.y_test[:, 0], "t", "test data", False)
+            test.setBrush(pg.mkBrush("#d62728"))
+        self.fit = self.item.plot([], [], pen=pg.mkPen("#1f77b4", width=3), name="network")
+
+    def _draw_curve(self) -> None:
+        x, y = views.regression_curve(self.problem, self._theta)
+        self.fit.setData(x, y)
+
+    def _setup_confusion(self) -> None:
+        data = self.problem.dataset
+        split = "test" if data.n_test else "train"
+        self._split = split
+        names = data.target_names if data.task == "classification" else ()
+        self.item.setTitle(f"Confusion matrix, {split} data: {_short(data.name)}", size="11pt")
+        if data.task != "classification":
+            self.item.setTitle(f"{data.name}: {data.n_features}-D regression — see the RMS "
+                               "plot", size="10pt")
+            self.mode = "empty"
+            return
+        self.image = pg.ImageItem(axisOrder="row-major")
+        self.image.setColorMap(pg.colormap.get("CET-L12"))
+        self.item.addItem(self.image)
+        self.item.invertY(True)
+        ticks = [(i + 0.5, str(n)[:10]) for i, n in enumerate(names)]
+        self.item.getAxis("bottom").setTicks([ticks])
+        self.item.getAxis("left").setTicks([ticks])
+        self.item.setLabel("bottom", "predicted class")
+        self.item.setLabel("left", "true class")
+        self._cells: list[pg.TextItem] = []
+        for i in range(len(names)):
+            for j in range(len(names)):
+                text = pg.TextItem("", color="k", anchor=(0.5, 0.5))
+                text.setPos(j + 0.5, i + 0.5)
+                self.item.addItem(text)
+                self._cells.append(text)
+        self.item.getViewBox().setAspectLocked(True)
+
+    def _draw_confusion(self) -> None:
+        matrix = views.confusion_matrix(self.problem, self._theta, split=self._split)
+        self.confusion = matrix
+        self.image.setImage(matrix.astype(float), autoLevels=False,
+                            levels=(0, max(1, matrix.sum(axis=1).max())))
+        for k, text in enumerate(self._cells):
+            value = matrix.flat[k]
+            text.setText(str(value) if matrix.shape[0] <= 12 else "")

@@ -1,0 +1,557 @@
+"""The lab's main window: configuration on the left, run controls, live plots and the data view.
+
+It owns at most one :class:`RunSession` (a worker process) at a time, appends each received batch
+to the plot buffers and redraws from one ~33 ms timer when something changed. It never waits on
+the worker: Stop sends a command, closing terminates the worker within about half a second.
+"""
+
+from __future__ import annotations
+
+import math
+import platform
+import time
+from pathlib import Path
+
+from PySide6.QtCore import QSettings, Qt, QTimer, Signal
+from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtWidgets import (
+    QDockWidget,
+    QFileDialog,
+    QLabel,
+    QMainWindow,
+    QMessageBox,
+    QVBoxLayout,
+    QWidget,
+)
+
+from odeprop.core.config import Experiment
+from odeprop.core.run import Problem
+
+from .config_panel import ConfigPanel
+from .data_view import DataView
+from .plots import X_MODES, PlotPanel
+from .run_controls import RunControls
+from .run_session import RunSession
+
+REDRAW_MS = 33
+MAX_RECENT = 8
+BANNER_STYLES = {
+    "error": "background: #fde2e2; color: #8a0010; border: 1px solid #d62728;",
+    "ok": "background: #e3f4e1; color: #1b5e20; border: 1px solid #4caf50;",
+    "info": "background: #eef2f7; color: #263238; border: 1px solid #90a4ae;",
+}
+
+
+def _render_svg(widget: QWidget, path: str, title: str) -> None:
+    """Draw ``widget`` as vector graphics (pyqtgraph's own SVG exporter trips on empty curves)."""
+    from PySide6.QtGui import QPainter
+    from PySide6.QtSvg import QSvgGenerator
+
+    generator = QSvgGenerator()
+    generator.setFileName(path)
+    generator.setSize(widget.size())
+    generator.setViewBox(widget.rect())
+    generator.setTitle(f"odeprop: {title}")
+    painter = QPainter(generator)
+    try:
+        widget.render(painter)
+    finally:
+        painter.end()
+
+
+class MainWindow(QMainWindow):
+    """The lab window; ``settings`` defaults to the user's QSettings (tests pass their own)."""
+
+    run_ended = Signal(str, str)  # status, message (after the window has shown it)
+
+    def __init__(self, settings: QSettings | None = None, restore: bool = True,
+                 persist: bool = True, icon=None):
+        super().__init__()
+        self.settings = settings if settings is not None else QSettings()
+        self.persist = persist
+        self.session: RunSession | None = None
+        self.problem: Problem | None = None
+        self.current_path: Path | None = None
+        self.dirty = False
+        self.tick_times: list[float] | None = None  # benchmarks record redraw ticks here
+        self.state = "idle"
+        if icon is not None:
+            self.setWindowIcon(icon)
+
+        self.config_panel = ConfigPanel()
+        dock = QDockWidget("Experiment", self)
+        dock.setObjectName("experiment_dock")
+        dock.setWidget(self.config_panel)
+        dock.setFeatures(QDockWidget.DockWidgetFeature.DockWidgetMovable
+                         | QDockWidget.DockWidgetFeature.DockWidgetFloatable)
+        self.addDockWidget(Qt.DockWidgetArea.LeftDockWidgetArea, dock)
+        self.controls = RunControls()
+        self.data_view = DataView()
+        self.plots = PlotPanel(self.data_view)
+        self.banner = QLabel("")
+        self.banner.setWordWrap(True)
+        self.banner.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.banner.hide()
+        central = QWidget()
+        layout = QVBoxLayout(central)
+        layout.setContentsMargins(4, 0, 4, 4)
+        layout.setSpacing(4)
+        layout.addWidget(self.controls)
+        layout.addWidget(self.banner)
+        layout.addWidget(self.plots, 1)
+        self.setCentralWidget(central)
+        self.status_label = QLabel("Ready: press Start (F5).")
+        self.statusBar().addWidget(self.status_label, 1)
+
+        self.controls.start_requested.connect(self.start)
+        self.controls.pause_requested.connect(self.pause)
+        self.controls.resume_requested.connect(self.resume)
+        self.controls.step_requested.connect(self.step)
+        self.controls.stop_requested.connect(self.stop)
+        self.controls.reset_requested.connect(self.reset)
+        self.controls.x_mode_changed.connect(self.set_x_mode)
+        self.config_panel.changed.connect(self._config_changed)
+
+        self.redraw_timer = QTimer(self)
+        self.redraw_timer.setTimerType(Qt.TimerType.PreciseTimer)
+        self.redraw_timer.setInterval(REDRAW_MS)
+        self.redraw_timer.timeout.connect(self._redraw)
+        self.redraw_timer.start()
+        self._preview_timer = QTimer(self)
+        self._preview_timer.setSingleShot(True)
+        self._preview_timer.setInterval(250)
+        self._preview_timer.timeout.connect(self._preview_problem)
+
+        self._build_menus()
+        self.resize(1400, 900)
+        if restore:
+            self._restore_settings()
+        self._config_changed()
+        self._preview_problem()
+
+    # -- menus -------------------------------------------------------------------------------
+    def _build_menus(self) -> None:
+        bar = self.menuBar()
+        file_menu = bar.addMenu("&File")
+        self._menu_action(file_menu, "&New (default experiment)", QKeySequence.StandardKey.New,
+                          lambda: self.set_experiment(Experiment()))
+        self._menu_action(file_menu, "&Open experiment…", QKeySequence.StandardKey.Open,
+                          self._open_dialog)
+        self.recent_menu = file_menu.addMenu("Open &recent")
+        self._menu_action(file_menu, "&Save experiment", QKeySequence.StandardKey.Save,
+                          self._save)
+        self._menu_action(file_menu, "Save experiment &as…", QKeySequence.StandardKey.SaveAs,
+                          self._save_dialog)
+        file_menu.addSeparator()
+        self._menu_action(file_menu, "&Export run data (CSV)…", "Ctrl+E", self._export_csv_dialog)
+        plot_menu = file_menu.addMenu("Export &plot (PNG, SVG)")
+        for key, plot in [("data", self.data_view), *self.plots.plots.items()]:
+            title = "Data view" if key == "data" else plot.title
+            self._menu_action(plot_menu, f"{title}…", None,
+                              lambda _=False, k=key: self._export_plot_dialog(k))
+        file_menu.addSeparator()
+        self._menu_action(file_menu, "&Quit", QKeySequence.StandardKey.Quit, self.close)
+        run_menu = bar.addMenu("&Run")
+        for action in self.controls.actions_:
+            run_menu.addAction(action)
+        view_menu = bar.addMenu("&View")
+        for key, (label, _, _) in X_MODES.items():
+            self._menu_action(view_menu, f"x axis: {label}", None,
+                              lambda _=False, k=key: self.set_x_mode(k))
+        help_menu = bar.addMenu("&Help")
+        self._menu_action(help_menu, "&About odeprop", None, self.show_about)
+        self._update_recent_menu()
+
+    def _menu_action(self, menu, text, shortcut, slot) -> QAction:
+        action = QAction(text, self)
+        if shortcut is not None:
+            action.setShortcut(QKeySequence(shortcut))
+        action.triggered.connect(slot)
+        menu.addAction(action)
+        return action
+
+    # -- the experiment ----------------------------------------------------------------------
+    def experiment(self) -> Experiment:
+        return self.config_panel.experiment()
+
+    def set_experiment(self, experiment: Experiment) -> None:
+        if self.state in ("running", "paused", "starting"):
+            self.stop()
+        self.config_panel.set_experiment(experiment)
+        self._preview_problem()
+
+    def _config_changed(self) -> None:
+        errors = self.config_panel.errors
+        self.controls.set_blocker(errors[0] if errors else "")
+        if not errors:
+            exp = self.config_panel.experiment()
+            self.setWindowTitle(f"odeprop — {exp.name}")
+            if self.state in ("idle", "ended"):
+                self._preview_timer.start()
+
+    def _preview_problem(self) -> None:
+        """Show the data (and the initial weights' view) before a run starts."""
+        if self.state not in ("idle", "ended") or self.config_panel.errors:
+            return
+        exp = self.config_panel.experiment()
+        try:
+            problem = Problem.build(exp)
+        except ValueError as exc:
+            self.show_banner(f"The data cannot be loaded: {exc}", "error")
+            self.data_view.set_problem(None)
+            return
+        if self.state == "idle":
+            self.problem = problem
+            self.data_view.set_problem(problem)
+            self.plots.set_task(problem.dataset.task)
+            self.plots.set_method(exp.solver.info, exp.solver.learning_rate,
+                                  exp.solver.momentum)
+
+    # -- running -----------------------------------------------------------------------------
+    def start(self, start_paused: bool = False) -> bool:
+        """Start a new run of the configured experiment; False (and a message) if blocked."""
+        if self.state in ("running", "paused", "starting"):
+            return False
+        errors = self.config_panel.validate()
+        if errors:
+            self.controls.set_blocker(errors[0])
+            self.show_banner(f"Cannot start: {errors[0]}", "error")
+            return False
+        exp = self.config_panel.experiment()
+        try:
+            self.problem = Problem.build(exp)
+        except ValueError as exc:
+            self.show_banner(f"Cannot start: the data cannot be loaded: {exc}", "error")
+            return False
+        self._discard_session()
+        self.plots.clear()
+        self.plots.set_task(self.problem.dataset.task)
+        self.plots.set_method(exp.solver.info, exp.solver.learning_rate, exp.solver.momentum)
+        self.data_view.set_problem(self.problem)
+        self.hide_banner()
+        self.session = RunSession(exp, start_paused=start_paused, parent=self)
+        self.session.batch.connect(self._on_batch)
+        self.session.theta.connect(self._on_theta)
+        self.session.ended.connect(self._on_ended)
+        self._set_state("paused" if start_paused else "running")
+        self.status_label.setText(f"Starting {exp.solver.info.label}…")
+        return True
+
+    def pause(self) -> None:
+        if self.session and self.state == "running":
+            self.session.pause()
+            self._set_state("paused")
+
+    def resume(self) -> None:
+        if self.session and self.state == "paused":
+            self.session.go()
+            self._set_state("running")
+
+    def step(self) -> None:
+        """Exactly one solver step (starting a paused run first if there is none)."""
+        if self.state in ("idle", "ended"):
+            if not self.start(start_paused=True):
+                return
+        if self.session and self.state in ("paused", "running"):
+            self.session.step()
+            self._set_state("paused")
+
+    def stop(self) -> None:
+        if self.session and self.state in ("running", "paused", "starting"):
+            self.session.stop()
+            self.status_label.setText("Stopping…")
+
+    def reset(self) -> None:
+        """Back to the start: no run, empty plots, the initial weights of the seed."""
+        self._discard_session()
+        self.plots.clear()
+        self._set_state("idle")
+        self.hide_banner()
+        self.controls.set_progress(None, None, "ready")
+        self.status_label.setText("Reset: the initial weights of the seed. Press Start (F5).")
+        self._preview_problem()
+
+    def _discard_session(self) -> None:
+        if self.session is not None:
+            session, self.session = self.session, None
+            for signal in (session.batch, session.theta, session.ended):
+                signal.disconnect()
+            session.shutdown(0.3)
+            session.deleteLater()
+
+    def _set_state(self, state: str) -> None:
+        self.state = state
+        self.controls.set_state(state)
+        self.config_panel.setEnabled(state in ("idle", "ended"))
+
+    # -- messages from the worker ------------------------------------------------------------
+    def _on_batch(self, snapshots: list) -> None:
+        if self.sender() is not self.session:
+            return
+        self.plots.append(snapshots)
+        self.dirty = True
+
+    def _on_theta(self, _step: int, theta) -> None:
+        if self.sender() is not self.session:
+            return
+        self.data_view.set_theta(theta)
+
+    def _on_ended(self, status: str, message: str) -> None:
+        if self.sender() is not self.session:
+            return
+        self._set_state("ended")
+        self.plots.refresh()
+        self._update_status()
+        self.data_view.refresh(force=True)
+        kind = {"finished": "ok", "failed": "error"}.get(status, "info")
+        title = {"finished": "Finished", "failed": "Run failed",
+                 "stopped": "Stopped"}.get(status, status)
+        n = len(self.session.snapshots) if self.session else 0
+        self.show_banner(f"{title}: {message}  ({n} snapshots kept; File ▸ Export run data "
+                         "saves them)", kind)
+        self.run_ended.emit(status, message)
+
+    def show_banner(self, text: str, kind: str = "info") -> None:
+        self.banner.setText(text)
+        self.banner.setStyleSheet(BANNER_STYLES[kind] + " padding: 6px; font-size: 11pt;")
+        self.banner.setProperty("kind", kind)
+        self.banner.show()
+
+    def hide_banner(self) -> None:
+        self.banner.setText("")
+        self.banner.hide()
+
+    # -- drawing -----------------------------------------------------------------------------
+    def _redraw(self) -> None:
+        if self.tick_times is not None:
+            self.tick_times.append(time.perf_counter())
+        if self.data_view.refresh():
+            return  # the data view was this tick's drawing; the plots wait for the next one
+        if self.plots.refresh_some(4):
+            self.dirty = True
+        if not self.dirty:
+            return
+        self.dirty = False
+        self._update_status()
+
+    def set_x_mode(self, mode: str) -> None:
+        self.plots.set_x_mode(mode)
+        self.controls.set_x_mode(mode)
+
+    def _update_status(self) -> None:
+        snap = self.session.last if self.session else None
+        if snap is None:
+            return
+        parts = [f"step {snap.step}", f"t = {snap.t:.4g}",
+                 f"h = {snap.h:.3g}" if snap.h is not None else "h = —",
+                 f"loss {snap.loss_train:.4g}"]
+        if snap.accuracy_train is not None:
+            parts.append(f"accuracy {snap.accuracy_train:.1%}")
+        if snap.rms_train is not None:
+            parts.append(f"RMS {snap.rms_train:.3g}")
+        parts.append(f"∇L evals {snap.n_grad}")
+        for name, value in (("rejected", snap.rejected), ("Jacobians", snap.jac_evals),
+                            ("LU", snap.lu_decomps), ("Newton failures", snap.newton_failures),
+                            ("order", snap.order)):
+            if value is not None:
+                parts.append(f"{name} {value}")
+        if snap.method_in_use:
+            parts.append(f"using {snap.method_in_use}")
+        parts.append(self.state)
+        self.status_label.setText("  ·  ".join(parts))
+        fraction, text = self._progress(snap)
+        self.controls.set_progress(fraction, snap.wall, text)
+
+    def _progress(self, snap) -> tuple[float, str]:
+        """How far the run is toward t_end or its nearest target (the largest fraction)."""
+        stop = self.session.experiment.stop
+        first = self.session.snapshots[0]
+        candidates = [(snap.t / stop.t_end, f"t = {snap.t:.3g} of {stop.t_end:g}")]
+
+        def toward(now, start, target, name):
+            if target is None or now is None or start is None or not start > target > 0:
+                return
+            if now > 0 and math.isfinite(now):
+                candidates.append((math.log(start / now) / math.log(start / target),
+                                   f"{name} {now:.3g} → {target:g}"))
+
+        toward(snap.loss_train, first.loss_train, stop.target_loss, "loss")
+        toward(snap.rms_train, first.rms_train, stop.target_rms, "RMS")
+        if stop.target_accuracy and snap.accuracy_train is not None:
+            candidates.append((snap.accuracy_train / stop.target_accuracy,
+                               f"accuracy → {stop.target_accuracy:.0%}"))
+        if stop.max_steps:
+            candidates.append((snap.step / stop.max_steps, f"step {snap.step} of "
+                               f"{stop.max_steps}"))
+        if stop.max_wall_time:
+            candidates.append((snap.wall / stop.max_wall_time, "wall-time limit"))
+        fraction, text = max(candidates, key=lambda c: c[0])
+        return (1.0 if self.state == "ended" and snap.status == "finished" else fraction), text
+
+    # -- files -------------------------------------------------------------------------------
+    def open_experiment(self, path: str | Path) -> bool:
+        """Load a TOML experiment; a bad file leaves the current one and says why."""
+        try:
+            exp = Experiment.load(path)
+        except ValueError as exc:
+            self.show_banner(f"Cannot open the experiment: {exc}", "error")
+            return False
+        self.set_experiment(exp)
+        self.current_path = Path(path)
+        self._add_recent(str(path))
+        self.show_banner(f"Opened {path}", "info")
+        return True
+
+    def save_experiment(self, path: str | Path) -> bool:
+        try:
+            self.experiment().save(path)
+        except (ValueError, OSError) as exc:
+            self.show_banner(f"Cannot save the experiment: {exc}", "error")
+            return False
+        self.current_path = Path(path)
+        self._add_recent(str(path))
+        self.status_label.setText(f"Saved {path}")
+        return True
+
+    def export_csv(self, path: str | Path) -> int:
+        """Every snapshot received so far as CSV; returns how many rows were written."""
+        if self.session is None:
+            self.show_banner("Nothing to export yet: start a run first.", "info")
+            return 0
+        text = self.session.to_csv()
+        try:
+            Path(path).write_text(text, encoding="utf-8")
+        except OSError as exc:
+            self.show_banner(f"Cannot export: {exc}", "error")
+            return 0
+        rows = text.count("\n") - 1
+        self.status_label.setText(f"Exported {rows} snapshots to {path}")
+        return rows
+
+    def export_plot(self, key: str, path: str | Path) -> bool:
+        """One plot as PNG or SVG (by the file's extension)."""
+        widget = self.data_view if key == "data" else self.plots.plots[key]
+        path = str(path)
+        try:
+            if path.lower().endswith(".svg"):
+                _render_svg(widget, path, widget.title if key != "data" else "data view")
+            else:
+                if not widget.grab().save(path):
+                    raise OSError(f"could not write {path}")
+        except Exception as exc:  # exporter failures are reported, never fatal
+            self.show_banner(f"Cannot export the plot: {exc}", "error")
+            return False
+        self.status_label.setText(f"Exported the plot to {path}")
+        return True
+
+    def _open_dialog(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self, "Open experiment", self._last_dir(),
+                                              "Experiments (*.toml);;All files (*)")
+        if path:
+            self.open_experiment(path)
+
+    def _save(self) -> None:
+        if self.current_path is None:
+            self._save_dialog()
+        else:
+            self.save_experiment(self.current_path)
+
+    def _save_dialog(self) -> None:
+        path, _ = QFileDialog.getSaveFileName(self, "Save experiment", self._last_dir(),
+                                              "Experiments (*.toml)")
+        if path:
+            self.save_experiment(path if path.endswith(".toml") else path + ".toml")
+
+    def _export_csv_dialog(self) -> None:
+        path, _ = QFileDialog.getSaveFileName(self, "Export run data", self._last_dir(),
+                                              "CSV files (*.csv)")
+        if path:
+            self.export_csv(path)
+
+    def _export_plot_dialog(self, key: str) -> None:
+        path, chosen = QFileDialog.getSaveFileName(
+            self, "Export plot", self._last_dir(), "PNG image (*.png);;SVG drawing (*.svg)")
+        if path:
+            if not path.lower().endswith((".png", ".svg")):
+                path += ".svg" if "svg" in chosen.lower() else ".png"
+            self.export_plot(key, path)
+
+    def _last_dir(self) -> str:
+        return str(self.current_path.parent) if self.current_path else ""
+
+    def _add_recent(self, path: str) -> None:
+        recent = [p for p in self.recent_files() if p != path]
+        recent.insert(0, path)
+        self.settings.setValue("recent_files", recent[:MAX_RECENT])
+        self._update_recent_menu()
+
+    def recent_files(self) -> list[str]:
+        value = self.settings.value("recent_files", [])
+        if isinstance(value, str):
+            value = [value]
+        return [str(v) for v in value or []]
+
+    def _update_recent_menu(self) -> None:
+        self.recent_menu.clear()
+        recent = self.recent_files()
+        for path in recent:
+            self._menu_action(self.recent_menu, path, None,
+                              lambda _=False, p=path: self.open_experiment(p))
+        self.recent_menu.setEnabled(bool(recent))
+
+    # -- about, settings, closing ------------------------------------------------------------
+    def about_text(self) -> str:
+        from importlib.metadata import PackageNotFoundError, version
+
+        import numpy
+        import pyqtgraph
+        import PySide6
+        import scipy
+        from PySide6.QtCore import qVersion
+
+        try:
+            ours = version("odeprop")
+        except PackageNotFoundError:
+            ours = "development"
+        return (f"<h3>odeprop {ours}</h3><p>Train a neural network by integrating its "
+                "gradient-flow ODE dθ/dt = −∇L(θ) with real ODE solvers, and watch it.</p>"
+                f"<p>Qt {qVersion()} (PySide6 {PySide6.__version__})<br>"
+                f"pyqtgraph {pyqtgraph.__version__}<br>numpy {numpy.__version__}<br>"
+                f"scipy {scipy.__version__}<br>Python {platform.python_version()}</p>")
+
+    def show_about(self) -> None:
+        QMessageBox.about(self, "About odeprop", self.about_text())
+
+    def _restore_settings(self) -> None:
+        geometry = self.settings.value("geometry")
+        if geometry is not None:
+            self.restoreGeometry(geometry)
+        state = self.settings.value("window_state")
+        if state is not None:
+            self.restoreState(state)
+        text = self.settings.value("last_experiment")
+        if text:
+            try:
+                self.config_panel.set_experiment(Experiment.from_toml(str(text)))
+            except ValueError:
+                pass  # an old or broken remembered experiment: start from the default
+        mode = self.settings.value("x_mode")
+        if mode in X_MODES:
+            self.set_x_mode(mode)
+
+    def save_settings(self) -> None:
+        self.settings.setValue("geometry", self.saveGeometry())
+        self.settings.setValue("window_state", self.saveState())
+        self.settings.setValue("x_mode", self.plots.x_mode)
+        if not self.config_panel.errors:
+            self.settings.setValue("last_experiment", self.experiment().to_toml())
+        self.settings.sync()
+
+    def closeEvent(self, event) -> None:  # noqa: N802 (Qt naming)
+        """End the worker (at most about half a second), remember the window, then close."""
+        self.redraw_timer.stop()
+        if self.session is not None:
+            self.session.shutdown(0.5)
+        if self.persist:
+            self.save_settings()
+        super().closeEvent(event)

@@ -1,0 +1,164 @@
+"""Run controls: Start, Pause/Resume, Step, Stop, Reset, the x-axis switch and the progress bar.
+
+The buttons are backed by ``QAction``s (with keyboard shortcuts) that the window's Run menu
+shares; the widget only reflects the state it is told (``idle``, ``running``, ``paused``,
+``ended``) and emits what the user asked for.
+"""
+
+from __future__ import annotations
+
+import math
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtWidgets import (
+    QComboBox,
+    QHBoxLayout,
+    QLabel,
+    QProgressBar,
+    QStyle,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from .plots import X_MODES
+from .tooltips import tip
+
+
+def format_seconds(seconds: float | None) -> str:
+    if seconds is None or not math.isfinite(seconds):
+        return "—"
+    seconds = max(0.0, seconds)
+    if seconds < 60:
+        return f"{seconds:.1f} s"
+    minutes, secs = divmod(int(round(seconds)), 60)
+    return f"{minutes} min {secs:02d} s"
+
+
+class RunControls(QWidget):
+    """The bar above the plots; emits the user's commands."""
+
+    start_requested = Signal()
+    pause_requested = Signal()
+    resume_requested = Signal()
+    step_requested = Signal()
+    stop_requested = Signal()
+    reset_requested = Signal()
+    x_mode_changed = Signal(str)
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.state = "idle"
+        px = QStyle.StandardPixmap
+        self.start_action = self._action("Start", px.SP_MediaPlay, "F5",
+                                         "Start integrating the experiment.",
+                                         self.start_requested)
+        self.pause_action = self._action("Pause", px.SP_MediaPause, "Space",
+                                         "Pause the run; Resume continues exactly where it "
+                                         "stopped.", self._pause_clicked)
+        self.step_action = self._action("Step", px.SP_MediaSkipForward, "F10",
+                                        "Take exactly one solver step, then pause.",
+                                        self.step_requested)
+        self.stop_action = self._action("Stop", px.SP_MediaStop, "Esc",
+                                        "End the run; its data stays plotted and exportable.",
+                                        self.stop_requested)
+        self.reset_action = self._action("Reset", px.SP_BrowserReload, "Ctrl+R",
+                                         "Clear the plots and go back to the initial weights "
+                                         "(same seed, same weights).", self.reset_requested)
+        self.actions_ = [self.start_action, self.pause_action, self.step_action,
+                         self.stop_action, self.reset_action]
+        top = QHBoxLayout()
+        top.setContentsMargins(0, 0, 0, 0)
+        for action in self.actions_:
+            button = QToolButton()
+            button.setDefaultAction(action)
+            button.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
+            button.setMinimumWidth(70)
+            top.addWidget(button)
+        top.addSpacing(12)
+        self.progress = QProgressBar()
+        self.progress.setRange(0, 1000)
+        self.progress.setTextVisible(True)
+        self.progress.setFormat("ready")
+        self.progress.setToolTip("Progress toward t_end or the stop target, whichever is "
+                                 "nearer.")
+        top.addWidget(self.progress, 1)
+        self.time_label = QLabel("elapsed — · left —")
+        self.time_label.setMinimumWidth(215)
+        self.progress.setMinimumWidth(200)
+        top.addWidget(self.time_label)
+        top.addSpacing(6)
+        axis_label = QLabel("x axis:")
+        axis_label.setToolTip(tip("x_axis"))
+        top.addWidget(axis_label)
+        self.x_axis = QComboBox()
+        for key, (label, _, _) in X_MODES.items():
+            self.x_axis.addItem(label, key)
+        self.x_axis.setToolTip(tip("x_axis"))
+        self.x_axis.currentIndexChanged.connect(
+            lambda _i: self.x_mode_changed.emit(self.x_axis.currentData()))
+        top.addWidget(self.x_axis)
+        self.blocker = QLabel("")
+        self.blocker.setWordWrap(True)
+        self.blocker.setStyleSheet("color: #b00020; font-weight: bold;")
+        self.blocker.hide()
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(4, 4, 4, 0)
+        layout.addLayout(top)
+        layout.addWidget(self.blocker)
+        self.set_state("idle")
+
+    def _action(self, text, icon, shortcut, tooltip, target) -> QAction:
+        action = QAction(self.style().standardIcon(icon), text, self)
+        action.setShortcut(QKeySequence(shortcut))
+        action.setToolTip(f"{tooltip} ({shortcut})")
+        action.triggered.connect(target)
+        self.addAction(action)
+        return action
+
+    def _pause_clicked(self) -> None:
+        if self.state == "paused":
+            self.resume_requested.emit()
+        else:
+            self.pause_requested.emit()
+
+    # -- state -------------------------------------------------------------------------------
+    def set_state(self, state: str) -> None:
+        """Enable what makes sense in ``state``: idle, starting, running, paused or ended."""
+        self.state = state
+        running = state in ("running", "starting")
+        self.start_action.setEnabled(state in ("idle", "ended") and not self.blocker.text())
+        self.pause_action.setEnabled(running or state == "paused")
+        px = QStyle.StandardPixmap
+        self.pause_action.setText("Resume" if state == "paused" else "Pause")
+        self.pause_action.setIcon(self.style().standardIcon(
+            px.SP_MediaPlay if state == "paused" else px.SP_MediaPause))
+        self.step_action.setEnabled(state in ("idle", "paused") and not self.blocker.text())
+        self.stop_action.setEnabled(running or state == "paused")
+        self.reset_action.setEnabled(state in ("idle", "ended", "paused"))
+
+    def set_blocker(self, message: str) -> None:
+        """Show why Start is not possible (empty: nothing blocks it)."""
+        self.blocker.setText(f"Cannot start: {message}" if message else "")
+        self.blocker.setVisible(bool(message))
+        self.set_state(self.state)
+
+    def set_x_mode(self, mode: str) -> None:
+        self.x_axis.setCurrentIndex(self.x_axis.findData(mode))
+
+    def set_progress(self, fraction: float | None, elapsed: float | None, text: str) -> None:
+        if fraction is None:
+            self.progress.setValue(0)
+            self.progress.setFormat(text)
+            self.time_label.setText("elapsed — · left —")
+            return
+        fraction = min(max(fraction, 0.0), 1.0)
+        self.progress.setValue(int(fraction * 1000))
+        self.progress.setFormat(f"{text}  {fraction:.0%}")
+        remaining = (elapsed * (1 - fraction) / fraction if fraction > 1e-3 and elapsed
+                     and self.state in ("running", "starting", "paused") else None)
+        if self.state == "ended":
+            remaining = 0.0
+        self.time_label.setText(f"elapsed {format_seconds(elapsed)} · "
+                                f"left {format_seconds(remaining)}")

@@ -1,0 +1,178 @@
+"""Files, settings, configuration widgets, the command line and the shipped desktop entry."""
+
+import configparser
+import math
+import os
+import subprocess
+import sys
+from importlib import resources
+
+import numpy as np
+from conftest import SHORT_BDF
+
+from odeprop.core.config import Experiment
+
+
+def test_save_and_open_round_trip_with_recent_files(window, tmp_path):
+    exp = SHORT_BDF.with_changes(name="round trip", network={"hidden": (8, 4),
+                                                            "activations": ("relu", "tanh")})
+    window.set_experiment(exp)
+    path = tmp_path / "exp.toml"
+    assert window.save_experiment(path)
+    assert Experiment.load(path) == window.experiment()
+    window.set_experiment(Experiment())
+    assert window.open_experiment(path)
+    assert window.experiment().network.hidden == (8, 4)
+    assert window.experiment().network.activations == ("relu", "tanh")
+    assert window.recent_files()[0] == str(path)
+    assert window.recent_menu.actions()[0].text() == str(path)
+
+
+def test_unreadable_toml_is_refused_with_a_message(window, tmp_path):
+    bad = tmp_path / "bad.toml"
+    bad.write_text("[solver\nmethod = 'RK45'")
+    before = window.experiment()
+    assert not window.open_experiment(bad)
+    assert "not valid TOML" in window.banner.text()
+    assert window.banner.property("kind") == "error"
+    assert window.experiment() == before
+    wrong = tmp_path / "wrong.toml"
+    wrong.write_text("[solver]\nrtol = 7.0\n")
+    assert not window.open_experiment(wrong)
+    assert "solver.rtol" in window.banner.text()
+
+
+def test_bad_csv_blocks_start_with_a_message(window, tmp_path):
+    path = tmp_path / "data.csv"
+    path.write_text("a,b,label\n1,2,x\n3,oops,y\n5,6,x\n7,8,y\n9,1,x\n2,2,y\n")
+    assert window.config_panel.load_csv(str(path)) is None
+    panel = window.config_panel
+    assert [panel.target_column.itemText(i) for i in range(panel.target_column.count())] == [
+        "a", "b", "label"]
+    assert panel.target_column.currentText() == "label"
+    assert panel.preview.rowCount() == 6 and panel.preview.isVisibleTo(panel)
+    assert window.start() is False
+    assert "'oops' is not a number" in window.banner.text()
+    assert window.session is None
+
+
+def test_good_csv_previews_and_runs_into_a_confusion_matrix(window, tmp_path):
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(40, 3))
+    y = (X[:, 0] > 0).astype(int)
+    path = tmp_path / "three.csv"
+    path.write_text("f1,f2,f3,cls\n" + "\n".join(
+        f"{a:.3f},{b:.3f},{c:.3f},{k}" for (a, b, c), k in zip(X, y, strict=True)))
+    assert window.config_panel.load_csv(str(path)) is None
+    window._preview_problem()
+    assert window.data_view.mode == "confusion"
+    assert window.data_view.confusion.sum() == window.problem.dataset.n_test
+
+
+def test_settings_the_method_lacks_are_disabled_with_the_reason(window):
+    panel = window.config_panel
+    panel.family.setCurrentIndex(panel.family.findData("optimiser"))
+    panel.method.setCurrentIndex(panel.method.findData("gd"))
+    assert not panel.rtol.isEnabled()
+    assert "no error tolerances" in panel.rtol.toolTip()
+    assert not panel.max_order.isEnabled() and "fixed order" in panel.max_order.toolTip()
+    assert not panel.jacobian.isEnabled() and "explicit" in panel.jacobian.toolTip()
+    assert panel.learning_rate.isEnabled()
+    assert not panel.momentum.isEnabled()
+    panel.family.setCurrentIndex(panel.family.findData("ivp"))
+    panel.method.setCurrentIndex(panel.method.findData("BDF"))
+    assert panel.rtol.isEnabled() and panel.max_order.isEnabled()
+    assert not panel.learning_rate.isEnabled()
+    assert "chooses its step size" in panel.learning_rate.toolTip()
+    panel.max_order.setValue(3)
+    panel.jacobian.setCurrentIndex(panel.jacobian.findData("fd"))
+    exp = window.experiment()
+    assert (exp.solver.method, exp.solver.max_order, exp.solver.jacobian) == ("BDF", 3, "fd")
+    assert "tolerance" in panel.labels["solver.rtol"].toolTip().lower()
+
+
+def test_every_plot_has_title_axis_labels_and_legend(window):
+    for key, plot in window.plots.plots.items():
+        item = plot.getPlotItem()
+        assert item.titleLabel.text, key
+        assert item.getAxis("left").labelText, key
+        assert item.getAxis("bottom").labelText, key
+        assert plot.legend is not None and plot.legend.items, key
+
+
+def test_plots_export_as_png_and_svg(window, tmp_path):
+    for key in ("loss", "data"):
+        assert window.export_plot(key, tmp_path / f"{key}.png")
+        assert (tmp_path / f"{key}.png").read_bytes()[:4] == b"\x89PNG"
+        assert window.export_plot(key, tmp_path / f"{key}.svg")
+        assert "<svg" in (tmp_path / f"{key}.svg").read_text()
+
+
+def test_window_layout_and_last_experiment_are_remembered(qtbot, settings):
+    from odeprop.gui.main_window import MainWindow
+
+    first = MainWindow(settings=settings)
+    qtbot.addWidget(first)
+    first.set_experiment(SHORT_BDF.with_changes(name="remember me"))
+    first.set_x_mode("n_grad")
+    first.close()
+    second = MainWindow(settings=settings)
+    qtbot.addWidget(second)
+    assert second.experiment().name == "remember me"
+    assert second.plots.x_mode == "n_grad"
+
+
+def test_about_names_the_versions(window):
+    import numpy
+    import scipy
+
+    text = window.about_text()
+    assert "odeprop" in text and "Qt " in text
+    assert numpy.__version__ in text and scipy.__version__ in text
+
+
+def test_command_line_refuses_bad_arguments(capsys):
+    from odeprop.gui.app import main
+
+    assert main(["--run-for", "soon"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("odeprop:") and err.count("\n") == 1
+    assert main(["/no/such/experiment.toml"]) == 2
+
+
+def test_screenshot_renders_the_window_offscreen(tmp_path):
+    """In its own process, as a user runs it (it quits its QApplication when done)."""
+    config = tmp_path / "shot.toml"
+    SHORT_BDF.save(config)
+    shot = tmp_path / "shot.png"
+    code = ("import sys; from odeprop.gui.app import main; "
+            f"sys.exit(main(['--screenshot', {str(shot)!r}, '--run-for', '1.5', "
+            f"{str(config)!r}]))")
+    env = dict(os.environ, QT_QPA_PLATFORM="offscreen", XDG_CONFIG_HOME=str(tmp_path))
+    done = subprocess.run([sys.executable, "-c", code], env=env, timeout=60,
+                          capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert "Traceback" not in done.stderr
+    assert shot.read_bytes()[:4] == b"\x89PNG"
+    from PySide6.QtGui import QImage
+
+    image = QImage(str(shot))
+    assert image.width() >= 1000 and image.height() >= 700
+
+
+def test_icon_and_desktop_entry_ship_with_the_package():
+    files = resources.files("odeprop.resources")
+    assert "<svg" in files.joinpath("odeprop.svg").read_text()
+    entry = configparser.ConfigParser(interpolation=None)
+    entry.read_string(files.joinpath("odeprop.desktop").read_text())
+    desktop = entry["Desktop Entry"]
+    assert desktop["Exec"].startswith("odeprop")
+    assert desktop["Icon"] == "odeprop" and desktop["Type"] == "Application"
+
+
+def test_progress_estimate_uses_the_nearest_target(qtbot, window):
+    window.set_experiment(SHORT_BDF.with_changes(stop={"t_end": 60.0, "target_loss": None}))
+    with qtbot.waitSignal(window.run_ended, timeout=30_000):
+        window.start()
+    fraction, text = window._progress(window.session.last)
+    assert math.isclose(fraction, 1.0) and "t =" in text

@@ -1,0 +1,179 @@
+"""The lab window driving real worker processes: streaming, pause, step, stop, close, errors."""
+
+import csv
+import io
+import time
+
+import numpy as np
+import pytest
+from conftest import DIVERGING_GD, ENDLESS_GD, SHORT_BDF
+
+from odeprop.core.config import Experiment
+from odeprop.gui.plots import X_MODES
+
+
+def run_to_end(qtbot, window, experiment, timeout=30_000):
+    window.set_experiment(experiment)
+    with qtbot.waitSignal(window.run_ended, timeout=timeout) as blocker:
+        assert window.start()
+    return blocker.args
+
+
+def test_window_opens_on_the_default_experiment(window):
+    assert window.experiment() == Experiment()
+    assert window.controls.start_action.isEnabled()
+    assert not window.controls.stop_action.isEnabled()
+    assert window.data_view.mode == "surface"
+    assert "odeprop" in window.windowTitle()
+
+
+def test_start_streams_batches_into_every_plot(qtbot, window):
+    status, message = run_to_end(qtbot, window, SHORT_BDF)
+    assert status == "finished", message
+    snaps = window.session.snapshots
+    assert len(snaps) > 10
+    cols = window.plots.columns
+    assert cols.n == len(snaps)
+    for key, plot in window.plots.plots.items():
+        drawn = 0
+        for curve, item in plot.curves:
+            x, y = item.getData()
+            if x is None or len(x) == 0:
+                continue
+            drawn += len(x)
+            assert np.all(np.diff(x) >= 0), (key, curve.name)
+            assert np.all(np.isfinite(y))
+        assert drawn > 0, f"plot {key} got no points"
+    t = cols["t"]
+    assert t[-1] > t[0] and np.all(np.diff(t) >= 0)
+    assert window.data_view.updates >= 2
+    assert window.controls.progress.value() == 1000
+    assert "step" in window.status_label.text()
+
+
+def test_pause_stops_growth_and_resume_continues(qtbot, window):
+    window.set_experiment(ENDLESS_GD)
+    window.start()
+    qtbot.waitUntil(lambda: len(window.session.snapshots) > 50, timeout=10_000)
+    window.pause()
+    assert window.controls.pause_action.text() == "Resume"
+    qtbot.wait(400)  # the worker flushes its last batch when it sees the pause
+    paused_at = len(window.session.snapshots)
+    qtbot.wait(500)
+    assert len(window.session.snapshots) == paused_at
+    window.resume()
+    qtbot.waitUntil(lambda: len(window.session.snapshots) > paused_at + 50, timeout=5_000)
+    with qtbot.waitSignal(window.run_ended, timeout=2_000):
+        window.stop()
+
+
+def test_step_advances_exactly_one_solver_step(qtbot, window):
+    window.set_experiment(SHORT_BDF)
+    window.step()  # from idle: a paused run, then one step
+    qtbot.waitUntil(lambda: window.session.last is not None and window.session.last.step == 1,
+                    timeout=10_000)
+    assert window.state == "paused"
+    window.step()
+    qtbot.waitUntil(lambda: window.session.last.step == 2, timeout=3_000)
+    qtbot.wait(300)
+    steps = [s.step for s in window.session.snapshots]
+    assert steps == [0, 1, 2]
+    qtbot.waitUntil(lambda: window.plots.columns.n == 3, timeout=1_000)
+
+
+@pytest.mark.parametrize("how", ["stop", "close"])
+def test_stop_and_close_end_the_worker_within_a_second(qtbot, window, how):
+    window.set_experiment(ENDLESS_GD)
+    window.start()
+    qtbot.waitUntil(lambda: len(window.session.snapshots) > 20, timeout=10_000)
+    process = window.session.process.process
+    begin = time.perf_counter()
+    if how == "stop":
+        with qtbot.waitSignal(window.run_ended, timeout=1_000):
+            window.stop()
+        qtbot.waitUntil(lambda: not process.is_alive(), timeout=1_000)
+        assert window.plots.columns.n == len(window.session.snapshots)
+        assert window.session.snapshots[-1].status == "stopped"
+        assert window.state == "ended"
+    else:
+        window.close()
+        qtbot.waitUntil(lambda: not process.is_alive(), timeout=1_000)
+        assert len(window.session.snapshots) > 20
+    assert time.perf_counter() - begin < 1.0
+
+
+def test_invalid_tolerance_blocks_start_with_its_message(qtbot, window):
+    window.set_experiment(SHORT_BDF)
+    edit = window.config_panel.rtol.edit
+    edit.clear()
+    qtbot.keyClicks(edit, "2")
+    assert not window.controls.start_action.isEnabled()
+    assert "solver.rtol" in window.controls.blocker.text()
+    assert "0.5" in window.controls.blocker.text()
+    assert edit.toolTip().startswith("<b>solver.rtol")
+    assert window.start() is False
+    assert window.session is None
+    edit.clear()
+    qtbot.keyClicks(edit, "1e-3")
+    assert window.controls.start_action.isEnabled()
+    assert window.experiment().solver.rtol == 1e-3
+
+
+def test_text_that_is_not_a_number_is_flagged(qtbot, window):
+    edit = window.config_panel.learning_rate
+    window.config_panel.method.setCurrentIndex(0)
+    window.config_panel.family.setCurrentIndex(window.config_panel.family.findData("optimiser"))
+    edit.clear()
+    qtbot.keyClicks(edit, "fast")
+    assert "solver.learning_rate: 'fast' is not a number" in window.controls.blocker.text()
+
+
+def test_diverging_gradient_descent_says_so_and_keeps_its_data(qtbot, window, tmp_path):
+    status, message = run_to_end(qtbot, window, DIVERGING_GD)
+    assert status == "failed"
+    assert "diverged" in message
+    assert "diverged" in window.banner.text() and window.banner.isVisible()
+    assert window.banner.property("kind") == "error"
+    x, _ = window.plots.plots["loss"].curves[0][1].getData()
+    assert len(x) >= 1
+    rows = window.export_csv(tmp_path / "diverged.csv")
+    assert rows == len(window.session.snapshots) >= 2
+
+
+def test_exported_csv_holds_every_received_snapshot(qtbot, window, tmp_path):
+    run_to_end(qtbot, window, SHORT_BDF)
+    path = tmp_path / "run.csv"
+    assert window.export_csv(path) == len(window.session.snapshots)
+    table = list(csv.DictReader(io.StringIO(path.read_text())))
+    assert [int(r["step"]) for r in table] == [s.step for s in window.session.snapshots]
+    assert float(table[-1]["t"]) == window.session.snapshots[-1].t
+
+
+def test_x_axis_switch_changes_every_plot(qtbot, window):
+    run_to_end(qtbot, window, SHORT_BDF)
+    cols = window.plots.columns
+    for mode, (_, label, _) in X_MODES.items():
+        window.set_x_mode(mode)
+        assert window.controls.x_axis.currentData() == mode
+        for key, plot in window.plots.plots.items():
+            assert label in plot.getPlotItem().getAxis("bottom").labelText, key
+            for curve, item in plot.curves:
+                x = item.xData  # the source data (getData() is downsampled for display)
+                y = cols[curve.field]
+                ok = np.isfinite(y) & (y > 0 if plot.spec.log_y else True)
+                np.testing.assert_array_equal(x, cols[mode][ok], err_msg=f"{key} {mode}")
+
+
+def test_reset_gives_the_same_initial_weights(qtbot, window):
+    window.set_experiment(SHORT_BDF)
+    window.step()
+    qtbot.waitUntil(lambda: window.session.last is not None and window.session.last.step == 1,
+                    timeout=10_000)
+    first = window.session.snapshots[0].loss_train
+    window.reset()
+    assert window.session is None and window.plots.columns.n == 0
+    assert window.state == "idle"
+    window.step()
+    qtbot.waitUntil(lambda: window.session.last is not None and window.session.last.step == 1,
+                    timeout=10_000)
+    assert window.session.snapshots[0].loss_train == first
