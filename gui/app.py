@@ -50,6 +50,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"odeprop: {exc}", file=sys.stderr)
         return 2
     from odeprop.core.config import Experiment
+    from odeprop.core.presets import default_experiment
 
     experiment = None
     if args.config:
@@ -77,7 +78,7 @@ def main(argv: list[str] | None = None) -> int:
         window.set_experiment(experiment)
         window.current_path = None
     elif shot:
-        window.set_experiment(Experiment())
+        window.set_experiment(default_experiment())
     window.show()
     status = {"code": 0}
     if shot:

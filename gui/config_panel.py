@@ -41,6 +41,7 @@ from odeprop.core.config import (
 )
 from odeprop.core.datasets import DatasetError, csv_columns, csv_preview
 from odeprop.core.methods import METHODS
+from odeprop.core.presets import default_experiment
 
 from .config_widgets import LayerEditor, LogEdit, NumberEdit, flag
 from .tooltips import tip
@@ -59,7 +60,7 @@ class ConfigPanel(QScrollArea):
         super().__init__(parent)
         self.setWidgetResizable(True)
         self.setMinimumWidth(340)
-        self._base = Experiment()
+        self._base = default_experiment()
         self._updating = False
         self._jacobian_for = ""
         self.fields: dict[str, QWidget] = {}  # dotted field name → editing widget
@@ -78,7 +79,7 @@ class ConfigPanel(QScrollArea):
         layout.addStretch(1)
         self.setWidget(body)
         self.name_edit.textEdited.connect(self._edited)
-        self.set_experiment(Experiment())
+        self.set_experiment(default_experiment())
 
     # -- building the form -------------------------------------------------------------------
     def _add(self, form: QFormLayout, name: str, label: str, widget: QWidget, key: str) -> None:

@@ -25,6 +25,7 @@ from PySide6.QtWidgets import (
 )
 
 from odeprop.core.config import Experiment
+from odeprop.core.presets import default_experiment
 from odeprop.core.run import Problem
 
 from .config_panel import ConfigPanel
@@ -134,7 +135,7 @@ class MainWindow(QMainWindow):
         bar = self.menuBar()
         file_menu = bar.addMenu("&File")
         self._menu_action(file_menu, "&New (default experiment)", QKeySequence.StandardKey.New,
-                          lambda: self.set_experiment(Experiment()))
+                          lambda: self.set_experiment(default_experiment()))
         self._menu_action(file_menu, "&Open experiment…", QKeySequence.StandardKey.Open,
                           self._open_dialog)
         self.recent_menu = file_menu.addMenu("Open &recent")

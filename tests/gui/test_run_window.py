@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from conftest import DIVERGING_GD, ENDLESS_GD, SHORT_BDF
 
-from odeprop.core.config import Experiment
+from odeprop.core.presets import default_experiment
 from odeprop.gui.plots import X_MODES
 
 
@@ -20,7 +20,7 @@ def run_to_end(qtbot, window, experiment, timeout=30_000):
 
 
 def test_window_opens_on_the_default_experiment(window):
-    assert window.experiment() == Experiment()
+    assert window.experiment() == default_experiment()
     assert window.controls.start_action.isEnabled()
     assert not window.controls.stop_action.isEnabled()
     assert window.data_view.mode == "surface"
