@@ -202,9 +202,11 @@ class ProbeConfig:
     """How often the run measures itself: test metrics and Hessian stiffness estimates."""
 
     metrics_every: int = 1  # evaluate test loss/accuracy every k accepted steps
-    stiffness_every: int = 10  # Lanczos λmax/λmin every k steps (0: only by time, or never)
+    stiffness_every: int = 10  # λmax/λmin every k steps (0: only by time, or never)
     stiffness_every_dt: float | None = None  # ... or every Δt of ODE time
-    stiffness_method: str = "lanczos"
+    stiffness_method: str = "power"  # warm-started power iteration (~10 Hv) or Lanczos (~30 Hv)
+    stiffness_budget: float = 0.1  # skip due probes while they cost more than this share of the
+    # solver's time (0: no limit, every due probe runs)
     full_spectrum: bool = False  # the whole Hessian spectrum (up to a few thousand parameters)
 
     def __post_init__(self):
@@ -214,6 +216,9 @@ class ProbeConfig:
                f"must be 0 (off) or a positive number of steps, got {self.stiffness_every}")
         if self.stiffness_every_dt is not None:
             _positive(self.stiffness_every_dt, "probe.stiffness_every_dt")
+        _check(math.isfinite(self.stiffness_budget) and self.stiffness_budget >= 0,
+               "probe.stiffness_budget",
+               f"must be a fraction ≥ 0 (0: no limit), got {self.stiffness_budget!r}")
         _check(self.stiffness_method in STIFFNESS_METHODS, "probe.stiffness_method",
                f"choose one of {', '.join(STIFFNESS_METHODS)}, got {self.stiffness_method!r}")
 

@@ -21,11 +21,6 @@ from .snapshot import RunReport, Snapshot
 from .solvers import SolverFailure, make_stepper
 from .stiffness import StiffnessProbe, step_stability
 
-#: Stiffness probes are skipped while they have cost more than this fraction of the solver's time
-#: (the default; ``probe.stiffness_budget`` in a future config may change it).
-STIFFNESS_BUDGET = 0.05
-
-
 @dataclass(frozen=True)
 class Problem:
     """Data, network and initial weights: what every run of one comparison shares."""
@@ -49,8 +44,7 @@ class Problem:
 class Run:
     """One experiment being integrated; ``step()`` returns the next :class:`Snapshot`."""
 
-    def __init__(self, experiment: Experiment, problem: Problem | None = None,
-                 stiffness_budget: float | None = STIFFNESS_BUDGET):
+    def __init__(self, experiment: Experiment, problem: Problem | None = None):
         self.experiment = experiment
         self.problem = problem or Problem.build(experiment)
         p = self.problem
@@ -59,7 +53,6 @@ class Run:
         self.test = Objective(p.net, p.dataset.X_test, p.T_test) if p.dataset.n_test else None
         self.flow = GradientFlow(self.train)
         self.probe = StiffnessProbe(self.train, experiment.probe.stiffness_method)
-        self.stiffness_budget = stiffness_budget
         self.status = "ready"
         self.message = ""
         self.stepper = None
@@ -146,8 +139,8 @@ class Run:
         due = (cfg.stiffness_every > 0 and step % cfg.stiffness_every == 0) or (
             cfg.stiffness_every_dt is not None
             and self.stepper.t - self._last_probe_t >= cfg.stiffness_every_dt)
-        if due and self.stiffness_budget is not None and step > 0:
-            due = self.probe_wall <= self.stiffness_budget * max(self.solver_wall, 1e-9)
+        if due and cfg.stiffness_budget and step > 0:
+            due = self.probe_wall <= cfg.stiffness_budget * max(self.solver_wall, 1e-9)
         return due
 
     def _snapshot(self, probe: bool, begin: float | None = None) -> Snapshot:
@@ -259,8 +252,10 @@ class Run:
         theta = self.theta
         lam_min = lam_max = None
         if np.all(np.isfinite(theta)):
+            # Once, at the end: Lanczos to a tight tolerance, whatever the live probe used.
+            final_probe = StiffnessProbe(self.train, "lanczos", tol=1e-8)
             with np.errstate(over="ignore", invalid="ignore"):
-                est = self.probe.estimate(theta)
+                est = final_probe.estimate(theta)
             lam_min, lam_max = est.lambda_min, est.lambda_max
         return RunReport(
             name=self.experiment.name, method=self.experiment.solver.method,

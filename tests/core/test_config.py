@@ -313,6 +313,8 @@ REFUSALS = [
      r"^probe\.stiffness_every: must be 0 \(off\) or a positive number of steps, got -1$"),
     ({"probe": {"stiffness_every_dt": 0}},
      r"^probe\.stiffness_every_dt: must be a positive number, got 0\.0$"),
+    ({"probe": {"stiffness_budget": -0.5}},
+     r"^probe\.stiffness_budget: must be a fraction ≥ 0 \(0: no limit\), got -0\.5$"),
     ({"probe": {"stiffness_method": "arnoldi"}},
      r"^probe\.stiffness_method: choose one of lanczos, power, got 'arnoldi'$"),
     # across sections

@@ -67,8 +67,9 @@ def test_step_limit_and_manual_stop():
 
 def test_stiffness_probe_matches_dense_hessian():
     exp = _experiment(solver={"method": "RK45", "rtol": 1e-6, "atol": 1e-8},
-                      probe={"stiffness_every": 5}, stop={"target_loss": 0.1})
-    run = Run(exp, stiffness_budget=None)
+                      probe={"stiffness_every": 5, "stiffness_budget": 0},
+                      stop={"target_loss": 0.1})
+    run = Run(exp)
     snaps = _collect(run)
     probed = [s for s in snaps if s.lambda_max is not None]
     assert [s.step for s in probed if s.step] == list(range(5, snaps[-1].step + 1, 5))
