@@ -111,6 +111,31 @@ class NetworkConfig:
 
 
 @dataclass(frozen=True)
+class TolerancePhase:
+    """Tolerances that hold from the start (or the previous phase) until the loss falls below
+    ``until_loss``: the critique's point that strict tolerances from a random start buy nothing."""
+
+    until_loss: float
+    rtol: float
+    atol: float
+
+    def __post_init__(self):
+        _positive(self.until_loss, "solver.schedule.until_loss")
+        _check_tolerances(self.rtol, self.atol, "solver.schedule")
+
+
+def _check_tolerances(rtol: float, atol: float, prefix: str) -> None:
+    _check(math.isfinite(rtol) and 1e-14 <= rtol <= 0.5, f"{prefix}.rtol",
+           f"must be between 1e-14 and 0.5, got {rtol!r}")
+    _check(math.isfinite(atol) and 0 < atol <= 1, f"{prefix}.atol",
+           f"must be above 0 and at most 1, got {atol!r}")
+
+
+#: Methods whose tolerances cannot change during a run (Hairer's codes take them once).
+FIXED_TOLERANCE_METHODS = ("dopri5", "dop853")
+
+
+@dataclass(frozen=True)
 class SolverConfig:
     """The integration method and its settings; settings a method lacks are refused."""
 
@@ -127,14 +152,20 @@ class SolverConfig:
     beta2: float = 0.999
     eps: float = 1e-8
     krylov_dim: int = 10
+    schedule: tuple[TolerancePhase, ...] = ()  # looser tolerances first, then rtol/atol
 
     def __post_init__(self):
         info = method_info(self.method)
+        object.__setattr__(self, "schedule", tuple(
+            p if isinstance(p, TolerancePhase) else TolerancePhase(**p) for p in self.schedule))
         if info.tolerances:
-            _check(math.isfinite(self.rtol) and 1e-14 <= self.rtol <= 0.5, "solver.rtol",
-                   f"must be between 1e-14 and 0.5, got {self.rtol!r}")
-            _check(math.isfinite(self.atol) and 0 < self.atol <= 1, "solver.atol",
-                   f"must be above 0 and at most 1, got {self.atol!r}")
+            _check_tolerances(self.rtol, self.atol, "solver")
+        if self.schedule:
+            _check(info.tolerances and self.method not in FIXED_TOLERANCE_METHODS,
+                   "solver.schedule", f"{self.method} cannot change its tolerances during a run")
+            losses = [phase.until_loss for phase in self.schedule]
+            _check(losses == sorted(losses, reverse=True) and len(set(losses)) == len(losses),
+                   "solver.schedule", f"until_loss must decrease from phase to phase, got {losses}")
         if self.first_step is not None:
             _check(info.first_step, "solver.first_step", f"{self.method} has no first step")
             _positive(self.first_step, "solver.first_step")
@@ -163,6 +194,12 @@ class SolverConfig:
     @property
     def info(self):
         return METHODS[self.method]
+
+    def tolerances(self, phase: int) -> tuple[float, float]:
+        """(rtol, atol) in force during schedule phase ``phase`` (past the last: the base ones)."""
+        if phase < len(self.schedule):
+            return self.schedule[phase].rtol, self.schedule[phase].atol
+        return self.rtol, self.atol
 
     @property
     def jacobian_mode(self) -> str:

@@ -21,6 +21,7 @@ from .snapshot import RunReport, Snapshot
 from .solvers import SolverFailure, make_stepper
 from .stiffness import StiffnessProbe, step_stability
 
+
 @dataclass(frozen=True)
 class Problem:
     """Data, network and initial weights: what every run of one comparison shares."""
@@ -60,6 +61,7 @@ class Run:
         self.solver_wall = 0.0
         self.probe_wall = 0.0
         self._last_probe_t = -math.inf
+        self._phase = 0  # index into the solver's tolerance schedule
         self._last: Snapshot | None = None
         try:
             self.stepper = make_stepper(self.flow, p.theta0, experiment.solver,
@@ -177,9 +179,13 @@ class Run:
             self._last_probe_t = t
             self.probe_wall += time.perf_counter() - probe_begin
         bound = st.stability_bound if st else math.inf
+        rtol, atol = cfg.solver.tolerances(self._phase) if cfg.solver.info.tolerances else (None,
+                                                                                          None)
         status, message = self.status, self.message
         if begin is not None:
             status, message = self._check_stop(step, t, loss_train, acc_train, rms_train, theta)
+            if status == "running":
+                self._advance_schedule(loss_train)
         if begin is not None:
             self.wall += time.perf_counter() - begin
         counts = self.flow.counts
@@ -199,7 +205,7 @@ class Run:
             n_grad=counts.grad, n_hvp=counts.hvp, n_hess=counts.hess,
             probe_hvp=self.probe.hvp_count, probe_hess=self.probe.hess_count,
             lambda_max=lam_max, lambda_min=lam_min, curvature=curvature, h_lambda_max=h_lam,
-            stability_bound=bound if math.isfinite(bound) else None,
+            stability_bound=bound if math.isfinite(bound) else None, rtol=rtol, atol=atol,
             status=status, message=message,
         )
         return snap
@@ -227,6 +233,19 @@ class Run:
             self.status = "stopped"
             self.message = f"reached the wall-time limit {stop.max_wall_time:g} s"
         return self.status, self.message
+
+    def _advance_schedule(self, loss: float) -> None:
+        """Move to the next tolerance phase once the loss has fallen below this one's bound."""
+        schedule = self.experiment.solver.schedule
+        phase = self._phase
+        while phase < len(schedule) and loss <= schedule[phase].until_loss:
+            phase += 1
+        if phase != self._phase:
+            self._phase = phase
+            try:
+                self.stepper.set_tolerances(*self.experiment.solver.tolerances(phase))
+            except SolverFailure as exc:
+                self.status, self.message = "failed", str(exc)
 
     def _replace_status(self, snap: Snapshot) -> Snapshot:
         from dataclasses import replace

@@ -50,6 +50,8 @@ class Snapshot:
     curvature: float | None  # gᵀHg / gᵀg
     h_lambda_max: float | None
     stability_bound: float | None  # of the method, on the negative real axis (None: unbounded)
+    rtol: float | None  # tolerances in force (a schedule may change them); None for optimisers
+    atol: float | None
     status: str  # running, finished, failed, stopped
     message: str = ""
 

@@ -63,6 +63,10 @@ class Stepper:
         """Take one accepted step; raise ``SolverFailure`` if the method cannot."""
         raise NotImplementedError
 
+    def set_tolerances(self, rtol: float, atol: float) -> None:
+        """Change rtol/atol from the next step on (a tolerance schedule's phase change)."""
+        raise SolverFailure(f"{self.config.method} cannot change its tolerances during a run")
+
     def close(self) -> None:
         """Release anything the method holds (threads, handles). Safe to call twice."""
 

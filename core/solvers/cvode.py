@@ -26,11 +26,18 @@ class CvodeStepper(Stepper):
         super().__init__(flow, theta0, config, t_end)
         self._failure: str | None = None
         self._callback_error: BaseException | None = None
+        self._jac_evals_before = 0  # CVODE's count from solvers replaced by set_tolerances
+        self._start(*config.tolerances(0))
+        self.stats.jac_evals = 0
+
+    def _start(self, rtol: float, atol: float) -> None:
+        """A CVODE instance at the current (t, θ) with these tolerances."""
+        config = self.config
         exact = config.jacobian_mode == "exact"
         gmres = config.method == "cvode-gmres"
         options = {
-            "method": "BDF", "rtol": float(config.rtol), "atol": float(config.atol),
-            "first_step": float(config.first_step or 0.0),
+            "method": "BDF", "rtol": float(rtol), "atol": float(atol),
+            "first_step": float(config.first_step or 0.0) if self.t == 0.0 else 0.0,
             "max_step": float(config.max_step) if math.isfinite(config.max_step) else 0.0,
             "max_order": config.max_order or 5, "max_num_steps": _BIG_NSTEPS,
             "linsolver": "gmres" if gmres else "dense",
@@ -43,12 +50,17 @@ class CvodeStepper(Stepper):
             options["jacfn"] = self._jacfn
         try:
             self._solver = CVODE(self._rhsfn, **options)
-            result = self._solver.init_step(0.0, self.theta.copy())
+            result = self._solver.init_step(self.t, self.theta.copy())
         except Exception as exc:
             raise SolverFailure(f"CVODE: could not start: {exc}") from exc
         if not result.success:
             raise SolverFailure(f"CVODE: could not start: {result.message}")
-        self.stats.jac_evals = 0
+
+    def set_tolerances(self, rtol: float, atol: float) -> None:
+        """scikit-sundae cannot retune a running CVODE: restart it at the current point (its
+        step-size and order history start afresh, as after any re-initialisation)."""
+        self._jac_evals_before = self.stats.jac_evals or 0
+        self._start(rtol, atol)
 
     # Callbacks: SUNDIALS sees a Python exception as an unrecoverable failure and scikit-sundae
     # re-raises it; the first one is also kept here so that nothing is lost on the way.
@@ -108,7 +120,7 @@ class CvodeStepper(Stepper):
             raise self._failed(f"CVODE: the solution became non-finite at t = {t:.6g}")
         self.t, self.theta, self.h = t, np.array(result.y, dtype=float), t - t_old
         self.stats.accepted += 1
-        self.stats.jac_evals = int(result.njev)
+        self.stats.jac_evals = self._jac_evals_before + int(result.njev)
 
     def _failed(self, message: str) -> SolverFailure:
         self._failure = message

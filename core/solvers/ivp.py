@@ -70,7 +70,8 @@ class IvpStepper(Stepper):
         super().__init__(flow, theta0, config, t_end)
         name = config.method
         cls = _CLASSES[name]
-        options = {"rtol": config.rtol, "atol": config.atol, "max_step": self._max_step()}
+        rtol, atol = config.tolerances(0)
+        options = {"rtol": rtol, "atol": atol, "max_step": self._max_step()}
         if config.first_step is not None:
             options["first_step"] = config.first_step
         if self.info.implicit:
@@ -137,6 +138,18 @@ class IvpStepper(Stepper):
             if self._lsoda_method is not None and method != self._lsoda_method:
                 s.method_switches += 1
             self._lsoda_method = s.method_in_use = method
+
+    def set_tolerances(self, rtol: float, atol: float) -> None:
+        """scipy's classes read rtol/atol at every step; BDF and Radau also derive their Newton
+        tolerance from rtol at construction, so it is recomputed the same way."""
+        solver = self.solver
+        if self.config.method == "LSODA":
+            integrator = solver._lsoda_solver._integrator
+            integrator.call_args[0], integrator.call_args[1] = rtol, atol
+            return
+        solver.rtol, solver.atol = rtol, atol
+        if self.config.method in ("BDF", "Radau"):  # as both compute it in __init__
+            solver.newton_tol = max(10 * np.finfo(float).eps / rtol, min(0.03, rtol**0.5))
 
     @property
     def finished(self) -> bool:

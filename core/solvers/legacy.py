@@ -72,7 +72,8 @@ class LegacyOdeStepper(Stepper):
         self._closed = False
         self._ode = None
         self._pump: _SoloutPump | None = None
-        options = {"rtol": config.rtol, "atol": config.atol, "nsteps": _BIG_NSTEPS,
+        rtol, atol = config.tolerances(0)
+        options = {"rtol": rtol, "atol": atol, "nsteps": _BIG_NSTEPS,
                    "first_step": config.first_step or 0.0,
                    "max_step": config.max_step if math.isfinite(config.max_step) else 0.0}
         if self._name in _RK_CALLS:
@@ -119,6 +120,14 @@ class LegacyOdeStepper(Stepper):
         else:
             s.rejected = s.newton_failures = 0
             s.newton_iters = 0 if self.config.jacobian_mode != "none" else None
+
+    def set_tolerances(self, rtol: float, atol: float) -> None:
+        """vode, zvode and lsoda take new RTOL/ATOL on a continuation call (ISTATE = 2);
+        Hairer's codes cannot (refused by the configuration)."""
+        if self._ode is None:
+            return super().set_tolerances(rtol, atol)
+        integrator = self._ode._integrator
+        integrator.call_args[0], integrator.call_args[1] = rtol, atol
 
     def _step_stepwise(self) -> None:
         o = self._ode

@@ -220,6 +220,8 @@ def test_single_activation_broadcasts_to_all_hidden_layers():
 
 
 # -- every refusal -------------------------------------------------------------------------------
+PHASE = {"until_loss": 0.1, "rtol": 1e-2, "atol": 1e-2}
+
 REFUSALS = [
     # dataset
     ({"dataset": {"kind": "nope"}},
@@ -313,6 +315,18 @@ REFUSALS = [
      r"^probe\.stiffness_every: must be 0 \(off\) or a positive number of steps, got -1$"),
     ({"probe": {"stiffness_every_dt": 0}},
      r"^probe\.stiffness_every_dt: must be a positive number, got 0\.0$"),
+    ({"solver": {"method": "gd", "schedule": [PHASE]}},
+     r"^solver\.schedule: gd cannot change its tolerances during a run$"),
+    ({"solver": {"method": "dopri5", "schedule": [PHASE]}},
+     r"^solver\.schedule: dopri5 cannot change its tolerances during a run$"),
+    ({"solver": {"method": "BDF", "schedule": [PHASE, PHASE]}},
+     r"^solver\.schedule: until_loss must decrease from phase to phase, got \[0\.1, 0\.1\]$"),
+    ({"solver": {"method": "BDF",
+                 "schedule": [{"until_loss": 0.1, "rtol": 2, "atol": 1e-2}]}},
+     r"^solver\.schedule\.rtol: must be between 1e-14 and 0\.5, got 2\.0$"),
+    ({"solver": {"method": "BDF",
+                 "schedule": [{"until_loss": 0, "rtol": 1e-2, "atol": 1e-2}]}},
+     r"^solver\.schedule\.until_loss: must be a positive number, got 0\.0$"),
     ({"probe": {"stiffness_budget": -0.5}},
      r"^probe\.stiffness_budget: must be a fraction ≥ 0 \(0: no limit\), got -0\.5$"),
     ({"probe": {"stiffness_method": "arnoldi"}},

@@ -114,3 +114,24 @@ def test_rms_target_for_squared_error():
     assert report.status == "finished" and "RMS" in report.message
     assert report.final.rms_train <= 0.1
     assert report.final.loss_test is None  # XOR's four points have no test split
+
+
+@pytest.mark.parametrize("method", ["BDF", "RK45", "LSODA", "vode-bdf", "lsoda", "cvode-gmres"])
+def test_tolerance_schedule_loosens_early_then_tightens(method):
+    """Loose tolerances (1e-2) until the loss falls below 0.3, then 1e-5: the snapshots show the
+    switch, and the run agrees with one that used 1e-5 throughout only after the switch."""
+    phases = [{"until_loss": 0.3, "rtol": 1e-2, "atol": 1e-2}]
+    exp = _experiment(solver={"method": method, "rtol": 1e-5, "atol": 1e-5, "schedule": phases},
+                      stop={"target_loss": 0.1})
+    run = Run(exp)
+    snaps = _collect(run)
+    assert run.status == "finished", run.message
+    loose = [s for s in snaps if s.rtol == 1e-2]
+    tight = [s for s in snaps if s.rtol == 1e-5]
+    assert loose and tight and len(loose) + len(tight) == len(snaps)
+    switch = len(loose)
+    assert snaps[switch - 1].loss_train <= 0.3 < snaps[switch - 2].loss_train
+    # the loose phase reaches loss 0.3 in fewer steps than tight tolerances do
+    plain = _collect(Run(_experiment(solver={"method": method, "rtol": 1e-5, "atol": 1e-5},
+                                     stop={"target_loss": 0.3})))
+    assert switch < len(plain)
