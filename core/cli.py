@@ -15,9 +15,9 @@ from pathlib import Path
 
 from .config import Experiment
 from .methods import METHODS
-from .presets import load_preset, preset_names
+from .presets import comparison_names, load_comparison, load_preset, preset_names
 
-SUBCOMMANDS = ("run", "presets", "methods")
+SUBCOMMANDS = ("run", "compare", "presets", "methods")
 
 
 class CliError(Exception):
@@ -59,7 +59,15 @@ def _parser() -> _Parser:
     run.add_argument("--set", dest="overrides", action="append", default=[],
                      metavar="SECTION.KEY=VALUE", help="override a setting, e.g. solver.rtol=1e-2")
     run.add_argument("--quiet", action="store_true", help="no progress line")
-    sub.add_parser("presets", help="list the shipped experiments")
+    compare = sub.add_parser("compare", help="run several solvers side by side, in parallel")
+    source = compare.add_mutually_exclusive_group()
+    source.add_argument("config", nargs="?", help="comparison TOML file (with [[runs]])")
+    source.add_argument("--preset", help="a shipped comparison (see `odeprop presets`)")
+    compare.add_argument("--out", help="folder for summary.md, summary.csv and one CSV per run")
+    compare.add_argument("--parallel", type=int, default=None,
+                         help="runs at once (default: the number of cores)")
+    compare.add_argument("--quiet", action="store_true", help="no progress lines")
+    sub.add_parser("presets", help="list the shipped experiments and comparisons")
     sub.add_parser("methods", help="list the integration methods")
     for p in [run, *sub.choices.values()]:
         p.error = parser.error  # one-line errors everywhere
@@ -73,9 +81,15 @@ def main(argv: list[str] | None = None) -> int:
     try:
         args = _parser().parse_args(argv)
         if args.command == "presets":
+            print("experiments (odeprop run --preset NAME):")
             for name in preset_names():
-                print(f"{name:28s} {load_preset(name).name}")
+                print(f"  {name:26s} {load_preset(name).name}")
+            print("comparisons (odeprop compare --preset NAME):")
+            for name in comparison_names():
+                print(f"  {name:26s} {load_comparison(name).name}")
             return 0
+        if args.command == "compare":
+            return _compare(args)
         if args.command == "methods":
             for m in METHODS.values():
                 print(f"{m.name:12s} {m.family:9s} {m.label}")
@@ -103,12 +117,7 @@ def _run(args) -> int:
     else:
         raise CliError("run needs a CONFIG.toml or --preset NAME")
     experiment = apply_overrides(experiment, args.overrides)
-    out = Path(args.out) if args.out else None
-    if out is not None:
-        try:
-            out.mkdir(parents=True, exist_ok=True)
-        except OSError as exc:
-            raise CliError(f"--out {out}: cannot create the folder ({exc.strerror})") from None
+    out = _out_folder(args.out)
     run = Run(experiment)
     progress = _Progress(enabled=not args.quiet)
     snapshots = []
@@ -136,6 +145,68 @@ def _run(args) -> int:
         print(f"wrote {len(snapshots)} snapshots to {out / 'snapshots.csv'} and the summary to "
               f"{out / 'summary.json'}")
     return 0 if report.status != "failed" else 1
+
+
+def _compare(args) -> int:
+    from .comparison import Comparison
+    from .comparison_runner import ComparisonRunner
+    from .io import write_text_atomic
+    from .snapshot import snapshots_to_csv
+    from .summary import summarize
+
+    if args.preset:
+        comparison = load_comparison(args.preset)
+    elif args.config:
+        comparison = Comparison.load(args.config)
+    else:
+        raise CliError("compare needs a CONFIG.toml or --preset NAME")
+    if args.parallel is not None and args.parallel < 1:
+        raise CliError("--parallel must be at least 1")
+    out = _out_folder(args.out)
+    runner = ComparisonRunner(comparison, args.parallel)
+
+    def show(event):
+        if args.quiet or event.kind not in ("done", "error", "died"):
+            return
+        result = runner.results[event.index]
+        finished = sum(r.done for r in runner.results)
+        print(f"[{finished}/{len(runner.results)}] {result.label}: {result.status} — "
+              f"{result.message}", file=sys.stderr, flush=True)
+
+    try:
+        runner.run_all(show)
+    except KeyboardInterrupt:
+        runner.terminate()
+        print("odeprop: interrupted; the table holds what arrived", file=sys.stderr)
+    summary = summarize(comparison, runner.results)
+    print(f"# {comparison.name}\n")
+    print(summary.to_markdown())
+    if out is not None:
+        write_text_atomic(out / "summary.md", f"# {comparison.name}\n\n{summary.to_markdown()}")
+        write_text_atomic(out / "summary.csv", summary.to_csv())
+        write_text_atomic(out / "comparison.toml", comparison.to_toml())
+        for result in runner.results:
+            name = f"run-{result.index + 1}-{_slug(result.label)}.csv"
+            write_text_atomic(out / name, snapshots_to_csv(result.snapshots))
+        print(f"wrote summary.md, summary.csv and {len(runner.results)} run CSVs to {out}")
+    return 0 if all(r.status != "died" for r in runner.results) else 1
+
+
+def _slug(text: str) -> str:
+    import re
+
+    return re.sub(r"[^A-Za-z0-9]+", "-", text).strip("-").lower()[:40] or "run"
+
+
+def _out_folder(path):
+    if path is None:
+        return None
+    out = Path(path)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise CliError(f"--out {out}: cannot create the folder ({exc.strerror})") from None
+    return out
 
 
 class _Progress:
@@ -189,7 +260,8 @@ def _summary(experiment: Experiment, report) -> str:
     lines.append(f"  gradients {f.n_grad}, Hv {f.n_hvp}, Hessians {f.n_hess}; rejected "
                  f"{_fmt(f.rejected, 'd')}, Newton failures {_fmt(f.newton_failures, 'd')}, "
                  f"Jacobians {_fmt(f.jac_evals, 'd')}, LU {_fmt(f.lu_decomps, 'd')}")
-    saddle = {True: " (a saddle)", False: " (a minimum)", None: ""}[report.at_saddle]
+    saddle = {True: " (indefinite: not a minimum)", False: " (positive semidefinite)",
+              None: ""}[report.indefinite]
     lines.append(f"  Hessian at the end: λmin {_fmt(report.lambda_min_final)}, λmax "
                  f"{_fmt(report.lambda_max_final)}{saddle}")
     return "\n".join(lines)

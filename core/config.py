@@ -355,7 +355,15 @@ def _coerce(value, tp, name: str):
         if isinstance(value, str) and item_tp is str:
             return (value,)
         _check(isinstance(value, list), name, f"must be a list, got {value!r}")
-        return tuple(_coerce(v, item_tp, f"{name}[{i}]") for i, v in enumerate(value))
+        items = []
+        for i, v in enumerate(value):
+            try:
+                items.append(_coerce(v, item_tp, f"{name}[{i}]"))
+            except ValueError as exc:
+                if not _dataclass(item_tp) or str(exc).startswith(name):
+                    raise
+                raise ValueError(f"{name}[{i}]: {exc}") from None  # which table of the list
+        return tuple(items)
     if dataclass_type := _dataclass(tp):
         _check(isinstance(value, dict), name, f"must be a table ([{name}]), got {value!r}")
         return _build(dataclass_type, value, name)

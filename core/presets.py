@@ -1,23 +1,45 @@
-"""Experiments shipped in ``odeprop.resources.presets``: the default one and the teaching set."""
+"""Shipped experiments (``odeprop.resources.presets``) and teaching comparisons
+(``odeprop.resources.comparisons``)."""
 
 from __future__ import annotations
 
 from importlib import resources
 
+from .comparison import Comparison
 from .config import Experiment
+
+_EXPERIMENTS = "odeprop.resources.presets"
+_COMPARISONS = "odeprop.resources.comparisons"
+
+
+def _names(package: str) -> list[str]:
+    return sorted(p.name[:-5] for p in resources.files(package).iterdir()
+                  if p.name.endswith(".toml"))
+
+
+def _text(package: str, name: str, what: str) -> str:
+    path = resources.files(package) / f"{name}.toml"
+    if not path.is_file():
+        raise ValueError(f"no {what} named {name!r}; they are: {', '.join(_names(package))}")
+    return path.read_text(encoding="utf-8")
 
 
 def preset_names() -> list[str]:
-    folder = resources.files("odeprop.resources.presets")
-    return sorted(p.name[:-5] for p in folder.iterdir() if p.name.endswith(".toml"))
+    return _names(_EXPERIMENTS)
 
 
 def load_preset(name: str) -> Experiment:
     """A shipped experiment by file name (without .toml); ValueError lists the known ones."""
-    path = resources.files("odeprop.resources.presets") / f"{name}.toml"
-    if not path.is_file():
-        raise ValueError(f"no preset named {name!r}; presets are: {', '.join(preset_names())}")
-    return Experiment.from_toml(path.read_text(encoding="utf-8"))
+    return Experiment.from_toml(_text(_EXPERIMENTS, name, "preset"))
+
+
+def comparison_names() -> list[str]:
+    return _names(_COMPARISONS)
+
+
+def load_comparison(name: str) -> Comparison:
+    """A shipped comparison by file name (without .toml)."""
+    return Comparison.from_toml(_text(_COMPARISONS, name, "comparison preset"))
 
 
 def default_experiment() -> Experiment:

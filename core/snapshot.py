@@ -96,8 +96,9 @@ class RunReport:
     n_params: int
 
     @property
-    def at_saddle(self) -> bool | None:
-        """True when the Hessian has a clearly negative eigenvalue at the end."""
+    def indefinite(self) -> bool | None:
+        """True when the Hessian at the end has a clearly negative eigenvalue: the run did not
+        end in a minimum (near a saddle, or still on its way down a non-convex slope)."""
         if self.lambda_min_final is None or not math.isfinite(self.lambda_min_final):
             return None
         scale = max(abs(self.lambda_max_final or 0.0), 1e-12)
@@ -108,7 +109,7 @@ class RunReport:
             "name": self.name, "method": self.method, "status": self.status,
             "message": self.message, "n_params": self.n_params,
             "lambda_min_final": self.lambda_min_final,
-            "lambda_max_final": self.lambda_max_final, "at_saddle": self.at_saddle,
+            "lambda_max_final": self.lambda_max_final, "hessian_indefinite": self.indefinite,
             "final": {k: _json_value(v) for k, v in asdict(self.final).items()},
             "theta": [float(x) for x in self.theta],
         }

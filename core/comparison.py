@@ -1,0 +1,167 @@
+"""Side by side: several solvers on one network from bitwise identical initial weights.
+
+A :class:`Comparison` is one dataset, one network, shared stop conditions and probes, targets for
+the summary table, and up to :data:`MAX_RUNS` runs, each with its own solver settings and colour.
+It loads and saves as TOML like an :class:`~odeprop.core.config.Experiment`::
+
+    name = "..."
+    [dataset] ... [network] ... [stop] ... [probe] ...
+    [[targets]]                 # the summary reports wall time and gradient calls to each
+    kind = "loss"               # loss, accuracy or rms
+    value = 1e-3
+    [[runs]]
+    label = "BDF, exact J"
+    color = "#1f77b4"           # optional
+    [runs.solver]
+    method = "BDF"
+"""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import asdict, dataclass, field, replace
+from pathlib import Path
+
+import tomli_w
+
+from .config import (
+    DatasetConfig,
+    Experiment,
+    NetworkConfig,
+    ProbeConfig,
+    SolverConfig,
+    StopConfig,
+    _build,
+    _check,
+    _drop_none,
+)
+
+#: The teaching preset "The 2019 article and its critique" puts eight runs side by side.
+MAX_RUNS = 8
+TARGET_KINDS = ("loss", "accuracy", "rms")
+#: Distinct colours (Tableau 10), assigned in order to runs that do not choose one.
+PALETTE = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2",
+           "#7f7f7f", "#bcbd22", "#17becf")
+
+
+@dataclass(frozen=True)
+class Target:
+    """A level the summary table reports time and work to reach (first snapshot at or past it)."""
+
+    kind: str
+    value: float
+
+    def __post_init__(self):
+        _check(self.kind in TARGET_KINDS, "targets.kind",
+               f"choose one of {', '.join(TARGET_KINDS)}, got {self.kind!r}")
+        _check(self.value > 0 and (self.kind != "accuracy" or self.value <= 1), "targets.value",
+               f"must be positive (a fraction ≤ 1 for accuracy), got {self.value!r}")
+
+    @property
+    def label(self) -> str:
+        if self.kind == "accuracy":
+            return f"accuracy ≥ {self.value:.1%}"
+        return f"{'RMS error' if self.kind == 'rms' else 'loss'} ≤ {self.value:g}"
+
+    def reached(self, snap) -> bool:
+        if self.kind == "loss":
+            return snap.loss_train <= self.value
+        if self.kind == "accuracy":
+            return snap.accuracy_train is not None and snap.accuracy_train >= self.value
+        return snap.rms_train is not None and snap.rms_train <= self.value
+
+
+@dataclass(frozen=True)
+class RunSpec:
+    """One run of a comparison: its label, colour and solver settings."""
+
+    label: str
+    solver: SolverConfig = field(default_factory=SolverConfig)
+    color: str = ""
+
+    def __post_init__(self):
+        _check(bool(self.label.strip()), "runs.label", "every run needs a label")
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """Runs that share data, network, initial weights, stop conditions and probes."""
+
+    name: str = "Comparison"
+    description: str = ""
+    dataset: DatasetConfig = field(default_factory=DatasetConfig)
+    network: NetworkConfig = field(default_factory=NetworkConfig)
+    stop: StopConfig = field(default_factory=StopConfig)
+    probe: ProbeConfig = field(default_factory=ProbeConfig)
+    targets: tuple[Target, ...] = ()
+    runs: tuple[RunSpec, ...] = ()
+
+    def __post_init__(self):
+        object.__setattr__(self, "targets", tuple(self.targets))
+        object.__setattr__(self, "runs", tuple(self.runs))
+        _check(1 <= len(self.runs) <= MAX_RUNS, "runs",
+               f"a comparison holds 1 to {MAX_RUNS} runs, got {len(self.runs)}")
+        labels = [r.label for r in self.runs]
+        dupes = sorted({x for x in labels if labels.count(x) > 1})
+        _check(not dupes, "runs.label", f"labels must differ; repeated: {', '.join(dupes)}")
+        for i in range(len(self.runs)):
+            self.experiment(i)  # every run must be a valid experiment on its own
+
+    def experiment(self, index: int) -> Experiment:
+        """Run ``index`` as a stand-alone experiment (same data, network, stop and probes)."""
+        spec = self.runs[index]
+        try:
+            return Experiment(name=f"{self.name}: {spec.label}", dataset=self.dataset,
+                              network=self.network, solver=spec.solver, stop=self.stop,
+                              probe=self.probe)
+        except ValueError as exc:
+            raise ValueError(f"runs[{index}] ({spec.label}): {exc}") from None
+
+    def color(self, index: int) -> str:
+        return self.runs[index].color or PALETTE[index % len(PALETTE)]
+
+    def with_runs(self, runs) -> Comparison:
+        return replace(self, runs=tuple(runs))
+
+    # -- TOML -----------------------------------------------------------------------------------
+    def to_dict(self) -> dict:
+        return _drop_none(asdict(self))
+
+    def to_toml(self) -> str:
+        return tomli_w.dumps(self.to_dict())
+
+    def save(self, path) -> None:
+        from .io import write_text_atomic
+
+        write_text_atomic(Path(path), self.to_toml())
+
+    @classmethod
+    def from_dict(cls, data: dict) -> Comparison:
+        return _build(cls, data, "")
+
+    @classmethod
+    def from_toml(cls, text: str) -> Comparison:
+        try:
+            data = tomllib.loads(text)
+        except tomllib.TOMLDecodeError as exc:
+            raise ValueError(f"not valid TOML: {exc}") from None
+        return cls.from_dict(data)
+
+    @classmethod
+    def load(cls, path) -> Comparison:
+        path = Path(path)
+        try:
+            text = path.read_text(encoding="utf-8")
+        except FileNotFoundError:
+            raise ValueError(f"{path}: no such file") from None
+        except (OSError, UnicodeDecodeError) as exc:
+            raise ValueError(f"{path}: cannot read it ({exc})") from None
+        try:
+            return cls.from_toml(text)
+        except ValueError as exc:
+            raise ValueError(f"{path}: {exc}") from None
+
+
+def is_comparison(data: dict) -> bool:
+    """Whether a parsed TOML document describes a comparison (it has [[runs]])."""
+    return "runs" in data

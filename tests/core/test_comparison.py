@@ -1,0 +1,148 @@
+"""Comparisons: shared initial weights, parallel runs, the summary table and the presets."""
+
+import csv
+import io
+
+import numpy as np
+import pytest
+
+from odeprop.core.cli import main
+from odeprop.core.comparison import Comparison, RunSpec, Target
+from odeprop.core.comparison_runner import ComparisonRunner
+from odeprop.core.config import DatasetConfig, NetworkConfig, SolverConfig, StopConfig
+from odeprop.core.presets import comparison_names, load_comparison
+from odeprop.core.run import Run
+from odeprop.core.summary import first_hit, summarize
+
+SMALL = Comparison(
+    name="small", dataset=DatasetConfig(n_samples=80), network=NetworkConfig(hidden=(6,)),
+    stop=StopConfig(target_loss=0.05, t_end=1e5, max_wall_time=30),
+    targets=(Target("loss", 0.2), Target("accuracy", 0.9)),
+    runs=(RunSpec("GD", SolverConfig(method="gd", learning_rate=0.5)),
+          RunSpec("BDF", SolverConfig(method="BDF")),
+          RunSpec("vode", SolverConfig(method="vode-bdf", jacobian="exact"))),
+)
+
+
+@pytest.fixture(scope="module")
+def finished():
+    events = []
+    runner = ComparisonRunner(SMALL, max_parallel=2, niceness=0)
+    runner.run_all(events.append)
+    return runner, events
+
+
+def test_every_run_starts_from_bitwise_identical_weights(finished):
+    runner, events = finished
+    first_thetas = {}
+    for e in events:
+        if e.kind == "theta" and e.payload[0] == 0:
+            first_thetas.setdefault(e.index, e.payload[1])
+    assert sorted(first_thetas) == [0, 1, 2]
+    for theta in first_thetas.values():
+        assert theta.tobytes() == runner.theta0.tobytes()
+
+
+def test_table_values_equal_the_runs_own_final_snapshots(finished):
+    runner, _ = finished
+    summary = summarize(SMALL, runner.results)
+    assert summary.reference == 0  # gradient descent is the yardstick when present
+    for row, result in zip(summary.rows, runner.results, strict=True):
+        final = result.report.final
+        assert result.status == "finished" and final.loss_train <= 0.05
+        assert row["steps"] == final.step and row["grads"] == final.n_grad
+        assert row["loss_train"] == final.loss_train and row["wall"] == final.solver_wall
+        assert [s.step for s in result.snapshots] == list(range(final.step + 1))
+        hit = first_hit(result.snapshots, SMALL.targets[0])
+        assert row["t0_wall"] == hit.wall and row["t0_grads"] == hit.grads
+        before = result.snapshots[hit.step - 1]
+        assert before.loss_train > 0.2 >= result.snapshots[hit.step].loss_train
+    assert summary.rows[0]["t0_speedup"] == 1.0
+
+
+def test_distance_matrix_is_symmetric_with_zero_diagonal(finished):
+    runner, _ = finished
+    d = summarize(SMALL, runner.results).distances
+    assert np.all(np.diag(d) == 0) and np.array_equal(d, d.T)
+    assert d[1, 2] == pytest.approx(np.linalg.norm(runner.results[1].theta
+                                                   - runner.results[2].theta))
+
+
+def test_markdown_and_csv_hold_one_row_per_run(finished):
+    runner, _ = finished
+    summary = summarize(SMALL, runner.results)
+    md = summary.to_markdown().splitlines()
+    table = md[:md.index("")]
+    assert len(table) == 2 + 3 and table[2].startswith("| GD | gd |")
+    rows = list(csv.DictReader(io.StringIO(summary.to_csv())))
+    assert [r["run"] for r in rows] == ["GD", "BDF", "vode"]
+    assert float(rows[1]["distance to vode"]) == pytest.approx(summary.distances[1, 2])
+
+
+def test_queued_runs_wait_for_a_free_core():
+    runner = ComparisonRunner(SMALL, max_parallel=1, niceness=0)
+    runner.start()
+    assert [r.status for r in runner.results] == ["running", "queued", "queued"]
+    runner.terminate()
+    assert all(r.done for r in runner.results)
+
+
+@pytest.mark.parametrize("name", comparison_names())
+def test_each_preset_loads_and_runs_on_a_small_budget(name):
+    comparison = load_comparison(name)
+    assert comparison.targets and comparison.runs
+    for i in range(len(comparison.runs)):
+        exp = comparison.experiment(i).with_changes(stop={"max_steps": 15})
+        report = Run(exp).run_to_end()
+        assert report.status in ("finished", "stopped"), (comparison.runs[i].label, report)
+        assert report.final.step <= 15
+
+
+def test_presets_asked_for_by_the_issue_are_shipped():
+    assert {"article-and-critique", "owens-filkin-xor", "owens-filkin-encoder",
+            "edge-of-stability"} <= set(comparison_names())
+    article = load_comparison("article-and-critique")
+    methods = [r.solver.method for r in article.runs]
+    assert methods.count("BDF") == 2 and {"zvode-bdf", "vode-bdf", "lsoda", "dopri5", "gd",
+                                          "adam"} <= set(methods)
+    zvode = article.runs[methods.index("zvode-bdf")].solver
+    assert (zvode.rtol, zvode.atol, zvode.jacobian) == (1e-6, 1e-8, "fd")
+
+
+@pytest.mark.parametrize("change,message", [
+    ({"runs": ()}, "runs: a comparison holds 1 to 8 runs, got 0"),
+    ({"runs": (RunSpec("a"), RunSpec("a"))}, "runs.label: labels must differ; repeated: a"),
+    ({"runs": (RunSpec("x", SolverConfig(method="gd")),), "stop": StopConfig(target_rms=0.1)},
+     "runs[0] (x): stop.target_rms: an RMS-error target needs the squared-error loss"),
+])
+def test_bad_comparisons_are_refused_with_a_message(change, message):
+    from dataclasses import replace
+
+    with pytest.raises(ValueError, match=message.replace("(", r"\(").replace(")", r"\)")
+                       .replace("[", r"\[").replace("]", r"\]")):
+        replace(SMALL, **change)
+
+
+def test_toml_round_trip(tmp_path):
+    path = tmp_path / "c.toml"
+    SMALL.save(path)
+    assert Comparison.load(path) == SMALL
+    with pytest.raises(ValueError, match=r"^runs\[1\]: solver\.method: unknown method"):
+        Comparison.from_toml(SMALL.to_toml().replace('method = "BDF"', 'method = "nope"'))
+
+
+def test_compare_command_prints_a_table_and_writes_files(tmp_path, capsys):
+    path = tmp_path / "c.toml"
+    SMALL.save(path)
+    assert main(["compare", str(path), "--out", str(tmp_path / "out"), "--quiet"]) == 0
+    out = capsys.readouterr().out
+    rows = [line for line in out.splitlines() if line.startswith("| ")]
+    assert len(rows) == 1 + 3 + 1 + 3  # header + runs, distance header + runs
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == [
+        "comparison.toml", "run-1-gd.csv", "run-2-bdf.csv", "run-3-vode.csv", "summary.csv",
+        "summary.md"]
+
+
+def test_compare_bad_input_is_one_line(capsys):
+    assert main(["compare", "--preset", "nope"]) == 2
+    assert capsys.readouterr().err.startswith("odeprop: error: no comparison preset named")
