@@ -62,7 +62,9 @@ class ComparisonSummary:
             cols += [(f"t{j}_wall", f"wall s to {target.label}", ".3f"),
                      (f"t{j}_grads", f"∇L to {target.label}", "d")]
             if self.reference is not None:
-                cols += [(f"t{j}_speedup", f"× vs {self.rows[self.reference]['label']}", ".2f")]
+                ref = self.rows[self.reference]["label"]
+                cols += [(f"t{j}_grad_ratio", f"∇L ratio {ref} ÷ run", ".2f"),
+                         (f"t{j}_speedup", f"wall ratio {ref} ÷ run", ".2f")]
         return cols
 
     def columns(self):
@@ -103,8 +105,10 @@ def summarize(comparison: Comparison, results: list[RunResult],
     if reference is not None:
         for row in rows:
             for j in range(len(comparison.targets)):
-                ref, mine = rows[reference][f"t{j}_wall"], row[f"t{j}_wall"]
-                row[f"t{j}_speedup"] = (ref / mine if ref is not None and mine else None)
+                for key, ratio in ((f"t{j}_wall", f"t{j}_speedup"),
+                                   (f"t{j}_grads", f"t{j}_grad_ratio")):
+                    ref, mine = rows[reference][key], row[key]
+                    row[ratio] = ref / mine if ref is not None and mine else None
     thetas = [r.theta for r in results]
     n = len(results)
     distances = np.full((n, n), math.nan)

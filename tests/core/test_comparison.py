@@ -57,7 +57,9 @@ def test_table_values_equal_the_runs_own_final_snapshots(finished):
         assert row["t0_wall"] == hit.wall and row["t0_grads"] == hit.grads
         before = result.snapshots[hit.step - 1]
         assert before.loss_train > 0.2 >= result.snapshots[hit.step].loss_train
-    assert summary.rows[0]["t0_speedup"] == 1.0
+    assert summary.rows[0]["t0_speedup"] == 1.0 == summary.rows[0]["t0_grad_ratio"]
+    bdf = summary.rows[1]
+    assert bdf["t0_grad_ratio"] == summary.rows[0]["t0_grads"] / bdf["t0_grads"]
 
 
 def test_distance_matrix_is_symmetric_with_zero_diagonal(finished):
