@@ -13,8 +13,8 @@ from dataclasses import dataclass
 #: Computed from scipy's Butcher tableaus (SOLVER-NOTES); implicit methods are unbounded there.
 EULER_BOUND = 2.0
 RK23_BOUND = 2.5127
-RK45_BOUND = 3.3066
-DOP853_BOUND = 6.3863
+RK45_BOUND = 3.3065
+DOP853_BOUND = 6.3936
 
 
 @dataclass(frozen=True)
