@@ -23,6 +23,7 @@ class RunResult:
     index: int
     label: str
     snapshots: list = field(default_factory=list)
+    spectra: list = field(default_factory=list)  # Spectrum records, when probe.full_spectrum
     theta: np.ndarray | None = None
     report: object | None = None  # RunReport when the run ended normally
     status: str = "queued"  # queued, running, finished, failed, stopped, died
@@ -35,7 +36,7 @@ class RunResult:
 
 @dataclass(frozen=True)
 class RunEvent:
-    """One message from one run: ``kind`` is batch, theta, done, error or died."""
+    """One message from one run: ``kind`` is batch, spectra, theta, done, error or died."""
 
     index: int
     kind: str
@@ -81,6 +82,9 @@ class ComparisonRunner:
             result = self.results[index]
             if kind == "batch":
                 result.snapshots.extend(rest[0])
+                payload = rest[0]
+            elif kind == "spectra":
+                result.spectra.extend(rest[0])
                 payload = rest[0]
             elif kind == "theta":
                 result.theta = rest[1]

@@ -17,7 +17,7 @@ from .config import Experiment
 from .datasets import Dataset, load_dataset
 from .flow import GradientFlow, Objective
 from .network import MLP, classification_accuracy, encode_targets, rms_error
-from .snapshot import RunReport, Snapshot
+from .snapshot import RunReport, Snapshot, Spectrum
 from .solvers import SolverFailure, make_stepper
 from .stiffness import StiffnessProbe, step_stability
 
@@ -63,6 +63,7 @@ class Run:
         self._last_probe_t = -math.inf
         self._phase = 0  # index into the solver's tolerance schedule
         self._last: Snapshot | None = None
+        self.spectra: list[Spectrum] = []  # at probed steps, when probe.full_spectrum
         try:
             self.stepper = make_stepper(self.flow, p.theta0, experiment.solver,
                                         experiment.stop.t_end)
@@ -172,10 +173,12 @@ class Run:
             probe_begin = time.perf_counter()
             _, grad = self.train.loss_grad(theta)
             grad_norm = float(np.linalg.norm(grad))
-            est = self.probe.estimate(theta, grad, spectrum=False)
+            est = self.probe.estimate(theta, grad, spectrum=cfg.probe.full_spectrum)
             lam_max, lam_min, curvature = est.lambda_max, est.lambda_min, est.curvature
             if st.h is not None and math.isfinite(lam_max):
                 h_lam = st.h * lam_max
+            if est.spectrum is not None:
+                self.spectra.append(Spectrum(step, float(t), st.h, est.spectrum, est.complete))
             self._last_probe_t = t
             self.probe_wall += time.perf_counter() - probe_begin
         bound = st.stability_bound if st else math.inf

@@ -82,6 +82,34 @@ def snapshots_to_csv(snapshots) -> str:
 
 
 @dataclass(frozen=True)
+class Spectrum:
+    """Hessian eigenvalues at one probed step: the whole spectrum, or both ends (Lanczos)."""
+
+    step: int
+    t: float
+    h: float | None
+    eigenvalues: np.ndarray  # ascending
+    complete: bool
+
+    def scaled(self) -> np.ndarray | None:
+        """z = −h·λ_i: where the step puts each eigen-direction in the stability plane."""
+        return None if self.h is None else -self.h * self.eigenvalues
+
+
+def spectra_to_csv(spectra) -> str:
+    """Spectra in long form: one row per eigenvalue, with z = −h·λ."""
+    buf = io.StringIO()
+    writer = csv.writer(buf, lineterminator="\n")
+    writer.writerow(["step", "t", "h", "complete", "index", "eigenvalue", "minus_h_lambda"])
+    for spec in spectra:
+        for i, lam in enumerate(spec.eigenvalues):
+            z = "" if spec.h is None else repr(-spec.h * float(lam))
+            writer.writerow([spec.step, repr(spec.t), _csv_value(spec.h), spec.complete, i,
+                             repr(float(lam)), z])
+    return buf.getvalue()
+
+
+@dataclass(frozen=True)
 class RunReport:
     """Where a run ended: final metrics, the smallest Hessian eigenvalue, θ and every counter."""
 

@@ -17,8 +17,10 @@ from .flow import Objective
 
 #: At or below this many parameters the dense Hessian is cheaper and exact.
 DENSE_LIMIT = 64
-#: The whole spectrum is offered up to this many parameters (dense eigvalsh).
+#: The whole spectrum is computed up to this many parameters (dense eigvalsh); beyond, the
+#: :data:`SPECTRUM_ENDS` largest and smallest eigenvalues by Lanczos.
 SPECTRUM_LIMIT = 4000
+SPECTRUM_ENDS = 16
 
 
 @dataclass(frozen=True)
@@ -28,7 +30,8 @@ class StiffnessEstimate:
     lambda_max: float
     lambda_min: float
     curvature: float | None  # gᵀHg / gᵀg: the curvature along the flow direction
-    spectrum: np.ndarray | None  # all eigenvalues, ascending, when asked for
+    spectrum: np.ndarray | None  # eigenvalues, ascending, when asked for
+    complete: bool  # spectrum holds every eigenvalue (else only both ends)
     hvp: int  # Hessian-vector products this probe used
     hess: int  # dense Hessians this probe formed
 
@@ -52,10 +55,11 @@ class StiffnessProbe:
                  spectrum: bool = False) -> StiffnessEstimate:
         hvp0, hess0 = self.hvp_count, self.hess_count
         eigs = None
-        if spectrum or self.n <= DENSE_LIMIT:
-            if self.n > SPECTRUM_LIMIT:
-                raise ValueError(f"probe.full_spectrum: {self.n} parameters is more than the "
-                                 f"{SPECTRUM_LIMIT} a dense spectrum allows")
+        complete = True
+        if spectrum and self.n > SPECTRUM_LIMIT:
+            eigs, complete = self._spectrum_ends(theta), False
+            lam_max, lam_min = float(eigs[-1]), float(eigs[0])
+        elif spectrum or self.n <= DENSE_LIMIT:
             self.hess_count += 1
             eigs = np.linalg.eigvalsh(self.objective.hessian(theta))
             lam_max, lam_min = float(eigs[-1]), float(eigs[0])
@@ -81,8 +85,16 @@ class StiffnessProbe:
                 self.hvp_count += 1
                 curvature = float(grad @ self.objective.hvp(theta, grad)) / gg
         return StiffnessEstimate(lam_max, lam_min, curvature,
-                                 eigs if spectrum else None,
+                                 eigs if spectrum else None, complete,
                                  self.hvp_count - hvp0, self.hess_count - hess0)
+
+    def _spectrum_ends(self, theta: np.ndarray) -> np.ndarray:
+        """The SPECTRUM_ENDS largest and smallest eigenvalues (Lanczos), ascending."""
+        op = self._operator(theta)
+        k = min(SPECTRUM_ENDS, self.n // 2 - 1)
+        ends = [eigsh(op, k=k, which=which, tol=self.tol, return_eigenvectors=False)
+                for which in ("LA", "SA")]
+        return np.unique(np.concatenate(ends))
 
     def _operator(self, theta: np.ndarray) -> LinearOperator:
         def matvec(v):

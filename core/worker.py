@@ -3,6 +3,7 @@
 Parent → worker commands (tuples): ``("go",)`` run freely, ``("pause",)``, ``("step",)`` exactly
 one solver step then pause, ``("stop",)`` end the run (its report is still sent), ``("quit",)``.
 Worker → parent messages: ``("batch", [Snapshot, ...])`` about every :data:`BATCH_SECONDS`,
+``("spectra", [Spectrum, ...])`` with the batch whenever the probe measured whole spectra,
 ``("theta", step, θ)`` about every :data:`THETA_SECONDS` and at the end (for views of the model such
 as the decision surface), ``("done", RunReport)`` once at the end, ``("error", message)`` if the
 run cannot be built.
@@ -50,6 +51,7 @@ def _worker_main(conn: Connection, experiment_data: dict, theta0, start_paused: 
 def _serve(conn: Connection, run, start_paused: bool) -> None:
     """The worker loop: step while running, check commands between steps, send batches."""
     batch = [run.start()]
+    spectra_sent = 0
     conn.send(("theta", 0, run.theta))
     last_send = last_theta = time.perf_counter()
     paused, steps_wanted = start_paused, 0
@@ -78,11 +80,16 @@ def _serve(conn: Connection, run, start_paused: bool) -> None:
             if batch and (now - last_send >= BATCH_SECONDS or paused):
                 conn.send(("batch", batch))
                 batch, last_send = [], now
+                if len(run.spectra) > spectra_sent:
+                    conn.send(("spectra", run.spectra[spectra_sent:]))
+                    spectra_sent = len(run.spectra)
                 if now - last_theta >= THETA_SECONDS or paused:
                     conn.send(("theta", run.last.step, run.theta))
                     last_theta = now
         if batch:
             conn.send(("batch", batch))
+        if len(run.spectra) > spectra_sent:
+            conn.send(("spectra", run.spectra[spectra_sent:]))
         conn.send(("theta", run.last.step, run.theta))
         conn.send(("done", run.report()))
     except (BrokenPipeError, EOFError, OSError):

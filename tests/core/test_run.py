@@ -135,3 +135,20 @@ def test_tolerance_schedule_loosens_early_then_tightens(method):
     plain = _collect(Run(_experiment(solver={"method": method, "rtol": 1e-5, "atol": 1e-5},
                                      stop={"target_loss": 0.3})))
     assert switch < len(plain)
+
+
+def test_full_spectra_are_kept_at_probed_steps_with_their_step_size():
+    from odeprop.core.snapshot import spectra_to_csv
+
+    exp = _experiment(solver={"method": "RK45"}, stop={"target_loss": 0.2},
+                      probe={"stiffness_every": 4, "stiffness_budget": 0, "full_spectrum": True})
+    run = Run(exp)
+    snaps = _collect(run)
+    assert [s.step for s in run.spectra] == [s.step for s in snaps if s.lambda_max is not None]
+    for spec in run.spectra[1:]:
+        snap = snaps[spec.step]
+        assert spec.h == snap.h and spec.eigenvalues[-1] == snap.lambda_max
+        assert len(spec.eigenvalues) == run.net.n_params and spec.complete
+        np.testing.assert_array_equal(spec.scaled(), -snap.h * spec.eigenvalues)
+    lines = spectra_to_csv(run.spectra).splitlines()
+    assert len(lines) == 1 + len(run.spectra) * run.net.n_params
