@@ -1,0 +1,99 @@
+"""Comparison benchmark: parallel worker processes against the same runs in sequence.
+
+Prints, measured side by side in one run:
+  1. wall time of 4 runs in parallel ÷ the same 4 runs one after another (target ≤ 0.6 on 2 cores)
+  2. with --gui, the lab's redraw-timer lateness (median, p95, p99) while 4 runs stream
+     (target p99 ≤ 20 ms); needs the comparison workspace (QT_QPA_PLATFORM=offscreen works).
+
+Run: python benchmarks/compare.py [--repeats N] [--gui]
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import time
+
+from odeprop.core.comparison import Comparison, RunSpec, Target
+from odeprop.core.comparison_runner import ComparisonRunner
+from odeprop.core.config import DatasetConfig, NetworkConfig, SolverConfig, StopConfig
+
+
+def four_runs() -> Comparison:
+    """Four solvers of similar cost on the two-spirals problem, ~1-2 s each."""
+    return Comparison(
+        name="benchmark", dataset=DatasetConfig(kind="spirals", n_samples=200),
+        network=NetworkConfig(hidden=(16, 16)),
+        stop=StopConfig(t_end=1e6, max_steps=2500),
+        targets=(Target("loss", 0.1),),
+        runs=(RunSpec("RK45", SolverConfig(method="RK45")),
+              RunSpec("RK23", SolverConfig(method="RK23")),
+              RunSpec("GD", SolverConfig(method="gd", learning_rate=0.5)),
+              RunSpec("momentum", SolverConfig(method="momentum", learning_rate=0.1))))
+
+
+def timed(comparison: Comparison, parallel: int) -> float:
+    begin = time.perf_counter()
+    runner = ComparisonRunner(comparison, max_parallel=parallel, niceness=0)
+    results = runner.run_all()
+    elapsed = time.perf_counter() - begin
+    bad = [r.label for r in results if r.status not in ("finished", "stopped")]
+    if bad:
+        raise SystemExit(f"runs did not complete: {bad}")
+    return elapsed
+
+
+def gui_lateness(comparison: Comparison, seconds: float = 8.0) -> list[float]:
+    """Timer lateness samples (ms) of a 33 ms QTimer while the comparison streams."""
+    from PySide6.QtCore import QElapsedTimer, QTimer
+    from PySide6.QtWidgets import QApplication
+
+    from odeprop.gui.comparison_window import ComparisonWindow
+
+    app = QApplication.instance() or QApplication([])
+    window = ComparisonWindow(persist=False)
+    window.set_comparison(comparison)
+    window.resize(1400, 900)
+    window.show()
+    clock, samples = QElapsedTimer(), []
+    clock.start()
+    last = [clock.elapsed()]
+
+    def tick():
+        now = clock.elapsed()
+        samples.append(max(0.0, now - last[0] - 33))
+        last[0] = now
+
+    timer = QTimer()
+    timer.timeout.connect(tick)
+    timer.start(33)
+    window.start()
+    QTimer.singleShot(int(seconds * 1000), app.quit)
+    app.exec()
+    window.close()
+    return samples
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeats", type=int, default=2)
+    parser.add_argument("--gui", action="store_true", help="also measure the lab's lateness")
+    args = parser.parse_args()
+    comparison = four_runs()
+    parallel, sequential = [], []
+    for _ in range(args.repeats):
+        sequential.append(timed(comparison, 1))
+        parallel.append(timed(comparison, 2))
+    p, s = statistics.median(parallel), statistics.median(sequential)
+    print(f"4 runs: parallel (2 workers) {p:.2f} s, sequential {s:.2f} s: "
+          f"ratio {p / s:.2f} (target ≤ 0.6)")
+    if args.gui:
+        lateness = sorted(gui_lateness(comparison))
+        q = statistics.quantiles(lateness, n=100)
+        print(f"GUI timer lateness while 4 runs stream, {len(lateness)} ticks: median "
+              f"{statistics.median(lateness):.1f} ms, p95 {q[94]:.1f} ms, p99 {q[98]:.1f} ms "
+              "(target p99 ≤ 20 ms)")
+
+
+if __name__ == "__main__":
+    main()
