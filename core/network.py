@@ -1,8 +1,9 @@
 """A multilayer perceptron over one flat parameter vector θ, with exact derivatives.
 
 Loss, gradient (backpropagation), Hessian-vector products (Pearlmutter's R-operator, batched over
-many directions at once) and the dense Hessian (the R-operator applied to the identity, in
-blocks). Everything is vectorised over samples; losses use stable formulations for large logits.
+many directions at once) and the dense Hessian (layer block by layer block, from the R-operator
+factorised per sample, as GEMMs over samples). Everything is vectorised over samples; losses use
+stable formulations for large logits.
 
 Layout of θ: for each layer in turn, its weight matrix W (fan_in × fan_out, row-major) then its
 bias b (fan_out). A layer computes z = a·W + b, a' = f(z).
@@ -11,6 +12,8 @@ bias b (fan_out). A layer computes z = a·W + b, a' = f(z).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
+from typing import NamedTuple
 
 import numpy as np
 from scipy.special import expit, log_softmax, softmax
@@ -19,6 +22,10 @@ from .config import NetworkConfig
 
 # Largest temporary (in float64 elements) the dense Hessian allocates per chunk of samples.
 _HESSIAN_CHUNK_ELEMENTS = 1 << 22
+# OpenBLAS gives a GEMM m·k·n / 2^18 threads (interface/gemm.c): one below 2^19 multiply-adds.
+_GEMM_PIECE = (1 << 19) - 1
+# Products of more multiply-adds than this (~5 ms on one core) may use BLAS threads; see _gemm.
+_GEMM_SPLIT_BELOW = 1 << 27
 
 # -- activations: value, first and second derivative from (z, a = f(z)) ----------------------
 
@@ -58,6 +65,49 @@ def _act_d2(name: str, z: np.ndarray, a: np.ndarray) -> np.ndarray | None:
         return s * (1.0 - s)
     return None
 
+
+def _gemm(A: np.ndarray, B: np.ndarray) -> np.ndarray:
+    """A @ B for 2-D A (m × k) and B (k × n). A product too small to gain from threads
+    (m·k·n < _GEMM_SPLIT_BELOW) is done as one stack of row blocks of at most _GEMM_PIECE
+    multiply-adds each (one np.matmul call), which OpenBLAS runs on the calling thread.
+    Threading such products buys little even on idle cores, and on a shared machine a threaded
+    GEMM stalls whenever its helper thread is descheduled, and the helper then spins against
+    the caller: measured on 2 cores next to other busy processes, the moons Hessian took
+    ~1.2 ms this way against 2–30 ms with plain threaded GEMMs, the spirals one 12 against
+    48–76 ms. Results equal A @ B up to rounding."""
+    m, k = A.shape
+    n = B.shape[1]
+    work = m * k * n
+    rows = _GEMM_PIECE // max(1, k * n)
+    if work <= _GEMM_PIECE or work >= _GEMM_SPLIT_BELOW or rows < 4:
+        return A @ B
+    pieces = m // rows
+    cut = pieces * rows
+    out = np.empty((m, n))
+    np.matmul(A[:cut].reshape(pieces, rows, k), B, out=out[:cut].reshape(pieces, rows, n))
+    if cut < m:
+        np.matmul(A[cut:], B, out=out[cut:])
+    return out
+
+
+class _Triangle(NamedTuple):
+    """The upper triangle (r ≤ c) of an f × f symmetric matrix, in packed order."""
+
+    rows: np.ndarray  # r of each packed entry
+    cols: np.ndarray  # c of each packed entry
+    flat: np.ndarray  # r·f + c: the entry's position in the flattened matrix
+    pack: np.ndarray  # (f, f): the packed position of (r, c) and of (c, r)
+
+
+@lru_cache(maxsize=64)
+def _triangle(f: int) -> _Triangle:
+    rows, cols = np.triu_indices(f)
+    pack = np.empty((f, f), dtype=np.intp)
+    pack[rows, cols] = pack[cols, rows] = np.arange(rows.size)
+    tri = _Triangle(rows, cols, rows * f + cols, pack)
+    for index in tri:
+        index.flags.writeable = False
+    return tri
 
 @dataclass(frozen=True)
 class LayerSlices:
@@ -285,9 +335,12 @@ class MLP:
         For the directions of one layer m (W_m[i, j], or b_m[j] with a_m[n, i] read as 1) the
         R-operator factorises per sample: R{z_l}[n] = a_m[n, i]·Q_l[n, j] with Q_l = ∂z_l/∂z_m,
         and, as the backward R-pass is linear in the direction, R{δ_l}[n] = a_m[n, i]·S_l[n, j]
-        for every l ≥ m. Each block H[l, m] (l ≥ m) is then a sum over samples of products of
-        these small per-sample factors: two GEMMs over samples against row-wise Kronecker
-        products. The blocks above the diagonal are the transposes of those below it.
+        for every l ≥ m, S_l = ∂δ_l/∂z_m. Each block H[l, m] (l ≥ m) is then a sum over samples
+        of products of these small per-sample factors: GEMMs over samples against row-wise
+        Kronecker products (see ``_hessian_add_samples``); the blocks above the diagonal are the
+        transposes of those below it. Work: N·P_m²/4 multiply-adds for a diagonal block (packed
+        by its symmetries), 2·N·P_l·P_m for one below the diagonal; at most N·P², all in GEMMs,
+        and no temporary larger than about N·(width² + fan_in²) per chunk of samples.
 
         ``block`` caps how many samples are processed at once (a memory budget may make the
         chunks smaller); it changes nothing but rounding. ``_hessian_by_hvp`` is the reference.
@@ -303,7 +356,7 @@ class MLP:
         bd2: list = [None] * (nl - 1)
         deltas[-1] = delta
         for i in range(nl - 1, 0, -1):
-            back = deltas[i] @ params[i][0].T
+            back = _gemm(deltas[i], params[i][0].T)
             deltas[i - 1] = back * d1[i - 1]
             d2 = _act_d2(self.activations[i - 1], zs[i - 1], acts[i])
             if d2 is not None:
@@ -313,19 +366,13 @@ class MLP:
         unit = np.broadcast_to(np.eye(c), (n, c, c))
         out2 = self._dz_dir(zs[-1][:, None, :], T[:, None, :], unit)
 
-        H = np.zeros((self.n_params, self.n_params))
+        sums: dict = {}
         chunk = self._hessian_chunk_size(n, block)
         for start in range(0, n, chunk):
             rows = slice(start, min(n, start + chunk))
-            self._hessian_add_samples(H, rows, params, acts, d1, bd2, deltas, out2)
-        # diagonal blocks symmetrised, blocks above the diagonal mirrored from below
-        for m, sm in enumerate(self.layers):
-            cm = slice(sm.w.start, sm.b.stop)
-            B = H[cm, cm]
-            H[cm, cm] = 0.5 * (B + B.T)
-            for sl in self.layers[m + 1:]:
-                cl = slice(sl.w.start, sl.b.stop)
-                H[cm, cl] = H[cl, cm].T
+            self._hessian_add_samples(sums, rows, params, acts, d1, bd2, deltas, out2)
+        H = np.empty((self.n_params, self.n_params))
+        self._hessian_assemble(H, sums)
         if self.l2:
             idx = np.flatnonzero(self.weight_mask)
             H[idx, idx] += self.l2
@@ -345,27 +392,42 @@ class MLP:
         pieces = -(-n // cap)
         return -(-n // pieces)
 
-    def _hessian_add_samples(self, H, rows, params, acts, d1, bd2, deltas, out2) -> None:
-        """Add the samples ``rows`` to the blocks H[l, m], l ≥ m, of the Hessian (the data
-        loss only). Indices: layer m's parameters (i, j) with i < fan_in a weight W_m[i, j] and
-        i = fan_in the bias b_m[j]; likewise (p, q) for layer l. With a⁺ = [a, 1] this
-        augmented (row, column) order is exactly θ's layout of [W, b]."""
+    def _hessian_add_samples(self, sums: dict, rows: slice, params, acts, d1, bd2, deltas,
+                             out2) -> None:
+        """Add the samples ``rows`` to the GEMM results ``sums`` that make up the blocks
+        H[l, m], l ≥ m, of the data loss's Hessian.
+
+        Indices: layer m's parameters (i, j), i < fan_in the weight W_m[i, j] and i = fan_in the
+        bias b_m[j]; (p, q) likewise for layer l. With a⁺ = [a, 1] this (row, column) order is
+        θ's layout of [W, b], and
+          H[(p, q), (i, j)] = Σ_n a⁺_l[n, p]·a⁺_m[n, i]·S_l[n, j, q]          (every l ≥ m)
+                            + Σ_n A_l[n, j, p]·δ_l[n, q]·a⁺_m[n, i]   (l > m, weights of l)
+        with A_l[n, j] = ∂a_l/∂z_m[j] (for l = m + 1 diagonal: f'(z_m)[j]·[p = j]).
+        sums[("mm", m)]: the diagonal block packed by its double symmetry (p ↔ i, j ↔ q), rows
+        p ≤ i, columns j ≤ q; sums[("lm", l, m)]: the first sum, rows (p, i), columns (q, j);
+        sums[("A", l, m)]: the second, rows (q, i), columns j (l = m + 1) or (p, j).
+        """
         nl = len(self.layers)
         k = rows.stop - rows.start
-        aplus = []
+        aplus = []  # a⁺ transposed, (fan_in + 1, k): the GEMMs' left factors come out C-ordered
         for i, s in enumerate(self.layers):
-            a = np.empty((k, s.fan_in + 1))
-            a[:, :-1] = acts[i][rows]
-            a[:, -1] = 1.0
+            a = np.empty((s.fan_in + 1, k))
+            a[:-1] = acts[i][rows].T
+            a[-1] = 1.0
             aplus.append(a)
         d1 = [d[rows] for d in d1]
         out2 = out2[rows]
+
+        def add(key, value):
+            if key in sums:
+                sums[key] += value
+            else:
+                sums[key] = value
+
         for m, sm in enumerate(self.layers):
             fo_m = sm.fan_out
-            diag = np.arange(fo_m)
             am = aplus[m]
-            # forward: Q[l][n, j, :] = ∂z_l/∂z_m[j]; A[l] = the same for a_l (l ≥ m + 2; for
-            # l = m + 1 it is diagonal: ∂a_{m+1}[p]/∂z_m[j] = f'(z_m)[j]·[p = j])
+            # forward: Q[l][n, j, :] = ∂z_l/∂z_m[j], A[l][n, j, :] = ∂a_l/∂z_m[j] (l ≥ m + 2)
             Q: dict = {}
             A: dict = {}
             for i in range(m + 1, nl):
@@ -374,41 +436,62 @@ class MLP:
                     Q[i] = d1[m][:, :, None] * W
                 else:
                     A[i] = Q[i - 1] * d1[i - 1][:, None, :]
-                    Q[i] = (A[i].reshape(-1, W.shape[0]) @ W).reshape(k, fo_m, W.shape[1])
-            # S[n, j, :] = ∂δ_l/∂z_m[j], starting at the output
+                    Q[i] = _gemm(A[i].reshape(-1, W.shape[0]), W).reshape(k, fo_m, W.shape[1])
+            # S[n, j, :] = ∂δ_l/∂z_m[j], from the output down to layer m
             if m == nl - 1:
                 S = out2
             elif out2.shape[-1] == 1:
                 S = Q[nl - 1] * out2
             else:
                 S = np.matmul(Q[nl - 1], out2)
-            for i in range(nl - 1, m - 1, -1):
+            for i in range(nl - 1, m, -1):
                 sl = self.layers[i]
                 fi_l, fo_l = sl.fan_in, sl.fan_out
-                Hv = H[slice(sl.w.start, sl.b.stop), slice(sm.w.start, sm.b.stop)]
-                Hv = Hv.reshape(fi_l + 1, fo_l, sm.fan_in + 1, fo_m)  # a view into H
-                # Σ_n a⁺_l[n, p]·a⁺_m[n, i]·S[n, j, q]: one GEMM, rows (p, i), columns (j, q)
-                K = (aplus[i][:, :, None] * am[:, None, :]).reshape(k, -1)
-                R = K.T @ S.reshape(k, fo_m * fo_l)
-                Hv += R.reshape(fi_l + 1, sm.fan_in + 1, fo_m, fo_l).transpose(0, 3, 1, 2)
-                if i == m:
-                    break
-                # Σ_n A[n, j, p]·δ_l[n, q]·a⁺_m[n, i] (weights of layer l only): rows (q, i)
-                K = (deltas[i][rows][:, :, None] * am[:, None, :]).reshape(k, -1)
+                K = (aplus[i][:, None, :] * am[None, :, :]).reshape(-1, k)
+                add(("lm", i, m), _gemm(K, S.transpose(0, 2, 1).reshape(k, fo_l * fo_m)))
+                K = (deltas[i][rows].T[:, None, :] * am[None, :, :]).reshape(-1, k)
                 if i == m + 1:
-                    R = (K.T @ d1[m]).reshape(fo_l, sm.fan_in + 1, fo_m)
-                    Hv[diag, :, :, diag] += R.transpose(2, 0, 1)
+                    add(("A", i, m), _gemm(K, d1[m]))
                 else:
-                    R = K.T @ A[i].reshape(k, fo_m * fi_l)
-                    Hv[:fi_l] += R.reshape(fo_l, sm.fan_in + 1, fo_m, fi_l).transpose(3, 0, 1, 2)
+                    add(("A", i, m), _gemm(K, A[i].transpose(0, 2, 1).reshape(k, fi_l * fo_m)))
                 # backward R-pass one layer down
-                W = params[i][0]
-                S = (S.reshape(-1, fo_l) @ W.T).reshape(k, fo_m, fi_l) * d1[i - 1][:, None, :]
+                S = _gemm(S.reshape(-1, fo_l), params[i][0].T).reshape(k, fo_m, fi_l)
+                S *= d1[i - 1][:, None, :]
                 if bd2[i - 1] is not None:
                     if i - 1 == m:
-                        S[:, diag, diag] += bd2[m][rows]
+                        S.reshape(k, -1)[:, ::fo_m + 1] += bd2[m][rows]  # S[:, j, j]
                     else:
                         S += bd2[i - 1][rows][:, None, :] * Q[i - 1]
+            # diagonal block: a⁺⊗a⁺ and S = ∂²L_n/∂z_m² are both symmetric; keep one triangle
+            tri = _triangle(sm.fan_in + 1)
+            S = S.reshape(k, -1).take(_triangle(fo_m).flat, axis=1)
+            add(("mm", m), _gemm(am[tri.rows] * am[tri.cols], S))
+
+    def _hessian_assemble(self, H: np.ndarray, sums: dict) -> None:
+        """Write the blocks of H from the GEMM results of ``_hessian_add_samples``."""
+        for m, sm in enumerate(self.layers):
+            fi_m, fo_m = sm.fan_in + 1, sm.fan_out
+            cm = slice(sm.w.start, sm.b.stop)
+            pack_a, pack_s = _triangle(fi_m).pack, _triangle(fo_m).pack
+            # unpack: columns (q, j) first, then for each p the rows (p, i) of every i
+            half = sums[("mm", m)].take(pack_s.ravel(), axis=1).reshape(-1, fo_m, fo_m)
+            Hmm = H[cm, cm].reshape(fi_m, fo_m, fi_m, fo_m)  # views into H
+            for p in range(fi_m):
+                Hmm[p] = half[pack_a[p]].transpose(1, 0, 2)
+            for i in range(m + 1, len(self.layers)):
+                sl = self.layers[i]
+                fi_l, fo_l = sl.fan_in, sl.fan_out
+                cl = slice(sl.w.start, sl.b.stop)
+                Hlm = H[cl, cm].reshape(fi_l + 1, fo_l, fi_m, fo_m)
+                Hlm[...] = sums[("lm", i, m)].reshape(fi_l + 1, fi_m, fo_l, fo_m).transpose(
+                    0, 2, 1, 3)
+                R = sums[("A", i, m)]
+                if i == m + 1:  # rows (q, i), columns j; only p = j
+                    diag = np.arange(fo_m)
+                    Hlm[diag, :, :, diag] += R.reshape(fo_l, fi_m, fo_m).transpose(2, 0, 1)
+                else:  # rows (q, i), columns (p, j)
+                    Hlm[:fi_l] += R.reshape(fo_l, fi_m, fi_l, fo_m).transpose(2, 0, 1, 3)
+                H[cm, cl] = H[cl, cm].T
 
     def _hessian_by_hvp(self, theta: np.ndarray, X: np.ndarray, T: np.ndarray,
                         block: int = 256) -> np.ndarray:
@@ -431,7 +514,8 @@ def encode_targets(y: np.ndarray, task: str, n_classes: int | None, loss: str) -
         if loss != "mse":
             raise ValueError(f"network.loss: {loss} needs class labels; a regression dataset "
                              "needs the squared-error loss 'mse'")
-        return np.asarray(y, dtype=float).reshape(len(y), -1)
+        y = np.asarray(y, dtype=float)
+        return y.reshape(-1, 1) if y.ndim == 1 else y  # (N, k), also when N = 0
     labels = np.asarray(y, dtype=int)
     if loss == "bce" and n_classes != 2:
         raise ValueError(f"network.loss: binary cross-entropy needs 2 classes, the data has "
