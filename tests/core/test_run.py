@@ -152,3 +152,15 @@ def test_full_spectra_are_kept_at_probed_steps_with_their_step_size():
         np.testing.assert_array_equal(spec.scaled(), -snap.h * spec.eigenvalues)
     lines = spectra_to_csv(run.spectra).splitlines()
     assert len(lines) == 1 + len(run.spectra) * run.net.n_params
+
+
+def test_dense_jacobian_methods_are_refused_for_big_networks(monkeypatch):
+    from odeprop.core import solvers
+
+    monkeypatch.setattr(solvers, "DENSE_JACOBIAN_LIMIT", 20)
+    run = Run(_experiment(solver={"method": "BDF"}))
+    assert run.status == "failed" and "use cvode-gmres" in run.message
+    assert f"dense {run.net.n_params:,} × {run.net.n_params:,} Jacobian" in run.message
+    assert run.start().status == "failed"  # the failure is data, the snapshot says so
+    for method in ("cvode-gmres", "RK45", "gd", "vode-adams"):
+        assert Run(_experiment(solver={"method": method})).status == "ready", method
