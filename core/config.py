@@ -20,7 +20,7 @@ from .methods import METHODS, method_info
 
 DATASET_KINDS = (
     "moons", "circles", "xor", "xor_quadrants", "blobs", "spirals", "sin", "encoder",
-    "iris", "digits", "csv",
+    "iris", "digits", "clusters", "csv",
 )
 ACTIVATIONS = ("tanh", "sigmoid", "relu", "softplus", "linear")
 LOSSES = ("bce", "softmax_ce", "mse")
@@ -49,7 +49,8 @@ class DatasetConfig:
     noise: float = 0.1
     seed: int = 0
     test_fraction: float = 0.25
-    n_classes: int = 3  # blobs only
+    n_classes: int = 3  # blobs and clusters
+    n_features: int = 784  # clusters only
     standardize: bool = True
     csv_path: str = ""
     target_column: str = ""
@@ -66,6 +67,8 @@ class DatasetConfig:
                f"must be at least 0 and below 1, got {self.test_fraction}")
         _check(2 <= self.n_classes <= 20, "dataset.n_classes",
                f"must be between 2 and 20, got {self.n_classes}")
+        _check(1 <= self.n_features <= 10_000, "dataset.n_features",
+               f"must be between 1 and 10000, got {self.n_features}")
         _check(self.task in TASKS, "dataset.task", f"must be one of {', '.join(TASKS)}")
         if self.kind == "csv":
             _check(bool(self.csv_path), "dataset.csv_path", "a CSV dataset needs a file path")

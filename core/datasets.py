@@ -326,8 +326,19 @@ def _encoder() -> _Raw:
                 tuple(f"in{i}" for i in range(1, 5)), tuple(f"out{i}" for i in range(1, 5)))
 
 
+def _clusters(cfg, rng) -> _Raw:
+    """Gaussian clusters in ``n_features`` dimensions (784 by default, an MNIST-sized input):
+    ``n_classes`` centres about 11 apart, unit noise plus ``noise``; for training big networks."""
+    C, d, n = cfg.n_classes, cfg.n_features, cfg.n_samples
+    centres = rng.standard_normal((C, d)) * (8.0 / np.sqrt(d))
+    y = np.arange(n) % C
+    X = centres[y] + (1.0 + cfg.noise) * rng.standard_normal((n, d))
+    return _Raw(f"{C} clusters in {d} dimensions ({_about(cfg)})", "classification", X, y,
+                tuple(f"x{i + 1}" for i in range(d)), tuple(f"cluster {c}" for c in range(C)))
+
+
 _GENERATORS = {"moons": _moons, "circles": _circles, "xor_quadrants": _xor_quadrants,
-               "blobs": _blobs, "spirals": _spirals, "sin": _sin}
+               "blobs": _blobs, "spirals": _spirals, "sin": _sin, "clusters": _clusters}
 _FIXED = {"xor": _xor, "encoder": _encoder}
 
 

@@ -22,6 +22,11 @@ from .solvers import SolverFailure, make_stepper
 from .stiffness import StiffnessProbe, step_stability
 
 
+#: Up to this many parameters the final report takes the Hessian's whole spectrum (exact);
+#: beyond, the live probe's iterative estimate.
+FINAL_DENSE_LIMIT = 1500
+
+
 @dataclass(frozen=True)
 class Problem:
     """Data, network and initial weights: what every run of one comparison shares."""
@@ -273,16 +278,20 @@ class Run:
         final = self._last or self.start()
         theta = self.theta
         lam_min = lam_max = None
+        rel_tol = 1e-6
         if np.all(np.isfinite(theta)):
-            # Once, at the end: Lanczos to a tight tolerance, whatever the live probe used.
-            final_probe = StiffnessProbe(self.train, "lanczos", tol=1e-8)
             with np.errstate(over="ignore", invalid="ignore"):
-                est = final_probe.estimate(theta)
+                if self.net.n_params <= FINAL_DENSE_LIMIT:  # exact, and cheap at this size
+                    est = self.probe.estimate(theta, spectrum=True)
+                else:  # the live probe's warm-started vectors make this a few dozen Hv
+                    est = self.probe.estimate(theta)
+                    rel_tol = self.probe.tol
             lam_min, lam_max = est.lambda_min, est.lambda_max
         return RunReport(
             name=self.experiment.name, method=self.experiment.solver.method,
             status=self.status, message=self.message, final=final, theta=theta,
-            lambda_min_final=lam_min, lambda_max_final=lam_max, n_params=self.net.n_params)
+            lambda_min_final=lam_min, lambda_max_final=lam_max, n_params=self.net.n_params,
+            eigen_rel_tol=rel_tol)
 
 
 __all__ = ["Problem", "Run", "step_stability"]

@@ -122,6 +122,8 @@ class RunReport:
     lambda_min_final: float | None
     lambda_max_final: float | None
     n_params: int
+    eigen_rel_tol: float = 1e-6  # relative accuracy of the final eigenvalues
+
 
     @property
     def indefinite(self) -> bool | None:
@@ -130,7 +132,7 @@ class RunReport:
         if self.lambda_min_final is None or not math.isfinite(self.lambda_min_final):
             return None
         scale = max(abs(self.lambda_max_final or 0.0), 1e-12)
-        return self.lambda_min_final < -1e-6 * scale
+        return self.lambda_min_final < -self.eigen_rel_tol * scale
 
     def to_dict(self) -> dict:
         data = {

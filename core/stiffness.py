@@ -40,10 +40,11 @@ class StiffnessProbe:
     """Extreme Hessian eigenvalues on exact Hv, warm-started from the previous eigenvectors."""
 
     def __init__(self, objective: Objective, method: str = "lanczos", seed: int = 0,
-                 tol: float = 1e-3):
+                 tol: float = 1e-3, max_restarts: int | None = None):
         self.objective = objective
         self.method = method
         self.tol = tol
+        self.max_restarts = max_restarts  # caps Lanczos work (each restart ≈ 18 Hv)
         self.n = objective.net.n_params
         rng = np.random.default_rng(seed)
         self._v_max = rng.standard_normal(self.n)
@@ -113,7 +114,7 @@ class StiffnessProbe:
         v0 = self._v_max + self._v_min
         try:
             vals, vecs = eigsh(op, k=2, which="BE", v0=v0, tol=self.tol,
-                               ncv=min(self.n, 20), maxiter=50 * self.n)
+                               ncv=min(self.n, 20), maxiter=self.max_restarts or 50 * self.n)
         except ArpackNoConvergence as exc:
             if len(exc.eigenvalues) < 2:
                 return math.nan, math.nan

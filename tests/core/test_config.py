@@ -234,6 +234,7 @@ REFUSALS = [
      r"^dataset\.test_fraction: must be at least 0 and below 1, got 1\.0$"),
     ({"dataset": {"test_fraction": -0.1}}, r"^dataset\.test_fraction: must be at least 0"),
     ({"dataset": {"n_classes": 1}}, r"^dataset\.n_classes: must be between 2 and 20, got 1$"),
+    ({"dataset": {"n_features": 0}}, r"^dataset\.n_features: must be between 1 and 10000, got 0$"),
     ({"dataset": {"n_classes": 21}}, r"^dataset\.n_classes: must be between 2 and 20, got 21$"),
     ({"dataset": {"task": "guess"}},
      r"^dataset\.task: must be one of auto, classification, regression$"),

@@ -480,3 +480,16 @@ def test_csv_size_limits_are_the_documented_ones():
 
 def test_dataset_error_is_a_value_error():
     assert issubclass(DatasetError, ValueError)
+
+
+def test_clusters_are_high_dimensional_and_learnable():
+    data = load_dataset(DatasetConfig(kind="clusters", n_samples=400, n_classes=10,
+                                      n_features=784, seed=3))
+    assert data.n_features == 784 and data.n_classes == 10
+    assert data.n_train + data.n_test == 400
+    # nearest class mean on the training split classifies most test points
+    means = np.array([data.X_train[data.y_train == c].mean(axis=0) for c in range(10)])
+    predicted = np.argmin(((data.X_test[:, None, :] - means[None]) ** 2).sum(-1), axis=1)
+    assert np.mean(predicted == data.y_test) > 0.8
+    again = load_dataset(DatasetConfig(kind="clusters", n_samples=400, n_classes=10, seed=3))
+    np.testing.assert_array_equal(again.X_train, data.X_train)
