@@ -16,6 +16,8 @@ from PySide6.QtCore import QRectF
 from odeprop.core import views
 from odeprop.core.run import Problem
 
+from .plot_parts import BottomLegend
+
 CLASS_COLORS = ("#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2",
                 "#7f7f7f", "#bcbd22", "#17becf")
 #: The data view is recomputed at most this often (seconds): θ arrives about every 0.5 s.
@@ -35,6 +37,12 @@ def _class_map(n: int) -> pg.ColorMap:
     return pg.ColorMap(np.linspace(0, 1, max(n, 2)), light if n > 1 else light * 2)
 
 
+def _abbreviate(name, chars: int) -> str:
+    """``name`` cut to ``chars`` characters, the cut marked with a full stop."""
+    name = str(name)
+    return name if len(name) <= chars else name[: chars - 1] + "."
+
+
 def _short(name: str) -> str:
     return name.split(" (", 1)[0]
 
@@ -52,6 +60,7 @@ class DataView(pg.PlotWidget):
         self.updates = 0  # how many times the model view was recomputed (tests, benchmarks)
         self.item = self.getPlotItem()
         self.item.setTitle("Data", size="11pt")
+        self.legend = BottomLegend(self.item)  # under the plot: never over the points
         self._bar = None
         self.setToolTip("What the network predicts, drawn over the data it learns from.")
 
@@ -106,9 +115,7 @@ class DataView(pg.PlotWidget):
     # -- layouts -----------------------------------------------------------------------------
     def _reset_items(self) -> None:
         self.item.clear()
-        if self.item.legend is not None:
-            self.item.legend.scene().removeItem(self.item.legend)
-            self.item.legend = None
+        self.legend.clear()
         if self._bar is not None:
             self.item.layout.removeItem(self._bar)
             self._bar.scene().removeItem(self._bar)
@@ -119,19 +126,18 @@ class DataView(pg.PlotWidget):
             self.item.getAxis(axis).setTicks(None)
             self.item.getAxis(axis).enableAutoSIPrefix(False)
 
-    def _legend(self):
-        legend = self.item.addLegend(offset=(-6, 6), labelTextSize="9pt")
-        legend.setBrush(pg.mkBrush(255, 255, 255, 210))
-        return legend
-
-    def _points(self, X, y, symbol: str, name: str, classes: bool):
+    def _points(self, X, y, symbol: str, name: str, classes: bool, color: str = "#333333"):
         brushes = ([pg.mkBrush(CLASS_COLORS[int(c) % len(CLASS_COLORS)]) for c in y]
-                   if classes else pg.mkBrush("#333333"))
+                   if classes else pg.mkBrush(color))
         pen = pg.mkPen("w" if symbol == "o" else "k", width=1.2)
+        size = 7 if symbol == "o" else 9
         item = pg.ScatterPlotItem(X[:, 0], X[:, 1] if X.shape[1] > 1 else y, symbol=symbol,
-                                  size=7 if symbol == "o" else 9, brush=brushes, pen=pen,
-                                  name=name)
+                                  size=size, brush=brushes, pen=pen)
         self.item.addItem(item)
+        # the legend shows the marker's shape in neutral grey: colour means class, shape split
+        sample = pg.ScatterPlotItem([], [], symbol=symbol, size=size, pen=pg.mkPen("k"),
+                                    brush=pg.mkBrush("#9a9a9a" if classes else color))
+        self.legend.add(sample, name)
         return item
 
     def _setup_surface(self) -> None:
@@ -145,7 +151,6 @@ class DataView(pg.PlotWidget):
         self.image.setLevels((0, 1) if binary else (0, data.n_classes - 1))
         self.item.setLabel("bottom", f"{data.feature_names[0]} (standardised)")
         self.item.setLabel("left", f"{data.feature_names[1]} (standardised)")
-        self._legend()
         self._points(data.X_train, data.y_train, "o", "train points", True)
         if data.n_test:
             self._points(data.X_test, data.y_test, "t", "test points", True)
@@ -167,12 +172,11 @@ class DataView(pg.PlotWidget):
         self.item.setLabel("bottom", f"{data.feature_names[0]} (standardised)")
         self.item.setLabel("left", data.target_names[0])
         self.item.showGrid(x=True, y=True, alpha=0.25)
-        self._legend()
         self._points(data.X_train, data.y_train[:, 0], "o", "train data", False)
         if data.n_test:
-            test = self._points(data.X_test, data.y_test[:, 0], "t", "test data", False)
-            test.setBrush(pg.mkBrush("#d62728"))
-        self.fit = self.item.plot([], [], pen=pg.mkPen("#1f77b4", width=3), name="network")
+            self._points(data.X_test, data.y_test[:, 0], "t", "test data", False, "#d62728")
+        self.fit = self.item.plot([], [], pen=pg.mkPen("#1f77b4", width=3))
+        self.legend.add(self.fit, "network")
 
     def _draw_curve(self) -> None:
         x, y = views.regression_curve(self.problem, self._theta)
@@ -193,9 +197,12 @@ class DataView(pg.PlotWidget):
         self.image.setColorMap(pg.colormap.get("CET-L12"))
         self.item.addItem(self.image)
         self.item.invertY(True)
-        ticks = [(i + 0.5, str(n)[:10]) for i, n in enumerate(names)]
-        self.item.getAxis("bottom").setTicks([ticks])
-        self.item.getAxis("left").setTicks([ticks])
+        # side by side under a column, a name gets about a column's width (iris' "versicolor"
+        # and "virginica" ran into each other); stacked on the left, it has more room
+        self.item.getAxis("bottom").setTicks([[(i + 0.5, _abbreviate(n, max(3, 24 // len(names))))
+                                               for i, n in enumerate(names)]])
+        self.item.getAxis("left").setTicks([[(i + 0.5, _abbreviate(n, 12))
+                                             for i, n in enumerate(names)]])
         self.item.setLabel("bottom", "predicted class")
         self.item.setLabel("left", "true class")
         self._cells: list[pg.TextItem] = []

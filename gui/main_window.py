@@ -20,6 +20,7 @@ from PySide6.QtWidgets import (
     QLabel,
     QMainWindow,
     QMessageBox,
+    QSizePolicy,
     QVBoxLayout,
     QWidget,
 )
@@ -30,11 +31,14 @@ from odeprop.core.run import Problem
 
 from .config_panel import ConfigPanel
 from .data_view import DataView
+from .log_axis import compact
 from .plots import X_MODES, PlotPanel
 from .run_controls import RunControls
 from .run_session import RunSession
 
 REDRAW_MS = 33
+PLOTS_PER_TICK = 4  # plots redrawn per timer tick (the rest wait for the next tick)
+STATUS_SECONDS = 0.2  # the status line and progress bar change at most ~5 times a second
 MAX_RECENT = 8
 BANNER_STYLES = {
     "error": "background: #fde2e2; color: #8a0010; border: 1px solid #d62728;",
@@ -74,6 +78,7 @@ class MainWindow(QMainWindow):
         self.problem: Problem | None = None
         self.current_path: Path | None = None
         self.dirty = False
+        self._status_at = 0.0
         self.tick_times: list[float] | None = None  # benchmarks record redraw ticks here
         self.state = "idle"
         if icon is not None:
@@ -102,6 +107,9 @@ class MainWindow(QMainWindow):
         layout.addWidget(self.plots, 1)
         self.setCentralWidget(central)
         self.status_label = QLabel("Ready: press Start (F5).")
+        # a new text never resizes anything: no relayout of the window while a run streams
+        self.status_label.setSizePolicy(QSizePolicy.Policy.Ignored,
+                                        QSizePolicy.Policy.Preferred)
         self.statusBar().addWidget(self.status_label, 1)
 
         self.controls.start_requested.connect(self.start)
@@ -205,8 +213,7 @@ class MainWindow(QMainWindow):
             self.problem = problem
             self.data_view.set_problem(problem)
             self.plots.set_task(problem.dataset.task)
-            self.plots.set_method(exp.solver.info, exp.solver.learning_rate,
-                                  exp.solver.momentum)
+            self.plots.set_experiment(exp)
 
     # -- running -----------------------------------------------------------------------------
     def start(self, start_paused: bool = False) -> bool:
@@ -227,7 +234,7 @@ class MainWindow(QMainWindow):
         self._discard_session()
         self.plots.clear()
         self.plots.set_task(self.problem.dataset.task)
-        self.plots.set_method(exp.solver.info, exp.solver.learning_rate, exp.solver.momentum)
+        self.plots.set_experiment(exp)
         self.data_view.set_problem(self.problem)
         self.hide_banner()
         self.session = RunSession(exp, start_paused=start_paused, parent=self)
@@ -324,16 +331,16 @@ class MainWindow(QMainWindow):
 
     # -- drawing -----------------------------------------------------------------------------
     def _redraw(self) -> None:
+        now = time.perf_counter()
         if self.tick_times is not None:
-            self.tick_times.append(time.perf_counter())
+            self.tick_times.append(now)
         if self.data_view.refresh():
             return  # the data view was this tick's drawing; the plots wait for the next one
-        if self.plots.refresh_some(4):
-            self.dirty = True
-        if not self.dirty:
-            return
-        self.dirty = False
-        self._update_status()
+        self.plots.refresh_some(PLOTS_PER_TICK)
+        if self.dirty and now - self._status_at >= STATUS_SECONDS:
+            self.dirty = False
+            self._status_at = now
+            self._update_status()
 
     def set_x_mode(self, mode: str) -> None:
         self.plots.set_x_mode(mode)
@@ -343,13 +350,12 @@ class MainWindow(QMainWindow):
         snap = self.session.last if self.session else None
         if snap is None:
             return
-        parts = [f"step {snap.step}", f"t = {snap.t:.4g}",
-                 f"h = {snap.h:.3g}" if snap.h is not None else "h = —",
-                 f"loss {snap.loss_train:.4g}"]
+        parts = [f"step {snap.step}", f"t = {compact(snap.t)}", f"h = {compact(snap.h, 3)}",
+                 f"loss {compact(snap.loss_train)}"]
         if snap.accuracy_train is not None:
             parts.append(f"accuracy {snap.accuracy_train:.1%}")
         if snap.rms_train is not None:
-            parts.append(f"RMS {snap.rms_train:.3g}")
+            parts.append(f"RMS {compact(snap.rms_train, 3)}")
         parts.append(f"∇L evals {snap.n_grad}")
         for name, value in (("rejected", snap.rejected), ("Jacobians", snap.jac_evals),
                             ("LU", snap.lu_decomps), ("Newton failures", snap.newton_failures),
@@ -367,14 +373,14 @@ class MainWindow(QMainWindow):
         """How far the run is toward t_end or its nearest target (the largest fraction)."""
         stop = self.session.experiment.stop
         first = self.session.snapshots[0]
-        candidates = [(snap.t / stop.t_end, f"t = {snap.t:.3g} of {stop.t_end:g}")]
+        candidates = [(snap.t / stop.t_end, f"t = {compact(snap.t, 3)} of {compact(stop.t_end)}")]
 
         def toward(now, start, target, name):
             if target is None or now is None or start is None or not start > target > 0:
                 return
             if now > 0 and math.isfinite(now):
                 candidates.append((math.log(start / now) / math.log(start / target),
-                                   f"{name} {now:.3g} → {target:g}"))
+                                   f"{name} {compact(now, 3)} → {compact(target)}"))
 
         toward(snap.loss_train, first.loss_train, stop.target_loss, "loss")
         toward(snap.rms_train, first.rms_train, stop.target_rms, "RMS")

@@ -18,6 +18,8 @@ from PySide6.QtWidgets import QGridLayout, QWidget
 
 from odeprop.core.methods import MethodInfo
 
+from .log_axis import LogAxis, compact
+from .plot_parts import BottomLegend, PlotNote, SteadyViewBox
 from .tooltips import tip
 
 #: x-axis modes: key → (menu label, axis label, units)
@@ -41,6 +43,7 @@ class SnapshotColumns:
 
     def __init__(self, capacity: int = 1024):
         self.n = 0
+        self.generation = 0  # changes on clear(): the same n is then other data
         self._data = {name: np.full(capacity, np.nan) for name in COLUMNS}
 
     @property
@@ -49,6 +52,7 @@ class SnapshotColumns:
 
     def clear(self) -> None:
         self.n = 0
+        self.generation += 1
 
     def append(self, snapshots) -> None:
         k = len(snapshots)
@@ -82,13 +86,14 @@ class Curve:
 @dataclass(frozen=True)
 class PlotSpec:
     key: str
-    title: str
+    title: str  # short: it must fit above a third of the window
     y_label: str
     y_units: str
     log_y: bool
     curves: tuple[Curve, ...]
     tooltip: str = ""
-    legend_at: tuple[int, int] = (-8, 8)  # pyqtgraph legend offset: sign picks the corner
+    legend_columns: int = 4  # at most; fewer when the plot is narrow
+    missing: str = "not reported: {}"  # the footnote naming curves without any data
 
 
 ACCURACY_CURVES = (Curve("accuracy_train", "train", TRAIN, 100.0),
@@ -98,12 +103,14 @@ RMS_CURVES = (Curve("rms_train", "train", TRAIN), Curve("rms_test", "test", TEST
 SPECS: tuple[PlotSpec, ...] = (
     PlotSpec("loss", "Loss", "loss L(θ)", "", True,
              (Curve("loss_train", "train", TRAIN), Curve("loss_test", "test", TEST)),
-             "The loss on the training data (what is minimised) and on held-out test data."),
+             "The loss on the training data (what is minimised) and on held-out test data.",
+             missing="not measured (no test data): {}"),
     PlotSpec("metric", "Accuracy", "accuracy", "%", False, ACCURACY_CURVES,
              "Share of points classified correctly (classification) or the RMS error of the "
-             "fit (regression), on train and test data.", (-8, -8)),
+             "fit (regression), on train and test data.",
+             missing="not measured (no test data): {}"),
     PlotSpec("h", "Step size h", "h", "time units", True,
-             (Curve("h", "step size h", "#2ca02c"),), tip("h"), (-8, -8)),
+             (Curve("h", "step size h", "#2ca02c"),), tip("h")),
     PlotSpec("lambda", "Stiffness: λmax of the Hessian", "λmax", "1/time", True,
              (Curve("lambda_max", "λmax", "#9467bd"),), tip("lambda_max")),
     PlotSpec("hlam", "Stability: h·λmax", "h·λmax", "dimensionless", False,
@@ -114,17 +121,27 @@ SPECS: tuple[PlotSpec, ...] = (
               Curve("lu_decomps", "LU factorisations", "#2ca02c"),
               Curve("rejected", "rejected steps", "#d62728"),
               Curve("newton_failures", "Newton failures", "#9467bd")),
-             f"{tip('n_grad')}\n\n{tip('rejected')}\n\n{tip('newton_failures')}", (8, 8)),
+             f"{tip('n_grad')}\n\n{tip('rejected')}\n\n{tip('newton_failures')}",
+             missing="not reported by this method: {}"),
     PlotSpec("order", "Order in use", "order p", "", False,
              (Curve("order", "order", "#17becf"),), tip("order")),
 )
 
+#: A curve with at most this many points also gets dots, so that lone points show.
+SYMBOL_MAX = 30
+NOT_REPORTED = "not reported by this method"
+MISSING_COLOR = "#8a8a8a"
+IMPLICIT_NOTE = "no bound: implicit method (A-stable / A(α)-stable)"
+
 
 class LivePlot(pg.PlotWidget):
-    """One titled plot with labelled axes, a legend and its curves."""
+    """One titled plot with labelled axes, a legend below it (two entries or more) and its
+    curves; log plots use :class:`LogAxis`, and the range grows in steps (SteadyViewBox)."""
 
     def __init__(self, spec: PlotSpec, parent=None):
-        super().__init__(parent)
+        self.view = SteadyViewBox(log_y=spec.log_y)
+        axes = {"left": LogAxis("left")} if spec.log_y else {}
+        super().__init__(parent, viewBox=self.view, axisItems=axes)
         self.spec = spec
         self.title = spec.title
         item = self.getPlotItem()
@@ -133,79 +150,138 @@ class LivePlot(pg.PlotWidget):
         item.showGrid(x=False, y=False)  # grids cost more to paint than all the curves
         for axis in ("left", "bottom"):
             item.getAxis(axis).enableAutoSIPrefix(False)
+            # a label may reach 15 px past the axis' end ("1000" at the right end still shows)
+            item.getAxis(axis).setStyle(hideOverlappingLabels=False)
+        # the y axis starts wide enough for "0.0005" and never narrows during a run: a new
+        # label width would relayout and repaint the whole plot; plots in a column line up
+        left = item.getAxis("left")
+        left.setStyle(autoReduceTextSpace=False)
+        left.textWidth = max(left.textWidth, self.fontMetrics().horizontalAdvance("0.0005"))
+        left._updateWidth()
         item.setLogMode(False, spec.log_y)
+        item.layout.setContentsMargins(2, 2, 14, 2)  # room for the last x label ("1000")
         item.setDownsampling(auto=True, mode="peak")
         item.setClipToView(True)
-        self.legend = item.addLegend(offset=spec.legend_at, labelTextSize="9pt")
-        self.legend.setBrush(pg.mkBrush(255, 255, 255, 110))
-        self._missing: set[str] = set()
+        self.legend = BottomLegend(item, max_columns=spec.legend_columns)
+        self.note = PlotNote(self.view)
+        self.empty_note = NOT_REPORTED  # shown when the run has data but this plot has none
+        self.fixed_note: str | None = None  # shown whatever the data (e.g. "no bound: …")
         self.curves: list[tuple[Curve, pg.PlotDataItem]] = []
-        self._set_curves(spec.curves)
         self.lines: list[pg.InfiniteLine] = []
-        self._line_legend: list[pg.PlotDataItem] = []
+        self._line_legend: list[tuple[pg.PlotDataItem, str]] = []
+        self._states: dict[str, str] = {}  # field → drawn, zero (so far) or missing (no data)
+        self._set_curves(spec.curves)
         self.setToolTip(spec.tooltip)
 
     def _set_curves(self, curves) -> None:
         for _, item in self.curves:
             self.getPlotItem().removeItem(item)
-            self.legend.removeItem(item)
+            self.getPlotItem().removeItem(item.dots)
         self.curves = []
         for curve in curves:
-            item = self.getPlotItem().plot(
-                [], [], name=curve.name, pen=pg.mkPen(curve.color, width=curve.width))
+            item = pg.PlotDataItem(
+                [], [], pen=pg.mkPen(curve.color, width=curve.width), skipFiniteCheck=True,
+                autoDownsampleFactor=1.0)  # about two points per pixel after peak downsampling
+            # dots for a curve of few points, so a lone point shows (its own item: pens and
+            # brushes are set once, and PlotDataItem's symbols grow pyqtgraph's symbol atlas)
+            item.dots = pg.ScatterPlotItem(size=6, pen=None, brush=pg.mkBrush(curve.color))
+            item.dots.hide()
+            item.drawn_key = None
+            self.getPlotItem().addItem(item)
+            self.getPlotItem().addItem(item.dots)
             self.curves.append((curve, item))
+        self._states = {curve.field: "drawn" for curve in curves}
+        self._rebuild_legend()
+
+    def _rebuild_legend(self) -> None:
+        """Entries in a fixed order: drawn curves, curves at zero so far (a log axis cannot
+        show 0), reference lines; curves without any data are named in one footnote."""
+        self.legend.legend.clear()
+        missing = []
+        for curve, item in self.curves:
+            state = self._states[curve.field]
+            if state == "missing":
+                missing.append(curve.name)
+            elif state == "zero":
+                self.legend.legend.addItem(item, f"{curve.name} (0 so far)")
+                self.legend.label(item).setText(f"{curve.name} (0 so far)",
+                                                color=MISSING_COLOR)
+            else:
+                self.legend.legend.addItem(item, curve.name)
+        for sample, text in self._line_legend:
+            self.legend.legend.addItem(sample, text)
+        every_curve = len(missing) == len(self.curves)  # then the note in the plot says so
+        self.legend.set_footnote(self.spec.missing.format(", ".join(missing))
+                                 if missing and not every_curve else None)
+        self.legend.relayout()
 
     def set_reference_line(self, value: float | None, label: str) -> None:
-        """A dashed horizontal line (edge of stability, stability bound), or none."""
+        """A dashed horizontal line (edge of stability, stability bound) named with its value
+        in the legend, or none."""
         for line in self.lines:
             self.getPlotItem().removeItem(line)
-        for item in self._line_legend:
-            self.legend.removeItem(item)
         self.lines, self._line_legend = [], []
-        if value is None or not math.isfinite(value) or value <= 0:
-            return
-        pen = pg.mkPen("#444444", width=2, style=Qt.PenStyle.DashLine)
-        pos = math.log10(value) if self.spec.log_y else value
-        line = pg.InfiniteLine(pos=pos, angle=0, pen=pen, label=f"{value:.3g}",
-                               labelOpts={"position": 0.06, "color": "#444444",
-                                          "fill": (255, 255, 255, 200), "anchors": [(0, 1),
-                                                                                   (0, 1)]})
-        self.getPlotItem().addItem(line, ignoreBounds=False)
-        sample = pg.PlotDataItem([], [], pen=pen)
-        self.legend.addItem(sample, label)
-        self.lines, self._line_legend = [line], [sample]
+        if value is not None and math.isfinite(value) and value > 0:
+            pen = pg.mkPen("#444444", width=2, style=Qt.PenStyle.DashLine)
+            pos = math.log10(value) if self.spec.log_y else value
+            line = pg.InfiniteLine(pos=pos, angle=0, pen=pen)
+            self.getPlotItem().addItem(line, ignoreBounds=False)
+            sample = pg.PlotDataItem([], [], pen=pen)
+            self.lines = [line]
+            self._line_legend = [(sample, f"{label} = {compact(value, 3)}")]
+        self._rebuild_legend()
+
+    def legend_names(self) -> list[str]:
+        return self.legend.names()
 
     def refresh(self, columns: SnapshotColumns, x_field: str) -> int:
         """Hand the current data to every curve; returns how many points are drawn."""
         x = columns[x_field]
+        self.view.x_extent = (float(x[0]), float(np.nanmax(x))) if columns.n else None
         drawn = 0
+        states = {}
         for curve, item in self.curves:
             y = columns[curve.field]
             ok = np.isfinite(y) & np.isfinite(x)
             if self.spec.log_y:
                 ok &= y > 0
-            if ok.all():
-                xs, ys = x, y
-            else:
-                xs, ys = x[ok], y[ok]
+            count = int(np.count_nonzero(ok))
+            drawn += count
+            states[curve.field] = ("drawn" if count or columns.n == 0 else
+                                   "missing" if np.isnan(y).all() else "zero")
+            key = (x_field, columns.generation, count)
+            if key == item.drawn_key:
+                continue  # append-only columns: the same number of points is the same data
+            item.drawn_key = key
+            xs, ys = (x, y) if count == len(x) else (x[ok], y[ok])
             if curve.scale != 1.0:
                 ys = ys * curve.scale
             item.setData(xs, ys)
-            drawn += len(xs)
-            missing = columns.n > 0 and len(xs) == 0
-            if missing != (curve.field in self._missing):
-                self._missing.symmetric_difference_update({curve.field})
-                label = self.legend.getLabel(item)
-                if label is not None:
-                    label.setText(f"{curve.name} (not reported)" if missing else curve.name)
+            few = 0 < count <= SYMBOL_MAX
+            if few:  # a ScatterPlotItem has no log mode: it gets log10 values itself
+                item.dots.setData(x=xs, y=np.log10(ys) if self.spec.log_y else ys)
+            item.dots.setVisible(few)
+        if states != self._states:  # rare: a run's first data, or a count leaving zero
+            self._states = states
+            self._rebuild_legend()
         if self.spec.key == "order" and drawn:
-            top = np.nanmax(columns["order"]) if columns.n else 5
-            self.getPlotItem().setYRange(0, top + 1, padding=0)
-        if columns.n and drawn == 0:
-            self.getPlotItem().setTitle(f"{self.title} — not reported by this method",
-                                        size="11pt")
+            top = float(np.nanmax(columns["order"]))
+            if self.view.y_fixed != (0.0, top + 1):  # whole orders only, 0 … highest + 1
+                self.view.y_fixed = (0.0, top + 1)
+                every = 1 if top <= 6 else 2
+                self.getPlotItem().getAxis("left").setTicks(
+                    [[(p, str(p)) for p in range(0, int(top) + 2, every)]])
+                self.view.enableAutoRange(y=True)
+        empty = columns.n > 0 and drawn == 0
+        if self.fixed_note:
+            self.note.show_text(self.fixed_note, "top")
         else:
-            self.getPlotItem().setTitle(self.title, size="11pt")
+            self.note.show_text(self.empty_note if empty else None)
+        # a note along the top gets a band of its own above the data
+        headroom = self.note.boundingRect().height() + 6 if self.fixed_note else 0.0
+        if headroom != self.view.headroom_px:
+            self.view.headroom_px = headroom
+            self.view.enableAutoRange(y=True)
         return drawn
 
 
@@ -240,6 +316,8 @@ class PlotPanel(QWidget):
 
     def clear(self) -> None:
         self.columns.clear()
+        self.plots["order"].view.y_fixed = None
+        self.plots["order"].getPlotItem().getAxis("left").setTicks(None)
         self.refresh()
 
     def refresh(self) -> None:
@@ -276,20 +354,45 @@ class PlotPanel(QWidget):
         """Classification shows accuracy (%), regression the RMS error."""
         plot = self.plots["metric"]
         classify = task == "classification"
-        plot.title = "Accuracy" if classify else "RMS error"
+        title = "Accuracy" if classify else "RMS error"
+        if title != plot.title:
+            plot.title = title
+            plot.getPlotItem().setTitle(title, size="11pt")
         plot.getPlotItem().setLabel("left", "accuracy" if classify else "RMS error",
                                     units="%" if classify else None)
         plot._set_curves(ACCURACY_CURVES if classify else RMS_CURVES)
         plot.refresh(self.columns, self.x_mode)
 
+    def set_experiment(self, exp) -> None:
+        """Reference lines and notes for ``exp``'s method and stiffness probe."""
+        solver = exp.solver
+        self.set_method(solver.info, solver.learning_rate, solver.momentum)
+        probe = exp.probe
+        off = probe.stiffness_every == 0 and probe.stiffness_every_dt is None
+        for key, what in (("lambda", "λmax"), ("hlam", "h·λmax")):
+            self.plots[key].empty_note = (
+                f"{what} not measured: the stiffness probe is off (Measurements ▸ λmax every)"
+                if off else f"no {what} measured yet")
+
     def set_method(self, info: MethodInfo, learning_rate: float, momentum: float) -> None:
-        """Reference lines: GD's edge of stability 2/η, and the method's stability bound."""
-        edge, label = None, "2/η (edge of stability)"
+        """Reference lines: GD's edge of stability 2/η, and the method's stability bound; or a
+        note saying why there is no bound."""
+        edge, label = None, "edge of stability 2/η"
+        bound, bound_label = info.stability_bound, "stability bound"
         if info.name == "gd":
             edge = 2.0 / learning_rate
         elif info.name == "momentum":
-            edge, label = 2.0 * (1 + momentum) / learning_rate, "2(1+β)/η (edge of stability)"
+            edge, label = 2.0 * (1 + momentum) / learning_rate, "edge of stability 2(1+β)/η"
+            bound, bound_label = 2.0 * (1 + momentum), "stability bound 2(1+β)"
         self.plots["lambda"].set_reference_line(edge, label)
-        bound = info.stability_bound
-        self.plots["hlam"].set_reference_line(
-            bound if math.isfinite(bound) else None, f"stability bound of {info.name}")
+        hlam = self.plots["hlam"]
+        hlam.set_reference_line(bound if math.isfinite(bound) else None, bound_label)
+        if math.isfinite(bound):
+            hlam.fixed_note = None
+        elif info.implicit:
+            hlam.fixed_note = IMPLICIT_NOTE
+        elif info.name == "adam":
+            hlam.fixed_note = "no fixed bound: Adam rescales every step"
+        else:
+            hlam.fixed_note = f"no fixed bound: {info.label} varies its order and step"
+        hlam.refresh(self.columns, self.x_mode)

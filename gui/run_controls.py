@@ -85,8 +85,11 @@ class RunControls(QWidget):
                                  "nearer.")
         top.addWidget(self.progress, 1)
         self.time_label = QLabel("elapsed — · left —")
-        self.time_label.setMinimumWidth(215)
-        self.progress.setMinimumWidth(200)
+        # wide enough for the longest text, and fixed: a changing text never relayouts the bar
+        self.time_label.setFixedWidth(
+            self.time_label.fontMetrics().horizontalAdvance("elapsed 9 min 59 s · left "
+                                                            "9 min 59 s") + 8)
+        self.progress.setMinimumWidth(160)
         top.addWidget(self.time_label)
         top.addSpacing(6)
         axis_label = QLabel("x axis:")

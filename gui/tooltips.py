@@ -72,6 +72,20 @@ GLOSSARY: dict[str, str] = {
     "max_steps": "Stop after this many accepted solver steps.",
     "stiffness_every": "Measure λmax (the largest Hessian eigenvalue) every k steps; 0 turns "
                        "the stiffness probe off. Probing costs a few Hessian-vector products.",
+    "metrics_every": "Measure the test loss and test accuracy every k accepted steps (1: at "
+                     "every step). The training loss is always measured; a larger k makes "
+                     "long runs with much test data faster.",
+    "stiffness_every_dt": "Also measure λmax whenever this much ODE time t has passed since "
+                          "the last measurement. Adaptive solvers take few, long steps late in "
+                          "a run; this keeps λmax measured there. Empty: by steps only.",
+    "stiffness_method": "How λmax is estimated. Power iteration multiplies a vector by the "
+                        "Hessian about 10 times, starting from the last estimate (fast). "
+                        "Lanczos uses about 30 products and is more accurate when the top "
+                        "eigenvalues lie close together.",
+    "stiffness_budget": "The largest share of the solver's time that measuring λmax may take: "
+                        "0.1 means 10 %. When measuring costs more, due measurements are "
+                        "skipped so the run is not slowed down (the λmax plot gets fewer "
+                        "points). Empty or 0: no limit, every due measurement runs.",
     # -- quantities on plots -----------------------------------------------------------------
     "h": "Step size h: how far in ODE time the solver moves in one step.",
     "lambda_max": "λmax: the largest eigenvalue of the loss Hessian, the sharpest curvature "

@@ -42,7 +42,7 @@ def window(qtbot, settings):
 SHORT_BDF = Experiment().with_changes(
     solver={"method": "BDF", "rtol": 1e-4, "atol": 1e-4},
     stop={"t_end": 60.0, "target_loss": None},
-    probe={"stiffness_every": 2})
+    probe={"stiffness_every": 2, "stiffness_budget": 0.0})  # every probe, however busy
 
 #: A run that goes on until it is stopped (plain gradient descent, many small steps).
 ENDLESS_GD = Experiment().with_changes(

@@ -9,6 +9,7 @@ from importlib import resources
 
 import numpy as np
 from conftest import SHORT_BDF
+from PySide6.QtCore import Qt
 
 from odeprop.core.config import Experiment
 
@@ -91,13 +92,54 @@ def test_settings_the_method_lacks_are_disabled_with_the_reason(window):
     assert "tolerance" in panel.labels["solver.rtol"].toolTip().lower()
 
 
+def erase(qtbot, edit) -> None:
+    """Empty a line edit as a user does (select all, backspace), so it reports the edit."""
+    edit.selectAll()
+    qtbot.keyClick(edit, Qt.Key.Key_Backspace)
+
+
+def test_probe_settings_round_trip_validate_and_explain(qtbot, window):
+    panel = window.config_panel
+    exp = SHORT_BDF.with_changes(probe={"metrics_every": 5, "stiffness_every": 20,
+                                        "stiffness_every_dt": 2.5, "stiffness_method": "lanczos",
+                                        "stiffness_budget": 0.25})
+    window.set_experiment(exp)
+    assert panel.metrics_every.value() == 5 and panel.stiffness_every.value() == 20
+    assert panel.stiffness_every_dt.text() == "2.5" and panel.stiffness_budget.text() == "0.25"
+    assert panel.stiffness_method.currentData() == "lanczos"
+    assert window.experiment().probe == exp.probe
+    for name in ("probe.metrics_every", "probe.stiffness_every_dt", "probe.stiffness_method",
+                 "probe.stiffness_budget"):
+        tip = panel.fields[name].toolTip()
+        assert len(tip) > 60 and panel.labels[name].toolTip() == tip, name
+    erase(qtbot, panel.stiffness_budget)
+    qtbot.keyClicks(panel.stiffness_budget, "-0.5")
+    assert "probe.stiffness_budget" in window.controls.blocker.text()
+    assert panel.stiffness_budget.toolTip().startswith("<b>probe.stiffness_budget")
+    assert not window.controls.start_action.isEnabled()
+    erase(qtbot, panel.stiffness_budget)  # empty: no limit
+    qtbot.keyClicks(panel.stiffness_every_dt, "x")
+    assert "probe.stiffness_every_dt: '2.5x' is not a number" in window.controls.blocker.text()
+    erase(qtbot, panel.stiffness_every_dt)
+    assert window.controls.start_action.isEnabled()
+    assert window.experiment().probe.stiffness_budget == 0.0
+    assert window.experiment().probe.stiffness_every_dt is None
+    panel.stiffness_every.setValue(0)  # probe off: its method and budget do not apply
+    assert not panel.stiffness_method.isEnabled()
+    assert "probe is off" in panel.stiffness_budget.toolTip()
+    qtbot.waitUntil(lambda: "stiffness probe is off" in window.plots.plots["lambda"].empty_note,
+                    timeout=2_000)  # the preview of the changed experiment is debounced
+
+
 def test_every_plot_has_title_axis_labels_and_legend(window):
     for key, plot in window.plots.plots.items():
         item = plot.getPlotItem()
         assert item.titleLabel.text, key
         assert item.getAxis("left").labelText, key
         assert item.getAxis("bottom").labelText, key
-        assert plot.legend is not None and plot.legend.items, key
+        # a legend (below the plot) when it holds two curves or more; one curve: the title
+        assert (len(plot.legend.items) >= 2) == plot.legend.legend.isVisible(), key
+        assert plot.legend.items, key
 
 
 def test_plots_export_as_png_and_svg(window, tmp_path):

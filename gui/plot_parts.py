@@ -1,0 +1,239 @@
+"""Pieces the lab's plots share: a steadily growing auto-range, a legend below the plot, a note.
+
+- :class:`SteadyViewBox` auto-ranges to *nice* bounds (x from 0 to 1, 1.5, 2, 3, 4, 5, 6, 8 ×
+  10^k; log y to 1-2-5 × 10^k): the axes keep still while a run streams, so they are read
+  easily and repainted only when a bound is passed.
+- :class:`BottomLegend` sits in its own row under the x axis, never over the data.
+- :class:`PlotNote` is a line of text centred in the plot ("not reported by this method").
+"""
+
+from __future__ import annotations
+
+import html
+import math
+
+import pyqtgraph as pg
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QGraphicsWidget
+
+GROWTH_STEPS = (1.0, 1.5, 2.0, 3.0, 4.0, 5.0, 6.0, 8.0, 10.0)
+LOG_STEPS = (1.0, 2.0, 5.0, 10.0)
+X_PADDING = 0.03  # room for the labels at both ends ("0" and the last one)
+Y_PADDING = 0.04  # of the y range, so a line at 100 % or on a bound does not hide in the frame
+
+
+def nice_ceil(value: float, steps=GROWTH_STEPS) -> float:
+    """The smallest ``s·10^k`` (s in ``steps``) at or above ``value`` (> 0)."""
+    power = 10.0 ** math.floor(math.log10(value))
+    return next(s * power for s in steps if s * power >= value * (1 - 1e-9))
+
+
+def nice_floor(value: float, steps=GROWTH_STEPS) -> float:
+    """The largest ``s·10^k`` (s in ``steps``) at or below ``value`` (> 0)."""
+    power = 10.0 ** math.floor(math.log10(value))
+    return next(s * power for s in reversed(steps) if s * power <= value * (1 + 1e-9))
+
+
+def nice_x_range(first: float, last: float) -> tuple[float, float]:
+    """From 0 (or a negative start) to ``last`` rounded up in :data:`GROWTH_STEPS`."""
+    low = min(first, 0.0)
+    if not last > 0:
+        return low, 1.0
+    return low, nice_ceil(last)
+
+
+def nice_log_range(lo: float, hi: float) -> tuple[float, float]:
+    """log10 bounds widened outward to 1-2-5 × 10^k values (at least one step apart); a data
+    edge within 3 % of the span past a nice value (a pen's or dot's size) does not widen it."""
+    slack = min(0.03 * (hi - lo), 0.01)
+    a, b = nice_floor(10.0 ** (lo + slack), LOG_STEPS), nice_ceil(10.0 ** (hi - slack), LOG_STEPS)
+    if b <= a * (1 + 1e-9):
+        a, b = nice_floor(a * 0.99, LOG_STEPS), nice_ceil(b * 1.01, LOG_STEPS)
+    return math.log10(a), math.log10(b)
+
+
+def nice_linear_range(lo: float, hi: float) -> tuple[float, float]:
+    """Bounds widened outward to a multiple of a 1-2-5 step (about five steps across)."""
+    span = hi - lo
+    if span <= 0:
+        span = abs(hi) or 1.0
+    step = 10.0 ** math.floor(math.log10(span / 5))
+    for factor in (1, 2, 5, 10):
+        if span / (factor * step) <= 6:
+            step *= factor
+            break
+    slack = 0.03 * span / step  # a pen's or dot's size past a nice value does not widen it
+    a = math.floor(lo / step + slack) * step
+    b = math.ceil(hi / step - slack) * step
+    return (a, b) if b > a else (a - step, b + step)
+
+
+class SteadyViewBox(pg.ViewBox):
+    """A ViewBox whose auto-range grows in nice steps; ``x_extent`` (first, last x of the data)
+    makes every plot of a panel share the same x range, starting at 0."""
+
+    def __init__(self, log_y: bool = False, **kwargs):
+        super().__init__(**kwargs)
+        self.log_y = log_y
+        self.x_extent: tuple[float, float] | None = None
+        self.y_fixed: tuple[float, float] | None = None  # e.g. the order plot: 0 … max + 1
+        self.headroom_px = 0.0  # free band above the data (for a note along the top)
+
+    def childrenBounds(self, frac=None, orthoRange=(None, None), items=None):  # noqa: N802
+        bounds = super().childrenBounds(frac=frac, orthoRange=orthoRange, items=items)
+        if self.x_extent is not None:
+            bounds[0] = list(nice_x_range(*self.x_extent))
+        elif bounds[0] is not None and all(map(math.isfinite, bounds[0])):
+            bounds[0] = list(nice_x_range(*bounds[0]))
+        y = bounds[1]
+        if self.y_fixed is not None:
+            bounds[1] = list(self.y_fixed)
+        elif y is not None and all(map(math.isfinite, y)):
+            bounds[1] = list(nice_log_range(*y) if self.log_y else nice_linear_range(*y))
+        height = self.height()
+        if bounds[1] is not None and self.headroom_px and height > 2 * self.headroom_px:
+            low, high = bounds[1]
+            bounds[1][1] = high + (high - low) * self.headroom_px / (height - self.headroom_px)
+        return bounds
+
+    def suggestPadding(self, axis):  # noqa: N802 (pyqtgraph naming)
+        return X_PADDING if axis == 0 else Y_PADDING
+
+
+class _RowLegend(pg.LegendItem):
+    """A LegendItem sized by its layout's size hint (pyqtgraph sums the items' last geometry,
+    which lags behind a change of columns) and placed by its owner, not anchored."""
+
+    def updateSize(self):  # noqa: N802 (pyqtgraph naming)
+        self.resize(self.layout.effectiveSizeHint(Qt.SizeHint.PreferredSize))
+
+
+class BottomLegend:
+    """A frameless legend in a row of its own under the plot's x axis, entries side by side.
+
+    Shown only with two entries or more (one curve needs no legend: the title names it).
+    """
+
+    def __init__(self, plot_item: pg.PlotItem, text_size: str = "9pt", max_columns: int = 4):
+        self.plot_item = plot_item
+        self.max_columns = max_columns
+        self.legend = _RowLegend(offset=None, labelTextSize=text_size, horSpacing=6,
+                                 frame=False)
+        self.legend.setParentItem(plot_item)
+        self.footnote = pg.LabelItem("", size=text_size, color="#777777")
+        self.footnote.setParentItem(plot_item)
+        self.footnote.hide()
+        self.row = QGraphicsWidget()
+        self.row.setMinimumHeight(0)
+        self.row.setMaximumHeight(0)
+        plot_item.layout.addItem(self.row, 4, 1)
+        plot_item.geometryChanged.connect(self.relayout)  # columns follow the plot's width
+        self._height = 0.0
+
+    @property
+    def items(self):
+        return self.legend.items
+
+    def add(self, item, name: str) -> None:
+        self.legend.addItem(item, name)
+        self.relayout()
+
+    def remove(self, item) -> None:
+        self.legend.removeItem(item)
+        self.relayout()
+
+    def clear(self) -> None:
+        self.legend.clear()
+        self.relayout()
+
+    def label(self, item):
+        return self.legend.getLabel(item)
+
+    def names(self) -> list[str]:
+        return [label.text for _, label in self.legend.items]
+
+    @property
+    def footnote_text(self) -> str:
+        return self.footnote.text if self.footnote.isVisible() else ""
+
+    def set_footnote(self, text: str | None) -> None:
+        """A grey line under the entries (e.g. the curves a method does not report)."""
+        if text:
+            self.footnote.setText(text)
+            self.footnote.resize(self.footnote.item.boundingRect().size())
+        self.footnote.setVisible(bool(text))
+        self.relayout()
+
+    def relayout(self) -> None:
+        """As many entries per row as fit the plot's width; reserve the rows' height."""
+        legend, n = self.legend, len(self.legend.items)
+        shown = n >= 2
+        legend.setVisible(shown)
+        if shown:
+            width = self.plot_item.width() - 8
+            for columns in range(min(n, self.max_columns), 0, -1):
+                legend.setColumnCount(columns)
+                legend.updateSize()
+                if legend.width() <= width:
+                    break
+        note = self.footnote.boundingRect().height() if self.footnote.isVisible() else 0.0
+        height = (legend.height() + 2 if shown else 0.0) + note
+        if height != self._height:
+            self._height = height
+            self.row.setMinimumHeight(height)
+            self.row.setMaximumHeight(height)
+        self._place()
+
+    def _place(self) -> None:
+        """Centred along the bottom edge of the plot, the footnote last."""
+        rect = self.plot_item.rect()
+        bottom = rect.bottom() - 1
+        if self.footnote.isVisible():
+            size = self.footnote.boundingRect()
+            bottom -= size.height()
+            self.footnote.setPos(rect.center().x() - size.width() / 2, bottom)
+        if self.legend.isVisible():
+            self.legend.setPos(rect.center().x() - self.legend.width() / 2,
+                               bottom - self.legend.height())
+
+
+class PlotNote(pg.TextItem):
+    """Grey text in a plot's view box, centred or along its top edge, wrapped to the plot's
+    width (in view coordinates, not data coordinates: it never moves with the data)."""
+
+    def __init__(self, view_box: pg.ViewBox):
+        super().__init__("", color="#444444", anchor=(0.5, 0.5), fill=(255, 255, 255, 220))
+        self.setParentItem(view_box)
+        self.setZValue(50)
+        self.view_box = view_box
+        self.where = "center"
+        self._text = ""
+        view_box.sigResized.connect(self._place)
+        self.hide()
+
+    @property
+    def text(self) -> str:
+        """The note shown (empty when hidden)."""
+        return self._text if self.isVisible() else ""
+
+    def show_text(self, text: str | None, where: str = "center") -> None:
+        """Show ``text`` in the centre or at the top; None hides the note."""
+        if not text:
+            self.hide()
+            return
+        if text != self._text:
+            self._text = text  # a parenthesis starts a line of its own, never a broken word
+            lines = html.escape(text).replace(" (", "<br>(")
+            self.setHtml(f'<div style="text-align:center">{lines}</div>')
+        if where != self.where:
+            self.where = where
+            self.setAnchor((0.5, 0.5) if where == "center" else (0.5, 0.0))
+        self._place()
+        self.show()
+
+    def _place(self, *_args) -> None:
+        rect = self.view_box.rect()
+        width = max(100.0, rect.width() * 0.85)
+        if abs(self.textItem.textWidth() - width) > 1:
+            self.setTextWidth(width)
+        self.setPos(rect.center().x(), rect.center().y() if self.where == "center" else 4.0)

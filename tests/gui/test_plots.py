@@ -1,0 +1,240 @@
+"""The live plots as a class sees them: legible log axes, legends off the data, notes, dots."""
+
+import math
+
+import numpy as np
+import pytest
+from conftest import SHORT_BDF
+from PySide6.QtGui import QImage, QPainter
+
+from odeprop.core.config import Experiment
+from odeprop.gui.log_axis import LogAxis, compact, log_ticks, tick_labels
+from odeprop.gui.plot_parts import nice_linear_range, nice_log_range, nice_x_range
+from odeprop.gui.plots import IMPLICIT_NOTE, NOT_REPORTED, SPECS, LivePlot, SnapshotColumns
+
+
+def columns_with(n=200, **fields) -> SnapshotColumns:
+    """Columns holding ``n`` snapshots: t = 0 … n-1 and the given fields (NaN elsewhere)."""
+    cols = SnapshotColumns(max(n, 4))
+    cols._data["t"][:n] = np.arange(n, dtype=float)
+    for name, values in fields.items():
+        cols._data[name][:n] = values
+    cols.n = n
+    return cols
+
+
+def drawn_labels(axis) -> list[tuple]:
+    """The tick labels the axis really paints: (text, rect) from its draw specs."""
+    image = QImage(400, 400, QImage.Format.Format_ARGB32)
+    painter = QPainter(image)
+    try:
+        specs = axis.generateDrawSpecs(painter)
+    finally:
+        painter.end()
+    return [(text, rect) for rect, _flags, text in specs[2] if text]
+
+
+def shown_plot(qtbot, key: str, width=340, height=260) -> LivePlot:
+    plot = LivePlot(next(s for s in SPECS if s.key == key))
+    qtbot.addWidget(plot)
+    plot.resize(width, height)
+    plot.show()
+    qtbot.waitExposed(plot)
+    return plot
+
+
+# -- the log axis ----------------------------------------------------------------------------
+@pytest.mark.parametrize(("lo", "hi", "expected"), [
+    (1e-4, 1e2, ["0.0001", "0.001", "0.01", "0.1", "1", "10", "100"]),
+    (1e-3, 1.0, ["0.001", "0.01", "0.1", "1"]),
+    (0.2, 1.0, ["0.2", "0.5", "1"]),
+    (0.45, 1.5, ["0.5", "1", "1.5"]),
+    (0.48, 0.52, ["0.48", "0.5", "0.52"]),
+    (1.0, 1e12, ["1e0", "1e2", "1e4", "1e6", "1e8", "1e10", "1e12"]),
+])
+def test_log_ticks_label_decades_or_1_2_5_and_never_fewer_than_two(lo, hi, expected):
+    major, minor = log_ticks(math.log10(lo), math.log10(hi), 200)
+    assert tick_labels([10 ** v for v in major]) == expected
+    assert not set(np.round(major, 9)) & set(np.round(minor, 9))
+
+
+def test_log_ticks_thin_decades_to_the_space_there_is():
+    major, minor = log_ticks(-9, 3, 100)  # twelve decades in 100 px
+    gaps = np.diff(major) * 100 / 12
+    assert len(major) >= 2 and gaps.min() >= 24
+    assert minor  # the skipped decades are still marked, unlabelled
+
+
+def test_tick_labels_use_one_style_per_axis():
+    assert tick_labels([0.001, 0.01, 0.1]) == ["0.001", "0.01", "0.1"]
+    assert tick_labels([1e-6, 1e-3, 1.0]) == ["1e-6", "1e-3", "1e0"]
+    assert tick_labels([2e5, 5e5]) == ["2e5", "5e5"]
+    assert compact(1000.0) == "1000" and compact(837.2) == "837.2"
+    assert compact(1.234e7) == "1.234e7" and compact(None) == "—"
+
+
+def test_nice_ranges_grow_in_steps():
+    assert nice_x_range(0, 837) == (0, 1000)
+    assert nice_x_range(0, 0.00031) == (0, pytest.approx(0.0004))
+    assert nice_linear_range(27, 100) == (20, 100)
+    lo, hi = nice_log_range(math.log10(0.000928), 0.0)
+    assert (10 ** lo, 10 ** hi) == (pytest.approx(0.0005), pytest.approx(1.0))
+    lo, hi = nice_log_range(math.log10(0.5), math.log10(0.5))  # a constant step size
+    assert 10 ** lo < 0.5 < 10 ** hi
+
+
+def test_every_log_plot_uses_the_log_axis_and_paints_few_clean_labels(qtbot):
+    for spec in SPECS:
+        plot = LivePlot(spec)
+        qtbot.addWidget(plot)
+        assert isinstance(plot.getPlotItem().getAxis("left"), LogAxis) == spec.log_y
+    plot = shown_plot(qtbot, "work")
+    grad = np.geomspace(4, 120, 200)  # the solver-work curve that piled up "2·10¹ … 9·10¹"
+    plot.refresh(columns_with(n_grad=grad), "t")
+    qtbot.wait(50)
+    labels = drawn_labels(plot.getPlotItem().getAxis("left"))
+    texts = [t for t, _ in labels]
+    assert "10" in texts and "100" in texts, texts
+    assert set(texts) <= {"2", "5", "10", "20", "50", "100", "200"}, texts  # no 3·10¹ …
+    rects = [r for _, r in labels]
+    assert all(not a.intersects(b) for a, b in zip(rects, rects[1:], strict=False))
+
+
+def test_a_log_axis_inside_one_decade_still_labels_its_values(qtbot):
+    plot = shown_plot(qtbot, "lambda")
+    plot.refresh(columns_with(n=8, lambda_max=np.linspace(0.9, 0.45, 8)), "t")
+    qtbot.wait(50)
+    texts = [t for t, _ in drawn_labels(plot.getPlotItem().getAxis("left"))]
+    assert len(texts) >= 2, texts
+    assert all(len(t) <= 5 and "·" not in t for t in texts), texts
+
+
+# -- titles, notes, legends, dots ------------------------------------------------------------
+def test_order_plot_title_stays_short_and_says_not_reported_inside(qtbot):
+    plot = shown_plot(qtbot, "order")
+    plot.refresh(columns_with(loss_train=np.ones(200)), "t")  # the method reports no order
+    assert plot.getPlotItem().titleLabel.text == "Order in use"
+    assert plot.note.isVisible() and plot.note.text == NOT_REPORTED
+    note = plot.note.sceneBoundingRect()
+    assert plot.getPlotItem().getViewBox().sceneBoundingRect().contains(note.center())
+    plot.refresh(columns_with(order=np.full(200, 3.0)), "t")
+    assert not plot.note.isVisible()
+    ticks = plot.getPlotItem().getAxis("left")._tickLevels[0]
+    assert [label for _, label in ticks] == ["0", "1", "2", "3", "4"]
+
+
+def test_curves_of_few_points_get_dots(qtbot):
+    plot = shown_plot(qtbot, "lambda")
+    lam = np.full(200, np.nan)
+    lam[[0, 10, 20]] = [2.0, 1.5, 1.2]
+    plot.refresh(columns_with(lambda_max=lam), "t")
+    _, item = plot.curves[0]
+    assert item.dots.isVisible()
+    xs, ys = item.dots.getData()
+    np.testing.assert_array_equal(xs, [0, 10, 20])
+    np.testing.assert_allclose(ys, np.log10([2.0, 1.5, 1.2]))  # the log view's coordinates
+    plot.refresh(columns_with(lambda_max=np.linspace(2, 1, 200)), "t")
+    assert not item.dots.isVisible()
+
+
+def test_implicit_methods_say_why_there_is_no_stability_bound(window):
+    window.set_experiment(SHORT_BDF)
+    hlam = window.plots.plots["hlam"]
+    assert hlam.note.isVisible() and hlam.note.text == IMPLICIT_NOTE
+    assert not hlam.lines
+    window.set_experiment(SHORT_BDF.with_changes(solver={"method": "RK45"}))
+    assert not hlam.note.isVisible()
+    assert hlam.legend_names()[-1] == "stability bound = 3.31"
+
+
+@pytest.mark.parametrize(("method", "changes", "edge", "name"), [
+    ("gd", {"learning_rate": 0.5}, 4.0, "edge of stability 2/η = 4"),
+    ("momentum", {"learning_rate": 0.3, "momentum": 0.9}, 2 * 1.9 / 0.3,
+     "edge of stability 2(1+β)/η = 12.7"),
+    ("RK45", {}, None, None),
+    ("adam", {}, None, None),
+])
+def test_edge_of_stability_line_only_for_gd_and_momentum(window, method, changes, edge, name):
+    exp = Experiment().with_changes(solver={"method": method, **changes})
+    window.set_experiment(exp)
+    plot = window.plots.plots["lambda"]
+    if edge is None:
+        assert not plot.lines
+        assert plot.legend_names() == ["λmax"]
+        return
+    assert len(plot.lines) == 1
+    assert plot.lines[0].value() == pytest.approx(math.log10(edge))  # a log plot
+    assert plot.legend_names() == ["λmax", name]
+    assert plot.legend.legend.isVisible()
+    if method == "momentum":
+        hlam = window.plots.plots["hlam"]
+        assert hlam.lines[0].value() == pytest.approx(3.8)
+
+
+def legend_clear_of_data(plot_item, legend) -> bool:
+    view = plot_item.getViewBox().sceneBoundingRect()
+    axis = plot_item.getAxis("bottom").sceneBoundingRect()
+    box = legend.sceneBoundingRect()
+    return not box.intersects(view) and box.top() >= axis.bottom() - 1
+
+
+def test_legends_sit_below_the_plots_never_over_the_data(qtbot, window):
+    window.set_experiment(SHORT_BDF.with_changes(solver={"method": "gd"}))
+    qtbot.wait(100)
+    shown = 0
+    for key, plot in window.plots.plots.items():
+        legend = plot.legend.legend
+        assert legend.isVisible() == (len(legend.items) >= 2), key
+        if legend.isVisible():
+            shown += 1
+            assert legend_clear_of_data(plot.getPlotItem(), legend), key
+            assert legend.width() <= plot.getPlotItem().width(), key
+    assert shown >= 4
+    view = window.data_view
+    assert view.mode == "surface"
+    assert view.legend.names() == ["train points", "test points"]
+    assert legend_clear_of_data(view.getPlotItem(), view.legend.legend)
+
+
+def test_unreported_and_zero_counts_are_told_apart_in_the_legend(qtbot):
+    plot = shown_plot(qtbot, "work", width=700)
+    cols = columns_with(n_grad=np.arange(1.0, 201.0), jac_evals=np.zeros(200))
+    plot.refresh(cols, "t")
+    assert plot.legend_names() == ["gradient evals", "Jacobian evals (0 so far)"]
+    assert plot.legend.footnote_text == ("not reported by this method: LU factorisations, "
+                                         "rejected steps, Newton failures")
+    foot = plot.legend.footnote.sceneBoundingRect()
+    assert legend_clear_of_data(plot.getPlotItem(), plot.legend.footnote)
+    assert foot.top() >= plot.legend.legend.sceneBoundingRect().bottom() - 1
+    cols.n = 0  # a new run: nothing known yet, every curve named in the legend
+    plot.refresh(cols, "t")
+    assert len(plot.legend_names()) == 5 and not plot.legend.footnote_text
+
+
+def test_all_plots_share_one_x_range_from_zero(qtbot, window):
+    from test_run_window import run_to_end
+
+    run_to_end(qtbot, window, SHORT_BDF)
+    qtbot.wait(100)
+    ranges = {key: tuple(np.round(plot.getPlotItem().getViewBox().viewRange()[0], 6))
+              for key, plot in window.plots.plots.items()}
+    assert len(set(ranges.values())) == 1, ranges
+    low, high = next(iter(ranges.values()))
+    assert low < 0 <= 0.05 * (high - low) + low and high >= window.plots.columns["t"][-1]
+
+
+def test_curves_downsample_clip_and_skip_the_finite_check(window):
+    for key, plot in window.plots.plots.items():
+        for _, item in plot.curves:
+            assert item.opts["autoDownsample"] and item.opts["downsampleMethod"] == "peak", key
+            assert item.opts["clipToView"] and item.opts["skipFiniteCheck"], key
+
+
+def test_confusion_matrix_class_names_do_not_run_into_each_other(window):
+    window.set_experiment(Experiment().with_changes(dataset={"kind": "iris"},
+                                                    network={"loss": "softmax_ce"}))
+    assert window.data_view.mode == "confusion"
+    bottom = window.data_view.getPlotItem().getAxis("bottom")._tickLevels[0]
+    left = window.data_view.getPlotItem().getAxis("left")._tickLevels[0]
+    assert [name for _, name in bottom] == ["setosa", "versico.", "virgini."]
+    assert [name for _, name in left] == ["setosa", "versicolor", "virginica"]
