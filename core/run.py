@@ -22,6 +22,10 @@ from .solvers import SolverFailure, make_stepper
 from .stiffness import StiffnessProbe, step_stability
 
 
+#: Probes may always spend this many seconds, whatever their budget: a fast run (CVODE on the
+#: default experiment takes ~50 ms) still shows how λmax evolves.
+PROBE_ALLOWANCE = 0.1
+
 #: Up to this many parameters the final report takes the Hessian's whole spectrum (exact);
 #: beyond, the live probe's iterative estimate.
 FINAL_DENSE_LIMIT = 1500
@@ -148,7 +152,8 @@ class Run:
             cfg.stiffness_every_dt is not None
             and self.stepper.t - self._last_probe_t >= cfg.stiffness_every_dt)
         if due and cfg.stiffness_budget and step > 0:
-            due = self.probe_wall <= cfg.stiffness_budget * max(self.solver_wall, 1e-9)
+            allowed = max(cfg.stiffness_budget * self.solver_wall, PROBE_ALLOWANCE)
+            due = self.probe_wall <= allowed
         return due
 
     def _snapshot(self, probe: bool, begin: float | None = None) -> Snapshot:
