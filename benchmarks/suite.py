@@ -1,0 +1,261 @@
+"""The race: when does integrating the gradient flow beat gradient descent and Adam in wall time?
+
+For each problem, every method starts from the same initial weights and runs to the problem's
+target; wall time is the solver's own (``solver_wall`` of the first snapshot at the target, the
+lab's measurements left out). Gradient descent and Adam are tuned on a factor-2 grid of learning
+rates: the best rate's time is reported, and so is the whole grid's cost (what tuning took).
+
+Prints one table per problem and a summary with best-ODE ÷ best-GD and best-ODE ÷ best-Adam, and
+writes them as Markdown (and a PNG chart, when Qt is available) to --out (default
+benchmarks/results).
+
+Run: python benchmarks/suite.py [--problems xor,moons] [--repeats 3] [--limit 30]
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import statistics
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from odeprop.core.config import Experiment
+from odeprop.core.methods import METHODS
+from odeprop.core.run import Problem, Run
+
+
+@dataclass(frozen=True)
+class Bench:
+    """One problem of the suite: an experiment without a solver, and its target."""
+
+    name: str
+    experiment: Experiment
+    target: str  # human label
+
+    def with_solver(self, solver: dict, wall_limit: float) -> Experiment:
+        return self.experiment.with_changes(solver=solver, stop={"max_wall_time": wall_limit})
+
+
+def _exp(dataset, hidden, activations, loss, stop, output="linear", init="xavier_uniform",
+         seed=0):
+    return Experiment.from_dict({
+        "dataset": dataset,
+        "network": {"hidden": hidden, "activations": activations, "loss": loss,
+                    "output": output, "init": init, "init_seed": seed},
+        "stop": {"t_end": 1e9, **stop},
+        "probe": {"stiffness_every": 0, "metrics_every": 1000000},
+    })
+
+
+def problems() -> list[Bench]:
+    sigmoid_mse = {"activations": ["sigmoid"], "loss": "mse", "output": "sigmoid",
+                   "init": "uniform", "seed": 1}
+    return [
+        Bench("xor", _exp({"kind": "xor", "standardize": False}, [2], stop={"target_rms": 0.01},
+                          **sigmoid_mse), "XOR 2-2-1 sigmoid, squared error → RMS 1 %"),
+        Bench("encoder", _exp({"kind": "encoder", "standardize": False}, [2],
+                              stop={"target_rms": 0.01}, **sigmoid_mse),
+              "4-2-4 encoder sigmoid, squared error → RMS 1 %"),
+        Bench("moons", _exp({"kind": "moons"}, [16, 16], ["tanh"], "bce",
+                            {"target_loss": 1e-3}), "two moons 2-16-16-1 tanh, BCE → loss 1e-3"),
+        Bench("spirals", _exp({"kind": "spirals"}, [32, 32], ["tanh"], "bce",
+                              {"target_loss": 1e-3}),
+              "two spirals 2-32-32-1 tanh, BCE → loss 1e-3"),
+        Bench("sin", _exp({"kind": "sin", "noise": 0.0}, [16, 16], ["tanh"], "mse",
+                          {"target_rms": 0.01}),
+              "sin(2πx) 1-16-16-1 tanh, squared error (noise 0) → RMS 1 %"),
+        Bench("iris", _exp({"kind": "iris"}, [16], ["tanh"], "softmax_ce",
+                           {"target_loss": 1e-2}), "iris 4-16-3 tanh, softmax CE → loss 1e-2"),
+        Bench("digits", _exp({"kind": "digits"}, [32], ["tanh"], "softmax_ce",
+                             {"target_loss": 1e-2}),
+              "digits 64-32-10 tanh, softmax CE → loss 1e-2"),
+    ]
+
+
+ODE_METHODS = [
+    ("RK45, 1e-4", {"method": "RK45", "rtol": 1e-4, "atol": 1e-4}),
+    ("BDF exact J, 1e-4", {"method": "BDF", "rtol": 1e-4, "atol": 1e-4}),
+    ("LSODA exact J, 1e-4", {"method": "LSODA", "rtol": 1e-4, "atol": 1e-4}),
+    ("CVODE dense exact J, 1e-4", {"method": "cvode-dense", "rtol": 1e-4, "atol": 1e-4}),
+    ("CVODE GMRES exact Hv, 1e-4", {"method": "cvode-gmres", "rtol": 1e-4, "atol": 1e-4}),
+    ("2019: zvode BDF FD J, 1e-6/1e-8", {"method": "zvode-bdf", "rtol": 1e-6, "atol": 1e-8,
+                                         "jacobian": "fd"}),
+]
+#: Extra ODE configurations, included when the engine has the method.
+OPTIONAL = [
+    ("ROS2 Gauss–Newton, 1e-2", {"method": "ros2-gn", "rtol": 1e-2, "atol": 1e-2}),
+    ("ROS2 Gauss–Newton, 1e-3", {"method": "ros2-gn", "rtol": 1e-3, "atol": 1e-3}),
+]
+GD_RATES = [2.0**k for k in range(-3, 8)]
+ADAM_RATES = [1e-3 * 2.0**k for k in range(0, 10)]
+
+
+@dataclass
+class Outcome:
+    label: str
+    wall: float | None  # solver seconds to the target (median of repeats), None if not reached
+    grads: int | None
+    hvp: int | None
+    hess: int | None
+    note: str = ""
+
+
+def measure(bench: Bench, problem: Problem, label: str, solver: dict, repeats: int,
+            limit: float) -> Outcome:
+    walls, last = [], None
+    for _ in range(repeats):
+        run = Run(bench.with_solver(solver, limit), problem)
+        report = run.run_to_end()
+        run.close()
+        last = report
+        if report.status != "finished" or "t_end" in report.message:
+            return Outcome(label, None, None, None, None, _short(report))
+        walls.append(report.final.solver_wall)
+    f = last.final
+    return Outcome(label, statistics.median(walls), f.n_grad, f.n_hvp, f.n_hess)
+
+
+def _short(report) -> str:
+    return f"{report.status}: {report.message}"[:70]
+
+
+def tune(bench, problem, name, rates, repeats, limit) -> tuple[Outcome, float]:
+    """Best rate of a grid (one pass each, then repeats for the winner) and the grid's cost.
+
+    Rates are tried from the largest down (they win or diverge quickly); a rate is abandoned
+    once it has run three times as long as the best so far, as anyone tuning by hand would."""
+    best, cost = None, 0.0
+    for rate in sorted(rates, reverse=True):
+        begin = time.perf_counter()
+        budget = limit if best is None else min(limit, 3 * best.wall + 0.2)
+        out = measure(bench, problem, f"{name}, lr {rate:g}",
+                      {"method": name, "learning_rate": rate}, 1, budget)
+        cost += time.perf_counter() - begin
+        if out.wall is not None and (best is None or out.wall < best.wall):
+            best = out
+    if best is None:
+        return Outcome(f"{name} (no rate reached the target)", None, None, None, None), cost
+    rate = float(best.label.rsplit(" ", 1)[1])
+    best = measure(bench, problem, best.label, {"method": name, "learning_rate": rate}, repeats,
+                   limit)
+    return best, cost
+
+
+def fmt_wall(x):
+    return "—" if x is None else (f"{x * 1e3:.1f} ms" if x < 1 else f"{x:.2f} s")
+
+
+def run_suite(names, repeats, limit, log=print):
+    rows = []
+    for bench in problems():
+        if names and bench.name not in names:
+            continue
+        problem = Problem.build(bench.experiment)
+        log(f"\n## {bench.target} ({problem.net.n_params} parameters)")
+        gd, gd_cost = tune(bench, problem, "gd", GD_RATES, repeats, limit)
+        adam, adam_cost = tune(bench, problem, "adam", ADAM_RATES, repeats, limit)
+        odes = [measure(bench, problem, label, solver, repeats, limit)
+                for label, solver in ODE_METHODS + [o for o in OPTIONAL
+                                                    if o[1]["method"] in METHODS]]
+        table = ["| method | wall to target | ∇L | Hv | Hessians | note |",
+                 "|---|---|---|---|---|---|"]
+        for out, extra in [(gd, f"tuning {len(GD_RATES)} rates took {gd_cost:.2f} s"),
+                           (adam, f"tuning {len(ADAM_RATES)} rates took {adam_cost:.2f} s"),
+                           *[(o, o.note) for o in odes]]:
+            table.append(f"| {out.label} | {fmt_wall(out.wall)} | {_n(out.grads)} | "
+                         f"{_n(out.hvp)} | {_n(out.hess)} | {extra} |")
+        log("\n".join(table))
+        reached = [o for o in odes if o.wall is not None]
+        best = min(reached, key=lambda o: o.wall) if reached else None
+        rows.append((bench, gd, adam, best))
+    return rows
+
+
+def _n(x):
+    return "—" if x is None else str(x)
+
+
+def summary(rows) -> str:
+    lines = ["| problem | best GD | best Adam | best ODE solver | ODE ÷ GD | ODE ÷ Adam |",
+             "|---|---|---|---|---|---|"]
+    for bench, gd, adam, best in rows:
+        ratio_gd = (best.wall / gd.wall) if best and gd.wall else None
+        ratio_adam = (best.wall / adam.wall) if best and adam.wall else None
+        lines.append(
+            f"| {bench.target} | {fmt_wall(gd.wall)} ({gd.label}) | {fmt_wall(adam.wall)} "
+            f"({adam.label}) | {fmt_wall(best.wall) if best else '—'} "
+            f"({best.label if best else 'none reached'}) | {_ratio(ratio_gd)} | "
+            f"{_ratio(ratio_adam)} |")
+    return "\n".join(lines)
+
+
+def _ratio(x):
+    return "—" if x is None or not math.isfinite(x) else f"{x:.2f}"
+
+
+def chart(rows, path: Path) -> bool:
+    """Bars of best GD / Adam / ODE wall time per problem (log scale), as a PNG; needs Qt."""
+    try:
+        import os
+
+        os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+        import numpy as np
+        import pyqtgraph as pg
+        import pyqtgraph.exporters
+        from PySide6.QtWidgets import QApplication
+    except ImportError:
+        return False
+    QApplication.instance() or QApplication([])
+    pg.setConfigOptions(background="w", foreground="k", antialias=True)
+    plot = pg.PlotWidget(title="Wall time to target (solver seconds, log scale; lower is better)")
+    plot.resize(1100, 550)
+    plot.setLogMode(y=True)
+    plot.addLegend(offset=(10, 10))
+    colours = {"best GD": "#7f7f7f", "best Adam": "#ff7f0e", "best ODE": "#1f77b4"}
+    for k, (name, colour) in enumerate(colours.items()):
+        x = np.arange(len(rows)) + (k - 1) * 0.27
+        outs = [r[1 + k] for r in rows]
+        h = np.array([o.wall if o and o.wall else np.nan for o in outs])
+        ok = np.isfinite(h)
+        bars = pg.BarGraphItem(x=x[ok], height=np.log10(h[ok]) + 4, y0=-4, width=0.25,
+                               brush=colour, name=name)
+        plot.addItem(bars)
+    plot.getAxis("bottom").setTicks([[(i, r[0].name) for i, r in enumerate(rows)]])
+    plot.setLabel("left", "wall time to target (s)")
+    exporter = pg.exporters.ImageExporter(plot.plotItem)
+    exporter.parameters()["width"] = 1100
+    exporter.export(str(path))
+    return True
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--problems", default="", help="comma-separated subset, e.g. xor,moons")
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--limit", type=float, default=30.0, help="wall seconds per run")
+    parser.add_argument("--out", default=str(Path(__file__).parent / "results"))
+    args = parser.parse_args()
+    names = [n for n in args.problems.split(",") if n]
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    log_lines = []
+
+    def log(text):
+        print(text, flush=True)
+        log_lines.append(text)
+
+    begin = time.perf_counter()
+    rows = run_suite(names, args.repeats, args.limit, log)
+    log("\n## Summary\n")
+    log(summary(rows))
+    log(f"\n(suite took {time.perf_counter() - begin:.0f} s; python {sys.version.split()[0]})")
+    (out / "suite.md").write_text("\n".join(log_lines) + "\n", encoding="utf-8")
+    if chart(rows, out / "suite.png"):
+        print(f"wrote {out / 'suite.md'} and {out / 'suite.png'}")
+
+
+if __name__ == "__main__":
+    main()
