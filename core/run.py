@@ -21,7 +21,6 @@ from .snapshot import RunReport, Snapshot, Spectrum
 from .solvers import SolverFailure, make_stepper
 from .stiffness import StiffnessProbe, step_stability
 
-
 #: Probes may always spend this many seconds, whatever their budget: a fast run (CVODE on the
 #: default experiment takes ~50 ms) still shows how λmax evolves.
 PROBE_ALLOWANCE = 0.1

@@ -17,6 +17,22 @@ from ..flow import GradientFlow
 from ..methods import MethodInfo
 
 
+def finite_gradient(rhs, name: str):
+    """Wrap a right-hand side so a NaN/inf gradient stops the integrator at once. For codes that
+    never reject on it: vode and CVODE creep towards the bad point with ever smaller steps and
+    never fail (measured), lsoda ends with a misleading "excess accuracy requested". (scipy's
+    Runge–Kutta classes reject such a trial step and shrink h, so they get no wrapper.)"""
+
+    def checked(t, y):
+        g = rhs(t, y)
+        if not np.all(np.isfinite(g)):
+            raise FloatingPointError(f"the gradient is not finite (NaN or inf) at t = {t:.6g}")
+        return g
+
+    checked.__name__ = f"{name}_rhs"
+    return checked
+
+
 class SolverFailure(Exception):
     """The method could not take its next step; the message says why in its own words."""
 

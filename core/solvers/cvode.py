@@ -14,7 +14,7 @@ import math
 import numpy as np
 from sksundae.cvode import CVODE, CVODEJacTimes
 
-from .base import SolverFailure, Stepper
+from .base import SolverFailure, Stepper, finite_gradient
 
 _BIG_NSTEPS = 10**9
 
@@ -27,6 +27,7 @@ class CvodeStepper(Stepper):
         self._failure: str | None = None
         self._callback_error: BaseException | None = None
         self._jac_evals_before = 0  # CVODE's count from solvers replaced by set_tolerances
+        self._checked_rhs = finite_gradient(flow.rhs, "cvode")
         self._start(*config.tolerances(0))
         self.stats.jac_evals = 0
 
@@ -66,10 +67,7 @@ class CvodeStepper(Stepper):
     # re-raises it; the first one is also kept here so that nothing is lost on the way.
     def _rhsfn(self, t, y, yp):
         try:
-            g = self.flow.rhs(t, y)
-            if not np.all(np.isfinite(g)):
-                raise FloatingPointError(f"the gradient is not finite (NaN or inf) at t = {t:.6g}")
-            yp[:] = g
+            yp[:] = self._checked_rhs(t, y)
         except BaseException as exc:
             self._remember(exc)
             raise

@@ -27,7 +27,7 @@ import numpy as np
 from scipy.integrate import ode
 from scipy.integrate._ode import IntegratorConcurrencyError
 
-from .base import SolverFailure, Stepper
+from .base import SolverFailure, Stepper, finite_gradient
 
 # vode and zvode statistics, 0-based iwork indices. zvode stores LENZW before LENRW and LENIW,
 # which moves NLU..NETF one place on (measured, and as documented in dvode.f and zvode.f).
@@ -46,21 +46,6 @@ _BIG_NSTEPS = 10**9
 _THREAD_STOP_TIMEOUT = 5.0
 
 
-def _finite_gradient(rhs, name: str):
-    """Wrap a right-hand side so a NaN/inf gradient stops the integrator at once: vode creeps
-    towards the bad point with ever smaller steps and never fails (measured), lsoda ends with a
-    misleading "excess accuracy requested"."""
-
-    def checked(t, y):
-        g = rhs(t, y)
-        if not np.all(np.isfinite(g)):
-            raise FloatingPointError(f"the gradient is not finite (NaN or inf) at t = {t:.6g}")
-        return g
-
-    checked.__name__ = f"{name}_rhs"
-    return checked
-
-
 class LegacyOdeStepper(Stepper):
     """One of ``scipy.integrate.ode``'s integrators, one accepted step per ``step()``."""
 
@@ -77,7 +62,7 @@ class LegacyOdeStepper(Stepper):
                    "first_step": config.first_step or 0.0,
                    "max_step": config.max_step if math.isfinite(config.max_step) else 0.0}
         if self._name in _RK_CALLS:
-            self._pump = _SoloutPump(self._name, _finite_gradient(flow.rhs, self._name),
+            self._pump = _SoloutPump(self._name, finite_gradient(flow.rhs, self._name),
                                      self.theta, self.t_end, options)
             self._finalizer = weakref.finalize(self, self._pump.stop)
             self.stats.rejected = 0
@@ -90,7 +75,7 @@ class LegacyOdeStepper(Stepper):
         mode = self.config.jacobian_mode
         flow, name = self.flow, self._name
         if name == "zvode":
-            real_rhs = _finite_gradient(flow.rhs, name)
+            real_rhs = finite_gradient(flow.rhs, name)
 
             def rhs(t, y):
                 return real_rhs(t, np.ascontiguousarray(y.real)).astype(complex)
@@ -98,7 +83,7 @@ class LegacyOdeStepper(Stepper):
             def jac(t, y):
                 return flow.jac(t, np.ascontiguousarray(y.real)).astype(complex)
         else:
-            rhs, jac = _finite_gradient(flow.rhs, name), flow.jac
+            rhs, jac = finite_gradient(flow.rhs, name), flow.jac
         if name == "lsoda":
             if self.config.max_order is not None:
                 options["max_order_s"] = self.config.max_order
