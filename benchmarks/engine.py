@@ -136,9 +136,15 @@ def overhead(problem: Problem, repeats: int) -> None:
         quiet = exp.with_changes(probe={"stiffness_every": 0, "metrics_every": 10**9},
                                  stop={"target_loss": None})
         default = exp.with_changes(stop={"target_loss": None})
-        t_bare = median_time(bare, repeats)
-        t_default = median_time(lambda e=default: engine(e), repeats)
-        t_quiet = median_time(lambda e=quiet: engine(e), repeats)
+        # one warm-up each, then the three interleaved so machine noise hits them alike
+        contenders = [bare, lambda e=default: engine(e), lambda e=quiet: engine(e)]
+        times = [[], [], []]
+        for fn in contenders:
+            fn()
+        for _ in range(repeats):
+            for i, fn in enumerate(contenders):
+                times[i].append(median_time(fn, 1))
+        t_bare, t_default, t_quiet = (statistics.median(t) for t in times)
         print(f"  {method}: {steps} steps; bare {t_bare / steps * 1e3:.3f} ms/step; engine with "
               f"default cadence {t_default / t_bare:.3f}×, without probes or test metrics "
               f"{t_quiet / t_bare:.3f}×")

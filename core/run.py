@@ -23,7 +23,7 @@ from .stiffness import StiffnessProbe, step_stability
 
 #: Probes may always spend this many seconds, whatever their budget: a fast run (CVODE on the
 #: default experiment takes ~50 ms) still shows how λmax evolves.
-PROBE_ALLOWANCE = 0.1
+PROBE_ALLOWANCE = 0.02
 
 #: Up to this many parameters the final report takes the Hessian's whole spectrum (exact);
 #: beyond, the live probe's iterative estimate.
@@ -169,8 +169,17 @@ class Run:
         acc_train = (classification_accuracy(out_train, self.problem.dataset.y_train)
                      if classify else None)
         rms_train = rms_error(out_train, self.problem.T_train) if mse else None
+        # the tolerances that produced this step (a schedule may change them for the next)
+        rtol, atol = cfg.solver.tolerances(self._phase) if cfg.solver.info.tolerances else (None,
+                                                                                          None)
+        status, message = self.status, self.message
+        if begin is not None:
+            status, message = self._check_stop(step, t, loss_train, acc_train, rms_train, theta)
+            if status == "running":
+                self._advance_schedule(loss_train)
         loss_test = acc_test = rms_test = None
-        if self.test is not None and step % cfg.probe.metrics_every == 0:
+        due = step % cfg.probe.metrics_every == 0 or status != "running"  # always at the end
+        if self.test is not None and due and math.isfinite(loss_train):
             loss_test = self.test.loss(theta)
             out_test = self.test.output(theta)
             acc_test = (classification_accuracy(out_test, self.problem.dataset.y_test)
@@ -191,13 +200,6 @@ class Run:
             self._last_probe_t = t
             self.probe_wall += time.perf_counter() - probe_begin
         bound = st.stability_bound if st else math.inf
-        rtol, atol = cfg.solver.tolerances(self._phase) if cfg.solver.info.tolerances else (None,
-                                                                                          None)
-        status, message = self.status, self.message
-        if begin is not None:
-            status, message = self._check_stop(step, t, loss_train, acc_train, rms_train, theta)
-            if status == "running":
-                self._advance_schedule(loss_train)
         if begin is not None:
             self.wall += time.perf_counter() - begin
         counts = self.flow.counts

@@ -62,7 +62,11 @@ class StiffnessProbe:
             lam_max, lam_min = float(eigs[-1]), float(eigs[0])
         elif spectrum or self.n <= DENSE_LIMIT:
             self.hess_count += 1
-            eigs = np.linalg.eigvalsh(self.objective.hessian(theta))
+            H = self.objective.hessian(theta)
+            if np.all(np.isfinite(H)):
+                eigs = np.linalg.eigvalsh(H)
+            else:  # overflow in a diverging run: no spectrum to report, not a crash
+                eigs = np.full(self.n, np.nan)
             lam_max, lam_min = float(eigs[-1]), float(eigs[0])
         elif self.method == "power":
             # Power iteration finds the eigenvalue μ of largest |λ|; with ρ = |μ| the other end

@@ -343,3 +343,11 @@ def test_step_stability():
     assert step_stability(0.1, math.inf, 2.0) is None
     assert step_stability(0.1, -1.0, 2.0) == pytest.approx(-0.05)
     assert step_stability(0.0, 4.0, 2.0) == 0.0
+
+
+def test_a_non_finite_hessian_gives_nan_estimates_not_an_error(problem, monkeypatch):
+    net, X, T, theta = problem
+    obj = Objective(net, X, T)
+    monkeypatch.setattr(obj, "hessian", lambda th: np.full((net.n_params,) * 2, np.inf))
+    est = StiffnessProbe(obj).estimate(theta, spectrum=True)
+    assert np.isnan(est.lambda_max) and np.isnan(est.lambda_min)
