@@ -60,13 +60,11 @@ def stability_function(name: str):
         poly = np.polynomial.Polynomial(coeffs)
         return lambda z: poly(np.asarray(z, dtype=complex))
 
-    def rational(z):
+    def rational(z):  # batched solves of (I − zA)·x = 1 over every z at once
         z = np.asarray(z, dtype=complex)
-        out = np.empty(z.shape, dtype=complex)
-        eye, ones = np.eye(s), np.ones(s)
-        for idx, zi in np.ndenumerate(z):
-            out[idx] = 1 + zi * (b @ np.linalg.solve(eye - zi * A, ones))
-        return out
+        M = np.eye(s) - z[..., None, None] * A
+        x = np.linalg.solve(M, np.broadcast_to(np.ones(s), z.shape + (s,))[..., None])[..., 0]
+        return 1 + z * (x @ b)
 
     return rational
 
