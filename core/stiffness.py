@@ -19,7 +19,7 @@ from .flow import Objective
 DENSE_LIMIT = 64
 #: The whole spectrum is computed up to this many parameters (dense eigvalsh); beyond, the
 #: :data:`SPECTRUM_ENDS` largest and smallest eigenvalues by Lanczos.
-SPECTRUM_LIMIT = 4000
+SPECTRUM_LIMIT = 2000
 SPECTRUM_ENDS = 16
 
 
