@@ -44,32 +44,46 @@ def timed(comparison: Comparison, parallel: int) -> float:
 
 
 def gui_lateness(comparison: Comparison, seconds: float = 8.0) -> list[float]:
-    """Timer lateness samples (ms) of a 33 ms QTimer while the comparison streams."""
-    from PySide6.QtCore import QElapsedTimer, QTimer
+    """Timer lateness samples (ms) of a 33 ms QTimer while the comparison streams: from the
+    first batch received to the end of the runs (at most ``seconds``). The window is shown and
+    painted once before (a new window's first paint is not streaming)."""
+    from PySide6.QtCore import QElapsedTimer, QEventLoop, QTimer
     from PySide6.QtWidgets import QApplication
 
     from odeprop.gui.comparison_window import ComparisonWindow
 
     app = QApplication.instance() or QApplication([])
-    window = ComparisonWindow(persist=False)
+    app.setOrganizationName("odeprop-benchmark")  # never the user's settings
+    window = ComparisonWindow(persist=False, restore=False)
     window.set_comparison(comparison)
     window.resize(1400, 900)
     window.show()
+    loop = QEventLoop()
+    QTimer.singleShot(500, loop.quit)
+    loop.exec()
     clock, samples = QElapsedTimer(), []
     clock.start()
     last = [clock.elapsed()]
+    streaming = [False]
 
     def tick():
         now = clock.elapsed()
-        samples.append(max(0.0, now - last[0] - 33))
+        if streaming[0]:
+            samples.append(max(0.0, now - last[0] - 33))
         last[0] = now
+
+    def first_batch(events, _statuses):
+        if any(e.kind == "batch" for e in events):
+            streaming[0] = True
 
     timer = QTimer()
     timer.timeout.connect(tick)
     timer.start(33)
     window.start()
-    QTimer.singleShot(int(seconds * 1000), app.quit)
-    app.exec()
+    window.session.events.connect(first_batch)
+    window.comparison_ended.connect(loop.quit)
+    QTimer.singleShot(int(seconds * 1000), loop.quit)
+    loop.exec()
     window.close()
     return samples
 

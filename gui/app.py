@@ -1,5 +1,7 @@
 """Start the lab: ``odeprop [CONFIG.toml]`` or ``odeprop --screenshot FILE [--run-for S]``.
 
+A CONFIG with ``[[runs]]`` is a comparison and opens the comparison workspace instead.
+
 ``odeprop.core.cli`` (Qt-free) hands the arguments here when no subcommand is given.
 """
 
@@ -8,6 +10,7 @@ from __future__ import annotations
 import argparse
 import sys
 from importlib import resources
+from pathlib import Path
 
 ICON_FILE = "odeprop.svg"
 
@@ -23,7 +26,8 @@ class _UsageError(Exception):
 
 def _parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="odeprop", description="The odeprop lab window.")
-    parser.add_argument("config", nargs="?", help="an experiment TOML file to open")
+    parser.add_argument("config", nargs="?",
+                        help="an experiment TOML file to open, or a comparison (with [[runs]])")
     parser.add_argument("--screenshot", metavar="FILE",
                         help="run for a while, save a picture of the window to FILE and quit")
     parser.add_argument("--run-for", type=float, default=3.0, metavar="SECONDS",
@@ -39,6 +43,31 @@ def app_icon():
     return QIcon(str(path))
 
 
+def load_config(path: str):
+    """(experiment, None) or (None, comparison): a file with [[runs]] is a comparison."""
+    import tomllib
+
+    from odeprop.core.comparison import Comparison, is_comparison
+    from odeprop.core.config import Experiment
+
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ValueError(f"{path}: no such file") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ValueError(f"{path}: cannot read it ({exc})") from None
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ValueError(f"{path}: not valid TOML: {exc}") from None
+    try:
+        if is_comparison(data):
+            return None, Comparison.from_dict(data)
+        return Experiment.from_dict(data), None
+    except ValueError as exc:
+        raise ValueError(f"{path}: {exc}") from None
+
+
 def main(argv: list[str] | None = None) -> int:
     """Open the lab window; returns the process exit status."""
     argv = list(sys.argv[1:] if argv is None else argv)
@@ -49,13 +78,12 @@ def main(argv: list[str] | None = None) -> int:
     except _UsageError as exc:
         print(f"odeprop: {exc}", file=sys.stderr)
         return 2
-    from odeprop.core.config import Experiment
     from odeprop.core.presets import default_experiment
 
-    experiment = None
+    experiment = comparison = None
     if args.config:
         try:
-            experiment = Experiment.load(args.config)
+            experiment, comparison = load_config(args.config)
         except ValueError as exc:
             print(f"odeprop: {exc}", file=sys.stderr)
             return 2
@@ -73,12 +101,19 @@ def main(argv: list[str] | None = None) -> int:
     icon = app_icon()
     app.setWindowIcon(icon)
     shot = args.screenshot
-    window = MainWindow(restore=not shot, persist=not shot, icon=icon)
-    if experiment is not None:
-        window.set_experiment(experiment)
-        window.current_path = None
-    elif shot:
-        window.set_experiment(default_experiment())
+    if comparison is not None:
+        from .comparison_window import ComparisonWindow
+
+        window = ComparisonWindow(restore=not shot, persist=not shot, icon=icon)
+        window.set_comparison(comparison)
+        window.current_path = Path(args.config)
+    else:
+        window = MainWindow(restore=not shot, persist=not shot, icon=icon)
+        if experiment is not None:
+            window.set_experiment(experiment)
+            window.current_path = None
+        elif shot:
+            window.set_experiment(default_experiment())
     window.show()
     status = {"code": 0}
     if shot:

@@ -80,12 +80,15 @@ class ConfigPanel(QScrollArea):
         self.name_edit = QLineEdit()
         self.name_edit.setToolTip("A name for this experiment (saved in its TOML file).")
         layout.addWidget(self.name_edit)
-        layout.addWidget(self._dataset_group())
-        layout.addWidget(self._network_group())
-        layout.addWidget(self._solver_group())
-        layout.addWidget(self._stop_group())
-        layout.addWidget(self._probe_group())
+        #: the form's sections by experiment section name (the comparison workspace shows some)
+        self.groups: dict[str, QGroupBox] = {
+            "dataset": self._dataset_group(), "network": self._network_group(),
+            "solver": self._solver_group(), "stop": self._stop_group(),
+            "probe": self._probe_group()}
+        for group in self.groups.values():
+            layout.addWidget(group)
         layout.addStretch(1)
+        self.body_layout = layout
         self.setWidget(body)
         self.name_edit.textEdited.connect(self._edited)
         self.set_experiment(default_experiment())
@@ -257,6 +260,13 @@ class ConfigPanel(QScrollArea):
         self._add(form, "probe.stiffness_budget", "λmax time budget", self.stiffness_budget,
                   "stiffness_budget")
         return box
+
+    def show_sections(self, sections, name: bool = True) -> None:
+        """Show only these sections of the form (and the name field or not); the hidden ones
+        keep their values, so :meth:`experiment` still builds a whole experiment."""
+        self.name_edit.setVisible(name)
+        for key, group in self.groups.items():
+            group.setVisible(key in sections)
 
     # -- experiment in and out ---------------------------------------------------------------
     def set_experiment(self, exp: Experiment) -> None:

@@ -29,8 +29,11 @@ from odeprop.core.config import Experiment
 from odeprop.core.presets import default_experiment
 from odeprop.core.run import Problem
 
+from .comparison_menus import add_comparison_actions, comparisons_menu
 from .config_panel import ConfigPanel
 from .data_view import DataView
+from .lens import StiffnessLens
+from .lens_marker import TimeMarker
 from .log_axis import compact
 from .plots import X_MODES, PlotPanel
 from .run_controls import RunControls
@@ -111,6 +114,15 @@ class MainWindow(QMainWindow):
         self.status_label.setSizePolicy(QSizePolicy.Policy.Ignored,
                                         QSizePolicy.Policy.Preferred)
         self.statusBar().addWidget(self.status_label, 1)
+        self.lens = StiffnessLens()  # opened from View ▸ Stiffness lens; runs then measure spectra
+        self.lens_dock = QDockWidget("Stiffness lens", self)
+        self.lens_dock.setObjectName("stiffness_lens_dock")
+        self.lens_dock.setWidget(self.lens)
+        self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, self.lens_dock)
+        self.lens_dock.hide()
+        self.time_marker = TimeMarker([p.getPlotItem() for p in self.plots.plots.values()])
+        self.lens.moment_selected.connect(self.time_marker.show_at)
+        self.lens.message.connect(self.status_label.setText)
 
         self.controls.start_requested.connect(self.start)
         self.controls.pause_requested.connect(self.pause)
@@ -152,6 +164,8 @@ class MainWindow(QMainWindow):
         self._menu_action(file_menu, "Save experiment &as…", QKeySequence.StandardKey.SaveAs,
                           self._save_dialog)
         file_menu.addSeparator()
+        add_comparison_actions(self, file_menu)  # New comparison…, Open comparison…
+        file_menu.addSeparator()
         self._menu_action(file_menu, "&Export run data (CSV)…", "Ctrl+E", self._export_csv_dialog)
         plot_menu = file_menu.addMenu("Export &plot (PNG, SVG)")
         for key, plot in [("data", self.data_view), *self.plots.plots.items()]:
@@ -163,10 +177,15 @@ class MainWindow(QMainWindow):
         run_menu = bar.addMenu("&Run")
         for action in self.controls.actions_:
             run_menu.addAction(action)
+        bar.addMenu(comparisons_menu(self))  # the teaching comparisons, each in its window
         view_menu = bar.addMenu("&View")
         for key, (label, _, _) in X_MODES.items():
             self._menu_action(view_menu, f"x axis: {label}", None,
                               lambda _=False, k=key: self.set_x_mode(k))
+        view_menu.addSeparator()
+        lens_action = self.lens_dock.toggleViewAction()
+        lens_action.setShortcut(QKeySequence("Ctrl+L"))
+        view_menu.addAction(lens_action)
         help_menu = bar.addMenu("&Help")
         self._menu_action(help_menu, "&About odeprop", None, self.show_about)
         self._update_recent_menu()
@@ -231,6 +250,7 @@ class MainWindow(QMainWindow):
         except ValueError as exc:
             self.show_banner(f"Cannot start: the data cannot be loaded: {exc}", "error")
             return False
+        exp = self.lens.experiment_for_run(exp)  # whole Hessian spectra while the lens is open
         self._discard_session()
         self.plots.clear()
         self.plots.set_task(self.problem.dataset.task)
@@ -240,9 +260,12 @@ class MainWindow(QMainWindow):
         self.session = RunSession(exp, start_paused=start_paused, parent=self)
         self.session.batch.connect(self._on_batch)
         self.session.theta.connect(self._on_theta)
+        self.session.spectra_batch.connect(self._on_spectra)
         self.session.ended.connect(self._on_ended)
+        self.lens.start_run(exp, self.problem.net.n_params)
         self._set_state("paused" if start_paused else "running")
-        self.status_label.setText(f"Starting {exp.solver.info.label}…")
+        spectra = ", measuring Hessian spectra for the lens" if exp.probe.full_spectrum else ""
+        self.status_label.setText(f"Starting {exp.solver.info.label}{spectra}…")
         return True
 
     def pause(self) -> None:
@@ -273,6 +296,7 @@ class MainWindow(QMainWindow):
         """Back to the start: no run, empty plots, the initial weights of the seed."""
         self._discard_session()
         self.plots.clear()
+        self.lens.clear()
         self._set_state("idle")
         self.hide_banner()
         self.controls.set_progress(None, None, "ready")
@@ -282,7 +306,7 @@ class MainWindow(QMainWindow):
     def _discard_session(self) -> None:
         if self.session is not None:
             session, self.session = self.session, None
-            for signal in (session.batch, session.theta, session.ended):
+            for signal in (session.batch, session.theta, session.spectra_batch, session.ended):
                 signal.disconnect()
             session.shutdown(0.3)
             session.deleteLater()
@@ -297,7 +321,12 @@ class MainWindow(QMainWindow):
         if self.sender() is not self.session:
             return
         self.plots.append(snapshots)
+        self.lens.add_snapshots(snapshots)
         self.dirty = True
+
+    def _on_spectra(self, spectra: list) -> None:
+        if self.sender() is self.session:
+            self.lens.add_spectra(spectra)
 
     def _on_theta(self, _step: int, theta) -> None:
         if self.sender() is not self.session:
@@ -345,6 +374,7 @@ class MainWindow(QMainWindow):
     def set_x_mode(self, mode: str) -> None:
         self.plots.set_x_mode(mode)
         self.controls.set_x_mode(mode)
+        self.time_marker.set_x_mode(mode)
 
     def _update_status(self) -> None:
         snap = self.session.last if self.session else None

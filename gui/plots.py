@@ -41,10 +41,10 @@ pg.setConfigOptions(antialias=False, background="w", foreground="#202020")
 class SnapshotColumns:
     """Growing float columns, one per plotted snapshot field; capacity doubles when full."""
 
-    def __init__(self, capacity: int = 1024):
+    def __init__(self, capacity: int = 1024, names=COLUMNS):
         self.n = 0
         self.generation = 0  # changes on clear(): the same n is then other data
-        self._data = {name: np.full(capacity, np.nan) for name in COLUMNS}
+        self._data = {name: np.full(capacity, np.nan) for name in names}
 
     @property
     def capacity(self) -> int:

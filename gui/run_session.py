@@ -2,7 +2,8 @@
 
 The worker lives in its own process (DESIGN.md); a plain background thread waits on its pipe with
 :func:`odeprop.core.worker.wait_any` and emits one queued Qt signal per message. Every received
-snapshot is kept (in arrival order) for CSV export, even if the window never drew it.
+snapshot and Hessian spectrum is kept (in arrival order) for CSV export, even if the window never
+drew it.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ import numpy as np
 from PySide6.QtCore import QObject, QTimer, Signal
 
 from odeprop.core.config import Experiment
-from odeprop.core.snapshot import Snapshot, snapshots_to_csv
+from odeprop.core.snapshot import Snapshot, Spectrum, snapshots_to_csv, spectra_to_csv
 from odeprop.core.worker import RunProcess, wait_any
 
 #: After Stop, the worker gets this long to send its last batch and report before it is killed.
@@ -25,12 +26,14 @@ class RunSession(QObject):
 
     batch = Signal(list)  # [Snapshot, ...] in step order
     theta = Signal(int, object)  # step, θ (numpy array)
+    spectra_batch = Signal(list)  # [Spectrum, ...]: whole Hessian spectra, when measured
     ended = Signal(str, str)  # status (finished/failed/stopped), message
 
     def __init__(self, experiment: Experiment, start_paused: bool = False, parent=None):
         super().__init__(parent)
         self.experiment = experiment
         self.snapshots: list[Snapshot] = []
+        self.spectra: list[Spectrum] = []  # in step order, kept like the snapshots
         self.status = "starting"
         self.message = ""
         self.report = None
@@ -83,6 +86,11 @@ class RunSession(QObject):
         with self._lock:
             return snapshots_to_csv(list(self.snapshots))
 
+    def spectra_csv(self) -> str:
+        """Every received spectrum as CSV (one row per eigenvalue, with z = −h·λ)."""
+        with self._lock:
+            return spectra_to_csv(list(self.spectra))
+
     # -- the receiving thread ------------------------------------------------------------------
     def _receive_loop(self) -> None:
         proc = self.process
@@ -99,6 +107,10 @@ class RunSession(QObject):
                 with self._lock:
                     self.snapshots.extend(message[1])
                 self.batch.emit(message[1])
+            elif kind == "spectra":
+                with self._lock:
+                    self.spectra.extend(message[1])
+                self.spectra_batch.emit(message[1])
             elif kind == "theta":
                 self.theta.emit(int(message[1]), np.asarray(message[2]))
             elif kind == "done":

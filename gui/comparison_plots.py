@@ -1,0 +1,458 @@
+"""The comparison's live plots: every run of a comparison overlaid in its own colour.
+
+The same plots as a single run (loss, accuracy or RMS error, step size, λmax, h·λmax, solver
+work), drawn by :class:`RunsPlot`, a :class:`~odeprop.gui.plots.LivePlot` that holds one curve
+per run (and a dashed second one for test data); :class:`RunKey` above them is their shared
+legend, and hides or shows a run in all of them. Each run's
+snapshots go to its own preallocated :class:`~odeprop.gui.plots.SnapshotColumns`; the window's
+redraw timer calls :meth:`ComparisonPlots.refresh_some`.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import replace
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import QSize, Qt, Signal
+from PySide6.QtGui import QFontMetrics, QIcon, QPainter, QPixmap
+from PySide6.QtWidgets import QGridLayout, QToolButton, QVBoxLayout, QWidget
+
+from odeprop.core.methods import METHODS
+
+from .log_axis import compact
+from .plots import (
+    ACCURACY_CURVES,
+    COLUMNS,
+    IMPLICIT_NOTE,
+    RMS_CURVES,
+    SPECS,
+    SYMBOL_MAX,
+    X_MODES,
+    Curve,
+    LivePlot,
+    SnapshotColumns,
+)
+from .tooltips import tip
+
+#: The work counters the "Solver work" plot can show, one at a time: field → (title, tooltip).
+WORK_FIELDS: dict[str, tuple[str, str]] = {
+    "step": ("accepted steps", "Accepted solver steps. Against gradient evaluations (x axis): "
+             "how many evaluations each method spends per step."),
+    "n_grad": ("gradient evaluations", tip("n_grad")),
+    "n_hvp": ("Hessian-vector products", "Hessian-vector products Hv made by the solver (the "
+              "stiffness probe's are not counted)."),
+    "jac_evals": ("Jacobian evaluations", tip("jac_evals")),
+    "lu_decomps": ("LU factorisations", tip("lu_decomps")),
+    "rejected": ("rejected steps", tip("rejected")),
+    "newton_failures": ("Newton failures", tip("newton_failures")),
+}
+RUN_COLUMNS = (*COLUMNS, "n_hvp", "n_hess")
+TRAIN_TEST_NOTE = "solid: train, dashed: test"
+FOOTNOTE_SCALE = 1.0  # the footnote's 9 pt against the widget font's width (rough is enough)
+
+_BY_KEY = {spec.key: spec for spec in SPECS}
+_WORK = _BY_KEY["work"]
+COMPARISON_SPECS = (
+    _BY_KEY["loss"],
+    _BY_KEY["metric"],
+    replace(_WORK, title="Solver work: accepted steps", curves=(Curve("step", "steps", ""),)),
+    _BY_KEY["h"],
+    _BY_KEY["lambda"],
+    _BY_KEY["hlam"],
+)
+
+
+def run_numbers(indices) -> str:
+    indices = [i + 1 for i in indices]
+    return f"run {indices[0]}" if len(indices) == 1 else f"runs {', '.join(map(str, indices))}"
+
+
+class RunsPlot(LivePlot):
+    """A live plot with every run's curves: the first field of the spec solid, a second
+    (test data) dashed, both in the run's colour.
+
+    The runs' names are in the panel's :class:`RunKey`, one legend for all six plots (eight
+    full labels repeated under every plot would leave no room for the data); each plot's
+    footnote keeps what is its own: the line styles, runs it has no data for, its reference
+    lines."""
+
+    runs: tuple[tuple[str, str], ...] = ()  # (label, colour) per run
+    fields: tuple[Curve, ...] = ()
+    hidden: frozenset[int] = frozenset()
+    dashed_drawn = True  # some run has test data (else the line-style note is left out)
+
+    def _set_curves(self, curves) -> None:
+        self.fields = tuple(curves)
+        self._build()
+
+    def set_runs(self, runs) -> None:
+        """One (label, colour) per run; clears the curves."""
+        self.runs = tuple(runs)
+        self.hidden = frozenset()
+        self._build()
+
+    def _build(self) -> None:
+        """Curves for every run and field: the existing items emptied and recoloured when the
+        shape is the same (adding items to a scene costs milliseconds each), else new ones."""
+        plot_item = self.getPlotItem()
+        old = getattr(self, "run_items", [])
+        shape = [len(row) for row in old]
+        if shape != [len(self.fields)] * len(self.runs):
+            for row in old:
+                for item in row:
+                    plot_item.removeItem(item)
+                    if item.dots is not None:
+                        plot_item.removeItem(item.dots)
+            old = [[self._new_item(k) for k in range(len(self.fields))] for _ in self.runs]
+        self.run_items: list[list[pg.PlotDataItem]] = old
+        for i, (row, (_label, colour)) in enumerate(zip(old, self.runs, strict=True)):
+            for k, item in enumerate(row):
+                style = Qt.PenStyle.SolidLine if k == 0 else Qt.PenStyle.DashLine
+                item.setPen(pg.mkPen(colour, width=2.0 if k == 0 else 1.4, style=style))
+                item.colour = colour
+                if item.drawn_key is not None:
+                    item.setData([], [])
+                    item.drawn_key = None
+                if item.dots is not None:
+                    item.dots.setBrush(pg.mkBrush(colour))
+                    item.dots.hide()
+                item.setVisible(i not in self.hidden)
+        self._states = {i: "drawn" for i in range(len(self.runs))}
+        self._rebuild_legend()
+
+    def _new_item(self, k: int) -> pg.PlotDataItem:
+        item = pg.PlotDataItem([], [], skipFiniteCheck=True, autoDownsampleFactor=1.0)
+        item.dots = None  # made when the curve first has few points to show
+        item.drawn_key = None
+        item.setZValue(-k)  # train curves over test curves
+        self.getPlotItem().addItem(item)
+        return item
+
+    def _show_dots(self, item, k: int, x, y) -> None:
+        """Dots on a curve of few points, so that a lone point shows."""
+        if item.dots is None:
+            item.dots = pg.ScatterPlotItem(size=6 if k == 0 else 4, pen=None,
+                                           brush=pg.mkBrush(item.colour))
+            item.dots.setZValue(-k)
+            self.getPlotItem().addItem(item.dots)
+        item.dots.setData(x=x, y=y)
+        item.dots.show()
+
+    def set_run_visible(self, index: int, visible: bool) -> None:
+        self.hidden = self.hidden - {index} if visible else self.hidden | {index}
+        for item in self.run_items[index]:
+            item.setVisible(visible)
+            if not visible and item.dots is not None:
+                item.dots.hide()
+            item.drawn_key = None  # dots and range are redone at the next refresh
+
+    def _rebuild_legend(self) -> None:
+        """No entries (see the class note); the footnote: line styles, runs without data or
+        at zero so far (a log axis cannot show 0), what the reference lines are."""
+        self.legend.legend.clear()
+        missing = [i for i, state in self._states.items() if state == "missing"]
+        zero = [i for i, state in self._states.items() if state == "zero"]
+        notes = [TRAIN_TEST_NOTE] if len(self.fields) > 1 and self.dashed_drawn else []
+        if missing and len(missing) < len(self.runs):
+            notes.append(self.spec.missing.format(run_numbers(missing)))
+        if zero:
+            notes.append(f"0 so far: {run_numbers(zero)}")
+        notes += [text for _, text in self._line_legend]
+        self._notes = notes
+        self._footnote_width = None
+        self._lay_out_footnote()
+
+    def _lay_out_footnote(self) -> None:
+        """The notes on one line when they fit the plot's width, else one line each."""
+        width = self.width() - 16
+        if width == getattr(self, "_footnote_width", None):
+            return
+        self._footnote_width = width
+        notes = getattr(self, "_notes", [])
+        one_line = " · ".join(notes)
+        fits = QFontMetrics(self.font()).horizontalAdvance(one_line) * FOOTNOTE_SCALE < width
+        text = one_line if fits else "<br>".join(notes)
+        if text != self.legend.footnote_text:
+            self.legend.set_footnote(text or None)
+
+    def resizeEvent(self, event) -> None:  # noqa: N802 (Qt naming)
+        super().resizeEvent(event)
+        if "legend" in self.__dict__:  # pyqtgraph resizes before LivePlot has built it
+            self._lay_out_footnote()
+
+    def set_reference_lines(self, lines, note: str = "") -> None:
+        """Dashed horizontal lines, each (value, colour, label drawn on the line); ``note``
+        (e.g. "dashed: 2/η of each GD run") goes in the footnote."""
+        lines = list(lines)
+        if (lines, note) == getattr(self, "_lines_spec", None):
+            return  # unchanged (a restart of the same comparison)
+        self._lines_spec = (lines, note)
+        for line in self.lines:
+            self.getPlotItem().removeItem(line)
+        self.lines = []
+        for value, colour, text in lines:
+            if value is None or not (math.isfinite(value) and value > 0):
+                continue
+            pos = math.log10(value) if self.spec.log_y else value
+            where = 0.97 - 0.3 * (len(self.lines) % 3)  # labels of close lines side by side
+            line = pg.InfiniteLine(
+                pos=pos, angle=0, pen=pg.mkPen(colour, width=1.5, style=Qt.PenStyle.DashLine),
+                label=text, labelOpts={"position": where, "color": colour,
+                                       "anchors": [(1, 0), (1, 0)],
+                                       "fill": (255, 255, 255, 210)})
+            self.getPlotItem().addItem(line, ignoreBounds=False)
+            self.lines.append(line)
+        self._line_legend = [(None, note)] if note and self.lines else []
+        self._rebuild_legend()
+
+    def refresh(self, columns, x_field: str) -> int:
+        """Hand each shown run's data to its curves; returns how many points are drawn."""
+        extents = [(float(c[x_field][0]), float(np.nanmax(c[x_field])))
+                   for i, c in enumerate(columns) if c.n and i not in self.hidden]
+        self.view.x_extent = ((min(a for a, _ in extents), max(b for _, b in extents))
+                              if extents else None)
+        drawn, states, dashed = 0, {}, False
+        for i, cols in enumerate(columns[: len(self.run_items)]):
+            x = cols[x_field]
+            for k, (curve, item) in enumerate(zip(self.fields, self.run_items[i], strict=True)):
+                y = cols[curve.field]
+                ok = np.isfinite(y) & np.isfinite(x)
+                if self.spec.log_y:
+                    ok &= y > 0
+                count = int(np.count_nonzero(ok))
+                drawn += count
+                if k == 0:
+                    states[i] = ("drawn" if count or cols.n == 0 else
+                                 "missing" if np.isnan(y).all() else "zero")
+                else:
+                    dashed = dashed or count > 0
+                key = (x_field, curve.field, cols.generation, count)
+                if key == item.drawn_key or i in self.hidden:
+                    continue  # append-only columns: the same number of points is the same data
+                item.drawn_key = key
+                xs, ys = (x, y) if count == len(x) else (x[ok], y[ok])
+                if curve.scale != 1.0:
+                    ys = ys * curve.scale
+                item.setData(xs, ys)
+                if 0 < count <= SYMBOL_MAX:  # a ScatterPlotItem has no log mode: log10 here
+                    self._show_dots(item, k, xs, np.log10(ys) if self.spec.log_y else ys)
+                elif item.dots is not None:
+                    item.dots.hide()
+        dashed = dashed or not any(c.n for c in columns)
+        if states != self._states or dashed != self.dashed_drawn:  # rare: a run's first data
+            self._states, self.dashed_drawn = states, dashed
+            self._rebuild_legend()
+        empty = any(c.n for c in columns) and drawn == 0
+        if self.fixed_note:
+            self.note.show_text(self.fixed_note, "top")
+        else:
+            self.note.show_text(self.empty_note if empty else None)
+        headroom = self.note.boundingRect().height() + 6 if self.fixed_note else 0.0
+        if headroom != self.view.headroom_px:
+            self.view.headroom_px = headroom
+            self.view.enableAutoRange(y=True)
+        return drawn
+
+    def run_curves(self) -> list[pg.PlotDataItem]:
+        """The main (train) curve of every run, in run order (tests and exports)."""
+        return [row[0] for row in self.run_items]
+
+
+def _line_icon(colour: str) -> QIcon:
+    pixmap = QPixmap(28, 14)
+    pixmap.fill(Qt.GlobalColor.transparent)
+    painter = QPainter(pixmap)
+    painter.setPen(pg.mkPen(colour, width=4))
+    painter.drawLine(2, 7, 26, 7)
+    painter.end()
+    return QIcon(pixmap)
+
+
+class RunKey(QWidget):
+    """The legend of all six plots: each run's number, line colour and full label. Clicking
+    an entry hides or shows that run's curves in every plot (eight runs overlap)."""
+
+    toggled = Signal(int, bool)
+    COLUMNS = 4
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.buttons: list[QToolButton] = []
+        self._grid = QGridLayout(self)
+        self._grid.setContentsMargins(6, 0, 6, 0)
+        self._grid.setHorizontalSpacing(12)
+        self._grid.setVerticalSpacing(0)
+        self.setStyleSheet("QToolButton { border: none; padding: 1px 4px; color: #202020; "
+                           "background: transparent; } "
+                           "QToolButton:!checked { color: #a8a8a8; }")
+
+    def set_runs(self, runs) -> None:
+        for button in self.buttons:
+            self._grid.removeWidget(button)
+            button.deleteLater()
+        self.buttons = []
+        columns = min(len(runs), self.COLUMNS) or 1
+        for i, (label, colour) in enumerate(runs):
+            button = QToolButton()
+            button.setCheckable(True)
+            button.setChecked(True)
+            button.setIcon(_line_icon(colour))
+            button.setIconSize(QSize(28, 14))
+            button.setText(f"{i + 1}  {label}")
+            button.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
+            button.setToolTip(f"{label}: click to hide or show this run in every plot.")
+            button.toggled.connect(lambda on, i=i: self.toggled.emit(i, on))
+            self._grid.addWidget(button, i // columns, i % columns, Qt.AlignmentFlag.AlignLeft)
+            self.buttons.append(button)
+        for column in range(self.COLUMNS):
+            self._grid.setColumnStretch(column, 1 if column < columns else 0)
+
+    def labels(self) -> list[str]:
+        return [button.text() for button in self.buttons]
+
+
+class ComparisonPlots(QWidget):
+    """Six live plots in a 3 × 2 grid, each overlaying every run of the comparison."""
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.columns: list[SnapshotColumns] = []
+        self._stale: dict[str, None] = {}
+        self.x_mode = "t"
+        self.work_field = "step"
+        self.metric = "accuracy"
+        self.plots: dict[str, RunsPlot] = {s.key: RunsPlot(s) for s in COMPARISON_SPECS}
+        self.key = RunKey()
+        self.key.toggled.connect(self.set_run_visible)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(2)
+        layout.addWidget(self.key)
+        grid = QGridLayout()
+        grid.setSpacing(4)
+        for n, key in enumerate(self.plots):
+            grid.addWidget(self.plots[key], n // 3, n % 3)
+        for i in range(3):
+            grid.setColumnStretch(i, 1)
+        layout.addLayout(grid, 1)
+        self.set_x_mode("t")
+
+    # -- data ------------------------------------------------------------------------------
+    def set_runs(self, runs) -> None:
+        """(label, colour) per run: empty columns and fresh curves for each."""
+        self.columns = [SnapshotColumns(256, RUN_COLUMNS) for _ in runs]
+        self.key.set_runs(runs)
+        for plot in self.plots.values():
+            plot.set_runs(runs)
+        self.refresh()
+
+    def set_run_visible(self, index: int, visible: bool) -> None:
+        """Hide or show one run's curves in every plot (the key's buttons do this)."""
+        for plot in self.plots.values():
+            plot.set_run_visible(index, visible)
+            plot.enableAutoRange()
+        if self.key.buttons[index].isChecked() != visible:
+            self.key.buttons[index].setChecked(visible)
+        self.refresh()
+
+    def append(self, index: int, snapshots) -> None:
+        self.columns[index].append(snapshots)
+        for key in self.plots:
+            self._stale.setdefault(key)
+
+    def clear(self) -> None:
+        for cols in self.columns:
+            cols.clear()
+        self.refresh()
+
+    def refresh(self) -> None:
+        for plot in self.plots.values():
+            plot.refresh(self.columns, self.x_mode)
+        self._stale.clear()
+
+    def refresh_some(self, limit: int = 2) -> bool:
+        """Redraw up to ``limit`` plots with new data, oldest first (painting all six in one
+        timer tick costs more than a tick); True if some still wait."""
+        for key in list(self._stale)[:limit]:
+            self.plots[key].refresh(self.columns, self.x_mode)
+            del self._stale[key]
+        return bool(self._stale)
+
+    # -- settings --------------------------------------------------------------------------
+    def set_x_mode(self, mode: str) -> None:
+        if mode not in X_MODES:
+            raise ValueError(f"unknown x-axis mode {mode!r}; choose one of {', '.join(X_MODES)}")
+        self.x_mode = mode
+        _, label, units = X_MODES[mode]
+        for plot in self.plots.values():
+            plot.getPlotItem().setLabel("bottom", label, units=units)
+            plot.getPlotItem().enableAutoRange()
+        self._note_same_axes()
+        self.refresh()
+
+    def set_work(self, field: str) -> None:
+        """Which cumulative counter the work plot shows (see :data:`WORK_FIELDS`)."""
+        name, tooltip = WORK_FIELDS[field]
+        self.work_field = field
+        plot = self.plots["work"]
+        plot.title = f"Solver work: {name}"
+        plot.getPlotItem().setTitle(plot.title, size="11pt")
+        plot.setToolTip(tooltip)
+        plot._set_curves((Curve(field, name, ""),))
+        plot.enableAutoRange()
+        self._note_same_axes()
+        plot.refresh(self.columns, self.x_mode)
+
+    def _note_same_axes(self) -> None:
+        """The work plot against its own count is a diagonal for every run: say so."""
+        plot = self.plots["work"]
+        plot.fixed_note = (f"x and y are both {WORK_FIELDS[self.work_field][0]}: choose "
+                           "another count under “work plot”"
+                           if self.work_field == self.x_mode else None)
+
+    def set_metric(self, kind: str) -> None:
+        """"accuracy" (%) or "rms" (RMS error) in the second plot, train solid, test dashed."""
+        self.metric = kind
+        plot = self.plots["metric"]
+        accuracy = kind == "accuracy"
+        plot.title = "Accuracy" if accuracy else "RMS error"
+        plot.getPlotItem().setTitle(plot.title, size="11pt")
+        plot.getPlotItem().setLabel("left", "accuracy" if accuracy else "RMS error",
+                                    units="%" if accuracy else None)
+        plot._set_curves(ACCURACY_CURVES if accuracy else RMS_CURVES)
+        plot.refresh(self.columns, self.x_mode)
+
+    def set_comparison(self, comparison) -> None:
+        """Reference lines: each GD (or momentum) run's edge of stability 2/η in the λmax plot,
+        in the run's colour; the explicit methods' stability bounds in the h·λmax plot."""
+        edges, bounds = [], {}
+        for i, spec in enumerate(comparison.runs):
+            solver, colour = spec.solver, comparison.color(i)
+            if solver.method == "gd":
+                edges.append((2.0 / solver.learning_rate, colour,
+                              f"2/η = {compact(2.0 / solver.learning_rate, 3)}"))
+                bounds.setdefault(2.0, []).append("GD")
+            elif solver.method == "momentum":
+                edge = 2.0 * (1 + solver.momentum) / solver.learning_rate
+                edges.append((edge, colour, f"2(1+β)/η = {compact(edge, 3)}"))
+                bounds.setdefault(2.0 * (1 + solver.momentum), []).append("momentum")
+            else:
+                bound = METHODS[solver.method].stability_bound
+                if math.isfinite(bound):
+                    bounds.setdefault(bound, []).append(solver.method)
+        self.plots["lambda"].set_reference_lines(
+            edges, "dashed: each fixed-step run's edge of stability" if edges else "")
+        lines = [(value, "#444444", f"{' / '.join(dict.fromkeys(names))}: {compact(value, 3)}")
+                 for value, names in sorted(bounds.items())]
+        hlam = self.plots["hlam"]
+        hlam.set_reference_lines(lines, "dashed: stability bounds (explicit methods)")
+        methods = [METHODS[s.solver.method] for s in comparison.runs]
+        hlam.fixed_note = (IMPLICIT_NOTE if all(m.implicit for m in methods) else None)
+        off = comparison.probe.stiffness_every == 0 and comparison.probe.stiffness_every_dt is None
+        for key, what in (("lambda", "λmax"), ("hlam", "h·λmax")):
+            self.plots[key].empty_note = (
+                f"{what} not measured: the stiffness probe is off (Shared ▸ λmax every)"
+                if off else f"no {what} measured yet")
+        hlam.refresh(self.columns, self.x_mode)

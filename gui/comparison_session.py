@@ -1,0 +1,101 @@
+"""The Qt side of a comparison: a core :class:`ComparisonRunner` and one receiving thread.
+
+The runner lives in the GUI process and starts one worker process per run, as many at once as
+the machine has cores (DESIGN.md). Only the receiving thread touches it while it runs: the thread
+starts it, calls ``runner.poll(0.05)`` in a loop (which also starts queued runs as others end),
+carries out Stop between polls, and emits one Qt signal per batch of events with every run's
+status. The window keeps its own copy of what arrived, so nothing is shared across threads.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+
+from PySide6.QtCore import QObject, Signal
+
+from odeprop.core.comparison import Comparison
+from odeprop.core.comparison_runner import ComparisonRunner, RunEvent
+
+POLL_SECONDS = 0.05
+#: After Stop, runs get this long to send their last snapshots and reports before they are ended.
+STOP_GRACE_SECONDS = 1.0
+
+
+class ComparisonSession(QObject):
+    """One start of a comparison: worker processes, a receiving thread, signals."""
+
+    #: [RunEvent, ...] received in one poll, and (status, message) of every run after it
+    events = Signal(object, object)
+    ended = Signal()  # every run is done (finished, failed, stopped or died)
+
+    def __init__(self, comparison: Comparison, max_parallel: int | None = None, parent=None):
+        super().__init__(parent)
+        self.comparison = comparison
+        self.runner = ComparisonRunner(comparison, max_parallel=max_parallel)
+        self._stop = threading.Event()
+        self._quit = threading.Event()
+        self._thread = threading.Thread(target=self._receive_loop,
+                                        name="odeprop-comparison-receiver", daemon=True)
+        self._thread.start()
+
+    @property
+    def max_parallel(self) -> int:
+        return self.runner.max_parallel
+
+    def stop(self) -> None:
+        """Ask every run to stop (they still report what they have); queued runs never start."""
+        self._stop.set()
+
+    def shutdown(self, timeout: float = 0.5) -> None:
+        """End every worker now (window closing); what was received stays with the window."""
+        self._quit.set()
+        self._thread.join(timeout)
+        self.runner.terminate()
+
+    @property
+    def running(self) -> bool:
+        return self._thread.is_alive()
+
+    # -- the receiving thread ----------------------------------------------------------------
+    def _receive_loop(self) -> None:
+        runner = self.runner
+        last: list | None = None
+        stop_at = None
+        try:
+            runner.start()
+            while not self._quit.is_set():
+                if self._stop.is_set() and stop_at is None:
+                    runner.stop_all()
+                    stop_at = time.monotonic()
+                events = runner.poll(POLL_SECONDS)
+                statuses = [(r.status, r.message) for r in runner.results]
+                if events or statuses != last:
+                    last = statuses
+                    self.events.emit(events, statuses)
+                if runner.done:
+                    break
+                if stop_at is not None and time.monotonic() - stop_at > STOP_GRACE_SECONDS:
+                    self._end_lingering()
+                    break
+        except Exception as exc:  # a broken pipe or message: reported, never raised in a thread
+            if self._quit.is_set():
+                return
+            undone = [r for r in runner.results if not r.done]
+            runner.terminate()
+            for result in undone:
+                result.status, result.message = "failed", f"{type(exc).__name__}: {exc}"
+            self.events.emit([], [(r.status, r.message) for r in runner.results])
+        if not self._quit.is_set():
+            self.ended.emit()
+
+    def _end_lingering(self) -> None:
+        """Stop was asked for a while ago: end the workers that have not reported."""
+        runner = self.runner
+        lingering = [r for r in runner.results if not r.done]
+        runner.terminate()
+        for result in lingering:
+            result.message = (f"stopped: its worker did not report within "
+                              f"{STOP_GRACE_SECONDS:g} s and was ended")
+        self.events.emit([RunEvent(r.index, "stopped", r.message) for r in lingering],
+                         [(r.status, r.message) for r in runner.results])

@@ -1,0 +1,552 @@
+"""The comparison workspace: one dataset, one network, one θ0, up to eight solvers side by side.
+
+The dock on the left edits the runs (label, colour, solver settings, tolerance schedule) and what
+they share (data, network, stopping rules, measurements, the summary's targets). Start builds a
+core :class:`~odeprop.core.comparison.Comparison` and a :class:`ComparisonSession` (worker
+processes, a receiving thread); every batch goes to the run's plot buffers and to the window's
+copy of the results, and one ~33 ms timer redraws the plots and, a few times a second, the
+summary table and the distance matrix. Closing ends the workers within a second and keeps what
+arrived.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from pathlib import Path
+
+from PySide6.QtCore import QSettings, Qt, QTimer, Signal
+from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtWidgets import (
+    QDockWidget,
+    QFileDialog,
+    QGroupBox,
+    QLabel,
+    QMainWindow,
+    QSizePolicy,
+    QSplitter,
+    QTabWidget,
+    QVBoxLayout,
+    QWidget,
+)
+
+from odeprop.core.comparison import Comparison, RunSpec, Target
+from odeprop.core.config import Experiment, SolverConfig
+from odeprop.core.presets import comparison_names, default_experiment, load_comparison
+from odeprop.core.snapshot import snapshots_to_csv
+
+from .comparison_controls import ComparisonControls
+from .comparison_editors import RunsEditor, SharedEditor
+from .comparison_plots import ComparisonPlots
+from .comparison_session import ComparisonSession
+from .comparison_table import DistanceTable, LiveSummary, SummaryTable
+from .log_axis import compact
+from .plots import X_MODES
+
+REDRAW_MS = 33
+PLOTS_PER_TICK = 2  # plots redrawn per timer tick (six plots of up to 16 curves each)
+SUMMARY_SECONDS = 0.25  # the table, distances and run statuses change at most 4 times a second
+BANNER_STYLES = {
+    "error": "background: #fde2e2; color: #8a0010; border: 1px solid #d62728;",
+    "ok": "background: #e3f4e1; color: #1b5e20; border: 1px solid #4caf50;",
+    "info": "background: #eef2f7; color: #263238; border: 1px solid #90a4ae;",
+}
+
+
+def comparison_from_experiment(exp: Experiment) -> Comparison:
+    """A comparison to start from: the experiment's solver against RK45 and gradient descent,
+    on its data and network, with its target loss (if any) as the summary's target."""
+    runs = [RunSpec(exp.solver.info.label, exp.solver)]
+    for solver in (SolverConfig(method="RK45"), SolverConfig(method="gd", learning_rate=0.1)):
+        if solver.method != exp.solver.method:
+            label = "GD, lr 0.1" if solver.method == "gd" else solver.info.label
+            runs.append(RunSpec(label, solver))
+    targets = (Target("loss", exp.stop.target_loss),) if exp.stop.target_loss else ()
+    return Comparison(name=f"{exp.name}: comparison", dataset=exp.dataset, network=exp.network,
+                      stop=exp.stop, probe=exp.probe, targets=targets, runs=tuple(runs))
+
+
+def default_comparison() -> Comparison:
+    """What a new comparison window opens on: the default experiment's solver against RK45
+    and gradient descent."""
+    return comparison_from_experiment(default_experiment())
+
+
+def metric_kind(comparison: Comparison, task: str | None = None) -> str:
+    """What the second plot shows: "rms" for regression or RMS targets, else "accuracy"."""
+    if task is None:
+        task = comparison.dataset.task
+        if task == "auto":
+            task = "regression" if comparison.dataset.kind in ("sin", "encoder") else "auto"
+    rms_targets = any(t.kind == "rms" for t in comparison.targets)
+    return "rms" if task == "regression" or rms_targets else "accuracy"
+
+
+def file_stem(text: str) -> str:
+    """A run label as a safe file name part."""
+    return re.sub(r"[^A-Za-z0-9._-]+", "-", text).strip("-.")[:60] or "run"
+
+
+class ComparisonWindow(QMainWindow):
+    """The comparison workspace; ``settings`` defaults to the user's QSettings."""
+
+    comparison_ended = Signal()  # every run is done (after the window has shown it)
+
+    def __init__(self, settings: QSettings | None = None, persist: bool = True,
+                 restore: bool = True, icon=None, max_parallel: int | None = None, parent=None):
+        super().__init__(parent)
+        self.settings = settings if settings is not None else QSettings()
+        self.persist = persist
+        self.max_parallel = max_parallel
+        self.session: ComparisonSession | None = None
+        self.live: LiveSummary | None = None
+        self.current_path: Path | None = None
+        self.state = "idle"
+        self.tick_times: list[float] | None = None  # benchmarks record redraw ticks here
+        self._summary_dirty = False
+        self._summary_at = 0.0
+        if icon is not None:
+            self.setWindowIcon(icon)
+
+        self.runs_editor = RunsEditor()
+        self.shared = SharedEditor()
+        self.tabs = QTabWidget()
+        self.tabs.addTab(self.runs_editor, "Runs")
+        self.tabs.addTab(self.shared, "Shared settings")
+        dock = QDockWidget("Comparison", self)
+        dock.setObjectName("comparison_dock")
+        dock.setWidget(self.tabs)
+        dock.setFeatures(QDockWidget.DockWidgetFeature.DockWidgetMovable
+                         | QDockWidget.DockWidgetFeature.DockWidgetFloatable)
+        self.addDockWidget(Qt.DockWidgetArea.LeftDockWidgetArea, dock)
+
+        self.controls = ComparisonControls()
+        self.banner = QLabel("")
+        self.banner.setWordWrap(True)
+        self.banner.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.banner.hide()
+        self.plots = ComparisonPlots()
+        self.table = SummaryTable()
+        self.distances = DistanceTable()
+        self.splitter = QSplitter(Qt.Orientation.Vertical)
+        self.splitter.addWidget(self.plots)
+        self.bottom = bottom = QSplitter(Qt.Orientation.Horizontal)
+        bottom.addWidget(_boxed("Summary: one row per run (click a heading to sort)",
+                                self.table))
+        bottom.addWidget(_boxed("Distance between final weights ‖θi − θj‖", self.distances))
+        bottom.setStretchFactor(0, 4)
+        bottom.setStretchFactor(1, 1)
+        self.splitter.addWidget(bottom)
+        self.splitter.setStretchFactor(0, 3)
+        self.splitter.setStretchFactor(1, 1)
+        central = QWidget()
+        layout = QVBoxLayout(central)
+        layout.setContentsMargins(4, 0, 4, 4)
+        layout.setSpacing(4)
+        layout.addWidget(self.controls)
+        layout.addWidget(self.banner)
+        layout.addWidget(self.splitter, 1)
+        self.setCentralWidget(central)
+        self.status_label = QLabel("Ready: press Start (F5).")
+        self.status_label.setSizePolicy(QSizePolicy.Policy.Ignored,
+                                        QSizePolicy.Policy.Preferred)
+        self.statusBar().addWidget(self.status_label, 1)
+
+        self.controls.start_requested.connect(self.start)
+        self.controls.stop_requested.connect(self.stop)
+        self.controls.x_mode_changed.connect(self.set_x_mode)
+        self.controls.work_changed.connect(self.plots.set_work)
+        self.runs_editor.changed.connect(self._edited)
+        self.runs_editor.notice.connect(self.status_label.setText)
+        self.shared.changed.connect(self._edited)
+
+        self.redraw_timer = QTimer(self)
+        self.redraw_timer.setTimerType(Qt.TimerType.PreciseTimer)
+        self.redraw_timer.setInterval(REDRAW_MS)
+        self.redraw_timer.timeout.connect(self._redraw)
+        self.redraw_timer.start()
+        self._preview_timer = QTimer(self)
+        self._preview_timer.setSingleShot(True)
+        self._preview_timer.setInterval(250)
+        self._preview_timer.timeout.connect(self._preview)
+
+        self._build_menus()
+        self.resize(1600, 1000)
+        self.resizeDocks([dock], [350], Qt.Orientation.Horizontal)
+        self.splitter.setSizes([650, 300])
+        # in ODE time t every solver follows the same flow; the cost is what differs
+        self.set_x_mode("n_grad")
+        self.set_comparison(default_comparison())
+        if restore:
+            self._restore_settings()
+
+    # -- menus -------------------------------------------------------------------------------
+    def _build_menus(self) -> None:
+        bar = self.menuBar()
+        file_menu = bar.addMenu("&File")
+        self._menu_action(file_menu, "&New comparison", QKeySequence.StandardKey.New,
+                          lambda: self._replace(default_comparison()))
+        self._menu_action(file_menu, "&Open comparison…", QKeySequence.StandardKey.Open,
+                          self._open_dialog)
+        self._menu_action(file_menu, "&Save comparison", QKeySequence.StandardKey.Save,
+                          self._save)
+        self._menu_action(file_menu, "Save comparison &as…", QKeySequence.StandardKey.SaveAs,
+                          self._save_dialog)
+        file_menu.addSeparator()
+        self._menu_action(file_menu, "Export summary (&CSV)…", "Ctrl+E",
+                          lambda: self._export_summary_dialog("csv"))
+        self._menu_action(file_menu, "Export summary (&Markdown)…", "Ctrl+Shift+E",
+                          lambda: self._export_summary_dialog("md"))
+        self._menu_action(file_menu, "Export each run's &data (CSV)…", None,
+                          self._export_runs_dialog)
+        file_menu.addSeparator()
+        self._menu_action(file_menu, "&Close window", QKeySequence.StandardKey.Close, self.close)
+        self.presets_menu = bar.addMenu("&Presets")
+        for name in comparison_names():
+            action = self._menu_action(self.presets_menu, name, None,
+                                       lambda _=False, n=name: self.open_preset(n))
+            action.setObjectName(f"preset_{name}")
+        run_menu = bar.addMenu("&Run")
+        run_menu.addAction(self.controls.start_action)
+        run_menu.addAction(self.controls.stop_action)
+        view_menu = bar.addMenu("&View")
+        for key, (label, _, _) in X_MODES.items():
+            self._menu_action(view_menu, f"x axis: {label}", None,
+                              lambda _=False, k=key: self.set_x_mode(k))
+
+    def _menu_action(self, menu, text, shortcut, slot) -> QAction:
+        action = QAction(text, self)
+        if shortcut is not None:
+            action.setShortcut(QKeySequence(shortcut))
+        action.triggered.connect(slot)
+        menu.addAction(action)
+        return action
+
+    # -- the comparison ----------------------------------------------------------------------
+    def comparison(self) -> Comparison:
+        """The comparison the editors describe; ValueError naming the first bad field."""
+        return Comparison(**self.shared.shared(), runs=self.runs_editor.runs())
+
+    def set_comparison(self, comparison: Comparison) -> None:
+        """Show ``comparison`` in the editors, plots and table (any running one ends)."""
+        self._discard_session()
+        self.shared.set_comparison(comparison)
+        colors = [comparison.color(i) for i in range(len(comparison.runs))]
+        self.runs_editor.set_runs(comparison.runs, colors)
+        self.tabs.setCurrentIndex(0)
+        self.hide_banner()
+        self._set_state("idle")
+        self._preview()
+
+    def _replace(self, comparison: Comparison, path: Path | None = None) -> None:
+        self.set_comparison(comparison)
+        self.current_path = path
+
+    def open_preset(self, name: str) -> bool:
+        try:
+            comparison = load_comparison(name)
+        except ValueError as exc:
+            self.show_banner(f"Cannot open the preset: {exc}", "error")
+            return False
+        self._replace(comparison)
+        self.show_banner(f"Opened the teaching comparison “{comparison.name}”: press Start (F5).",
+                         "info")
+        return True
+
+    def _edited(self) -> None:
+        try:
+            comparison = self.comparison()
+        except ValueError as exc:
+            self.controls.set_blocker(str(exc))
+            return
+        self.controls.set_blocker("")
+        self.setWindowTitle(f"odeprop comparison — {comparison.name}")
+        if self.state == "idle":
+            self._preview_timer.start()
+
+    def _preview(self) -> None:
+        """Before a start: the plots' legends and the table's rows for the edited runs."""
+        if self.state != "idle":
+            return
+        try:
+            comparison = self.comparison()
+        except ValueError as exc:
+            self.controls.set_blocker(str(exc))
+            return
+        self.controls.set_blocker("")
+        self.setWindowTitle(f"odeprop comparison — {comparison.name}")
+        self._show_comparison(comparison, metric_kind(comparison))
+        self.controls.counts.setText(f"{len(comparison.runs)} runs from one θ0 · press Start")
+
+    def _show_comparison(self, comparison: Comparison, metric: str) -> None:
+        self.live = LiveSummary(comparison)
+        colors = [comparison.color(i) for i in range(len(comparison.runs))]
+        self.plots.set_runs([(spec.label, c) for spec, c in zip(comparison.runs, colors,
+                                                                 strict=True)])
+        self.plots.set_metric(metric)
+        self.plots.set_comparison(comparison)
+        self.distances.set_runs([s.label for s in comparison.runs], colors)
+        total = sum(self.bottom.sizes())
+        if total > 0:  # the matrix whole, the summary table the rest
+            matrix = min(self.distances.wanted_width() + 12, int(total * 0.5))
+            self.bottom.setSizes([total - matrix, matrix])
+        self._update_summary()
+
+    # -- running -----------------------------------------------------------------------------
+    def start(self) -> bool:
+        """Start every run from the same θ0; False (and the reason shown) when blocked."""
+        if self.state in ("running", "stopping"):
+            return False
+        try:
+            comparison = self.comparison()
+        except ValueError as exc:
+            self.controls.set_blocker(str(exc))
+            self.show_banner(f"Cannot start: {exc}", "error")
+            return False
+        self._discard_session()
+        try:
+            session = ComparisonSession(comparison, max_parallel=self.max_parallel, parent=self)
+        except ValueError as exc:
+            self.show_banner(f"Cannot start: the data cannot be loaded: {exc}", "error")
+            return False
+        self.session = session
+        self._show_comparison(comparison,
+                              metric_kind(comparison, session.runner.problem.dataset.task))
+        session.events.connect(self._on_events)
+        session.ended.connect(self._on_ended)
+        self.hide_banner()
+        self._set_state("running")
+        self.status_label.setText(f"Starting {len(comparison.runs)} runs, "
+                                  f"{session.max_parallel} at a time…")
+        return True
+
+    def stop(self) -> None:
+        if self.session is not None and self.state == "running":
+            self.session.stop()
+            self._set_state("stopping")
+            self.status_label.setText("Stopping: the runs send what they have…")
+
+    def _discard_session(self) -> None:
+        if self.session is not None:
+            session, self.session = self.session, None
+            for signal in (session.events, session.ended):
+                try:
+                    signal.disconnect()
+                except (RuntimeError, TypeError):
+                    pass
+            session.shutdown(0.3)
+            session.deleteLater()
+
+    def _set_state(self, state: str) -> None:
+        self.state = state
+        self.controls.set_state(state)
+        editable = state in ("idle", "ended")
+        self.runs_editor.set_editable(editable)
+        self.shared.setEnabled(editable)
+
+    def _on_events(self, events, statuses) -> None:
+        if self.sender() is not self.session or self.live is None:
+            return
+        self.live.apply(events, statuses)
+        for event in events:
+            if event.kind == "batch":
+                self.plots.append(event.index, event.payload)
+        self._summary_dirty = True
+
+    def _on_ended(self) -> None:
+        if self.sender() is not self.session:
+            return
+        self._set_state("ended")
+        self.plots.refresh()
+        self._update_summary(final=True)
+        results = self.live.results
+        counts = {s: sum(r.status == s for r in results) for s in
+                  ("finished", "failed", "stopped", "died")}
+        text = ", ".join(f"{n} {s}" for s, n in counts.items() if n)
+        failed = counts["failed"] + counts["died"]
+        self.show_banner(f"Done: {text}. File ▸ Export saves the summary (CSV, Markdown) and "
+                         "each run's data.", "error" if failed == len(results) else
+                         "info" if failed else "ok")
+        self.status_label.setText(f"Done: {text}.")
+        self.comparison_ended.emit()
+
+    # -- drawing -----------------------------------------------------------------------------
+    def _redraw(self) -> None:
+        now = time.perf_counter()
+        if self.tick_times is not None:
+            self.tick_times.append(now)
+        self.plots.refresh_some(PLOTS_PER_TICK)
+        if self._summary_dirty and now - self._summary_at >= SUMMARY_SECONDS:
+            self._update_summary()
+
+    def _update_summary(self, final: bool = False) -> None:
+        """The table, the distance matrix and the run list's statuses from what arrived."""
+        if self.live is None:
+            return
+        self._summary_dirty = False
+        self._summary_at = time.perf_counter()
+        summary = self.live.full_summary() if final else self.live.summary()
+        comparison = self.live.comparison
+        colors = [comparison.color(i) for i in range(len(comparison.runs))]
+        results = self.live.results
+        self.table.set_summary(summary, colors, [r.message for r in results])
+        self.distances.set_distances(summary.distances)
+        started = self.session is not None
+        if len(results) == len(self.runs_editor.specs):
+            for i, result in enumerate(results):
+                last = result.snapshots[-1] if result.snapshots else None
+                status = result.status if started else ""
+                detail = ""
+                if status == "running":
+                    detail = (f"step {last.step} · loss {compact(last.loss_train, 3)}"
+                              if last is not None else "starting")
+                self.runs_editor.set_status(i, status, result.message, detail)
+        if started:
+            by = {s: sum(r.status == s for r in results) for s in
+                  ("running", "queued", "finished", "failed", "stopped", "died")}
+            parts = [f"{n} {s}" for s, n in by.items() if n]
+            self.controls.counts.setText(
+                f"{len(results)} runs from one θ0 · " + " · ".join(parts)
+                + f" · {self.session.max_parallel} at a time")
+
+    def set_x_mode(self, mode: str) -> None:
+        self.plots.set_x_mode(mode)
+        self.controls.set_x_mode(mode)
+
+    def show_banner(self, text: str, kind: str = "info") -> None:
+        self.banner.setText(text)
+        self.banner.setStyleSheet(BANNER_STYLES[kind] + " padding: 6px; font-size: 11pt;")
+        self.banner.setProperty("kind", kind)
+        self.banner.show()
+
+    def hide_banner(self) -> None:
+        self.banner.setText("")
+        self.banner.hide()
+
+    # -- files -------------------------------------------------------------------------------
+    def open_comparison(self, path: str | Path) -> bool:
+        """Load a comparison TOML; a bad file leaves the current one and says why."""
+        try:
+            comparison = Comparison.load(path)
+        except ValueError as exc:
+            self.show_banner(f"Cannot open the comparison: {exc}", "error")
+            return False
+        self._replace(comparison, Path(path))
+        self.show_banner(f"Opened {path}", "info")
+        return True
+
+    def save_comparison(self, path: str | Path) -> bool:
+        try:
+            self.comparison().save(path)
+        except (ValueError, OSError) as exc:
+            self.show_banner(f"Cannot save the comparison: {exc}", "error")
+            return False
+        self.current_path = Path(path)
+        self.status_label.setText(f"Saved {path}")
+        return True
+
+    def export_summary(self, path: str | Path) -> bool:
+        """The summary over everything received, as Markdown (.md) or CSV (otherwise)."""
+        if self.live is None or not any(r.snapshots for r in self.live.results):
+            self.show_banner("Nothing to export yet: start the comparison first.", "info")
+            return False
+        summary = self.live.full_summary()
+        path = Path(path)
+        if path.suffix.lower() in (".md", ".markdown"):
+            text = f"# {self.live.comparison.name}\n\n{summary.to_markdown()}"
+        else:
+            text = summary.to_csv()
+        try:
+            path.write_text(text, encoding="utf-8")
+        except OSError as exc:
+            self.show_banner(f"Cannot export: {exc}", "error")
+            return False
+        self.status_label.setText(f"Exported the summary to {path}")
+        return True
+
+    def export_runs(self, folder: str | Path) -> list[Path]:
+        """Every received snapshot of every run, one CSV per run (``01-label.csv``, …)."""
+        if self.live is None:
+            return []
+        folder = Path(folder)
+        written = []
+        try:
+            for result in self.live.results:
+                path = folder / f"{result.index + 1:02d}-{file_stem(result.label)}.csv"
+                path.write_text(snapshots_to_csv(result.snapshots), encoding="utf-8")
+                written.append(path)
+        except OSError as exc:
+            self.show_banner(f"Cannot export: {exc}", "error")
+            return written
+        self.status_label.setText(f"Exported {len(written)} runs' data to {folder}")
+        return written
+
+    def _open_dialog(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self, "Open comparison", self._last_dir(),
+                                              "Comparisons (*.toml);;All files (*)")
+        if path:
+            self.open_comparison(path)
+
+    def _save(self) -> None:
+        if self.current_path is None:
+            self._save_dialog()
+        else:
+            self.save_comparison(self.current_path)
+
+    def _save_dialog(self) -> None:
+        path, _ = QFileDialog.getSaveFileName(self, "Save comparison", self._last_dir(),
+                                              "Comparisons (*.toml)")
+        if path:
+            self.save_comparison(path if path.endswith(".toml") else path + ".toml")
+
+    def _export_summary_dialog(self, kind: str) -> None:
+        pattern = "Markdown (*.md)" if kind == "md" else "CSV files (*.csv)"
+        path, _ = QFileDialog.getSaveFileName(self, "Export summary", self._last_dir(), pattern)
+        if path:
+            self.export_summary(path if path.lower().endswith(f".{kind}") else f"{path}.{kind}")
+
+    def _export_runs_dialog(self) -> None:
+        folder = QFileDialog.getExistingDirectory(self, "Export each run's data to a folder",
+                                                  self._last_dir())
+        if folder:
+            self.export_runs(folder)
+
+    def _last_dir(self) -> str:
+        return str(self.current_path.parent) if self.current_path else ""
+
+    # -- settings, closing -------------------------------------------------------------------
+    def _restore_settings(self) -> None:
+        geometry = self.settings.value("comparison/geometry")
+        if geometry is not None:
+            self.restoreGeometry(geometry)
+        state = self.settings.value("comparison/window_state")
+        if state is not None:
+            self.restoreState(state)
+        mode = self.settings.value("comparison/x_mode")
+        if mode in X_MODES:
+            self.set_x_mode(mode)
+
+    def save_settings(self) -> None:
+        self.settings.setValue("comparison/geometry", self.saveGeometry())
+        self.settings.setValue("comparison/window_state", self.saveState())
+        self.settings.setValue("comparison/x_mode", self.plots.x_mode)
+        self.settings.sync()
+
+    def closeEvent(self, event) -> None:  # noqa: N802 (Qt naming)
+        """End every worker (within about a second), keep what arrived, then close."""
+        self.redraw_timer.stop()
+        if self.session is not None:
+            self.session.shutdown(0.3)
+            if self.state in ("running", "stopping"):
+                self._set_state("ended")
+        if self.persist:
+            self.save_settings()
+        super().closeEvent(event)
+
+
+def _boxed(title: str, widget: QWidget) -> QGroupBox:
+    box = QGroupBox(title)
+    layout = QVBoxLayout(box)
+    layout.setContentsMargins(2, 2, 2, 2)
+    layout.addWidget(widget)
+    return box

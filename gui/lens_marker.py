@@ -1,0 +1,56 @@
+"""A vertical line at one moment of a run in every time plot: where the stiffness lens is."""
+
+from __future__ import annotations
+
+import math
+
+import pyqtgraph as pg
+from PySide6.QtCore import Qt
+
+MARKER_COLOR = "#ff7f0e"
+MARKER_TIP = ("The moment the stiffness lens shows: move its time slider to move this line.")
+
+
+class TimeMarker:
+    """One dashed vertical line per plot item, at the x of a snapshot in the plots' x-axis mode
+    (t, step, n_grad or wall: the snapshot fields of the same names). Never part of the plots'
+    auto-range."""
+
+    def __init__(self, plot_items, x_mode: str = "t"):
+        self.x_mode = x_mode
+        self.snapshot = None
+        self.lines: list[pg.InfiniteLine] = []
+        pen = pg.mkPen(MARKER_COLOR, width=2, style=Qt.PenStyle.DashLine)
+        for item in plot_items:
+            line = pg.InfiniteLine(pos=0.0, angle=90, pen=pen, movable=False)
+            line.setZValue(30)
+            line.setToolTip(MARKER_TIP)
+            line.hide()
+            item.addItem(line, ignoreBounds=True)
+            self.lines.append(line)
+
+    def show_at(self, snapshot) -> None:
+        """Put the line at ``snapshot``'s moment; None hides it."""
+        self.snapshot = snapshot
+        self._place()
+
+    def set_x_mode(self, mode: str) -> None:
+        self.x_mode = mode
+        self._place()
+
+    @property
+    def x(self) -> float | None:
+        """Where the lines are (None: hidden)."""
+        if self.snapshot is None:
+            return None
+        value = getattr(self.snapshot, self.x_mode, None)
+        return float(value) if value is not None and math.isfinite(value) else None
+
+    def _place(self) -> None:
+        x = self.x
+        for line in self.lines:
+            if x is None:
+                line.hide()
+            else:
+                line.setValue(x)
+                line.show()

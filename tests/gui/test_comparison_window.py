@@ -1,0 +1,367 @@
+"""The comparison workspace driving real worker processes: overlaid curves, the summary table,
+distances, sorting, exports, stop and close, presets and the lab's menus."""
+
+import csv
+import io
+import multiprocessing
+import time
+from dataclasses import replace
+
+import numpy as np
+import pytest
+from PySide6.QtCore import QEventLoop, QSettings, Qt, QTimer
+
+from odeprop.core.comparison import Comparison, RunSpec, Target
+from odeprop.core.config import (
+    DatasetConfig,
+    NetworkConfig,
+    ProbeConfig,
+    SolverConfig,
+    StopConfig,
+    TolerancePhase,
+)
+from odeprop.core.presets import comparison_names, load_comparison
+from odeprop.core.summary import summarize
+from odeprop.gui.comparison_table import NONE_TEXT, SummaryModel
+from odeprop.gui.comparison_window import ComparisonWindow
+from odeprop.gui.plots import X_MODES
+
+#: Three solvers on a small problem, each done in about a second once its worker is up.
+THREE = Comparison(
+    name="three solvers", dataset=DatasetConfig(kind="moons", n_samples=80),
+    network=NetworkConfig(hidden=(6,), activations=("tanh",)),
+    stop=StopConfig(t_end=1e4, target_loss=0.1, max_wall_time=20.0),
+    probe=ProbeConfig(stiffness_every=2, stiffness_budget=0.0),
+    targets=(Target("loss", 0.2), Target("loss", 0.1)),
+    runs=(RunSpec("GD", SolverConfig(method="gd", learning_rate=0.5)),
+          RunSpec("BDF", SolverConfig(method="BDF")),
+          RunSpec("RK45", SolverConfig(method="RK45"))))
+
+#: Runs that go on until they are stopped.
+ENDLESS = replace(THREE, stop=StopConfig(t_end=1e9, max_wall_time=60.0), runs=(
+    RunSpec("GD slow", SolverConfig(method="gd", learning_rate=0.001)),
+    RunSpec("GD slower", SolverConfig(method="gd", learning_rate=0.0005)),
+    RunSpec("GD slowest", SolverConfig(method="gd", learning_rate=0.0001))))
+
+
+def make_window(settings, comparison=THREE, **kwargs) -> ComparisonWindow:
+    win = ComparisonWindow(settings=settings, persist=False, restore=False, **kwargs)
+    win.set_comparison(comparison)
+    win.show()
+    return win
+
+
+@pytest.fixture(scope="module")
+def finished(qapp, tmp_path_factory):
+    """THREE, run to the end once for the tests that read its results."""
+    path = tmp_path_factory.mktemp("cmp") / "settings.ini"
+    win = make_window(QSettings(str(path), QSettings.Format.IniFormat))
+    loop = QEventLoop()
+    win.comparison_ended.connect(loop.quit)
+    QTimer.singleShot(40_000, loop.quit)
+    assert win.start()
+    loop.exec()
+    assert win.state == "ended", "the comparison did not end within 40 s"
+    yield win
+    win.close()
+
+
+@pytest.fixture
+def cmp_window(qtbot, settings):
+    win = make_window(settings)
+    qtbot.addWidget(win)
+    yield win
+    if win.session is not None:
+        win.session.shutdown(0.5)
+
+
+def test_every_plot_holds_a_curve_per_run_with_increasing_x(finished):
+    results = finished.session.runner.results
+    assert [r.status for r in results] == ["finished"] * 3, [r.message for r in results]
+    assert [r.status for r in finished.live.results] == ["finished"] * 3
+    assert finished.plots.key.labels() == ["1  GD", "2  BDF", "3  RK45"]
+    for mode in ("t", "n_grad"):
+        finished.set_x_mode(mode)
+        for key, plot in finished.plots.plots.items():
+            curves = plot.run_curves()
+            assert len(curves) == 3, key
+            for run, item in enumerate(curves):
+                x = item.xData
+                assert x is not None and len(x) >= 2, (key, run, mode)
+                assert np.all(np.diff(x) >= 0) and x[-1] > x[0], (key, run, mode)
+                assert item.isVisible()
+            assert X_MODES[mode][1] in plot.getPlotItem().getAxis("bottom").labelText
+    # in t, the loss curve of each run is exactly its received snapshots
+    finished.set_x_mode("t")
+    for item, result in zip(finished.plots.plots["loss"].run_curves(), results, strict=True):
+        np.testing.assert_array_equal(item.xData, [s.t for s in result.snapshots])
+        np.testing.assert_array_equal(item.yData, [s.loss_train for s in result.snapshots])
+
+
+def test_summary_rows_equal_the_runs_final_snapshots(finished):
+    table = finished.table
+    assert table.proxy.rowCount() == 3
+    results = finished.session.runner.results
+    finals = [r.report.final for r in results]
+    assert table.values("label") == ["GD", "BDF", "RK45"]
+    assert table.values("status") == ["finished"] * 3
+    for key, field in (("steps", "step"), ("grads", "n_grad"), ("hvp", "n_hvp"),
+                       ("rejected", "rejected"), ("wall", "solver_wall"),
+                       ("loss_train", "loss_train"), ("loss_test", "loss_test"),
+                       ("accuracy_train", "accuracy_train"), ("accuracy_test", "accuracy_test"),
+                       ("jac_evals", "jac_evals"), ("lu_decomps", "lu_decomps")):
+        assert table.values(key) == [getattr(f, field) for f in finals], key
+    assert table.values("lambda_min") == [r.report.lambda_min_final for r in results]
+    assert table.values("jac_evals")[1] > 0 and table.values("jac_evals")[0] is None
+    assert table.shown_text("jac_evals")[0] == NONE_TEXT
+    # the table is the core's summary of everything the runner received ...
+    assert table.source.rows == summarize(THREE, results).rows
+    # ... and the live table (built from each run's deciding snapshots) says the same
+    assert finished.live.summary().rows == summarize(THREE, results).rows
+    for j in range(2):  # every run reached both targets
+        assert all(v is not None and v > 0 for v in table.values(f"t{j}_grads"))
+
+
+def test_distance_matrix_is_symmetric_with_a_zero_diagonal(finished):
+    matrix = finished.distances.matrix
+    assert matrix.shape == (3, 3)
+    np.testing.assert_array_equal(matrix, matrix.T)
+    np.testing.assert_array_equal(np.diag(matrix), 0.0)
+    assert np.all(matrix[~np.eye(3, dtype=bool)] > 0)
+    runner = finished.session.runner
+    expected = np.linalg.norm(runner.results[0].theta - runner.results[2].theta)
+    assert matrix[0, 2] == pytest.approx(expected, rel=1e-12)
+    assert finished.distances.item(0, 2).text() == f"{expected:.3g}"
+
+
+def test_sorting_is_numeric_and_keeps_missing_values_last(finished):
+    table = finished.table
+    steps = table.source.column_of("steps")
+    table.sortByColumn(steps, Qt.SortOrder.AscendingOrder)
+    values = table.values("steps")
+    assert values == sorted(values) and values != sorted(values, key=str)
+    first_run = table.proxy.headerData(0, Qt.Orientation.Vertical)
+    assert first_run == str(table.source.rows.index(
+        next(r for r in table.source.rows if r["steps"] == values[0])) + 1)
+    table.sortByColumn(steps, Qt.SortOrder.DescendingOrder)
+    assert table.values("steps") == sorted(values, reverse=True)
+    jac = table.source.column_of("jac_evals")
+    for order in (Qt.SortOrder.AscendingOrder, Qt.SortOrder.DescendingOrder):
+        table.sortByColumn(jac, order)
+        shown = table.values("jac_evals")
+        assert shown[0] is not None and shown[1:] == [None, None]
+    table.sortByColumn(-1, Qt.SortOrder.AscendingOrder)  # back to run order
+    table.proxy.invalidate()
+
+
+def test_exports_round_trip(finished, tmp_path):
+    table = finished.table
+    assert finished.export_summary(tmp_path / "summary.csv")
+    rows = list(csv.reader(io.StringIO((tmp_path / "summary.csv").read_text(encoding="utf-8"))))
+    columns = table.source.columns
+    assert rows[0][: len(columns)] == [heading for _, heading, _ in columns]
+    assert rows[0][len(columns):] == [f"distance to {lab}" for lab in ("GD", "BDF", "RK45")]
+    for r, row in enumerate(rows[1:]):
+        for c, (key, _, _) in enumerate(columns):
+            value = table.source.rows[r].get(key)
+            if value is None:
+                assert row[c] == ""
+            elif isinstance(value, str):
+                assert row[c] == value
+            else:
+                assert float(row[c]) == value, key
+        np.testing.assert_array_equal([float(d) for d in row[len(columns):]],
+                                      finished.distances.matrix[r])
+
+    assert finished.export_summary(tmp_path / "summary.md")
+    text = (tmp_path / "summary.md").read_text(encoding="utf-8")
+    assert text.startswith("# three solvers")
+    lines = [line for line in text.splitlines() if line.startswith("|")]
+    header = [cell.strip() for cell in lines[0].strip("|").split("|")]
+    body = [[cell.strip() for cell in line.strip("|").split("|")] for line in lines[2:5]]
+    reported = [c for c in columns if any(r.get(c[0]) is not None for r in table.source.rows)]
+    assert header == [heading for _, heading, _ in reported]
+    for c, (key, _, _) in enumerate(reported):
+        assert [row[c] for row in body] == table.shown_text(key), key
+    assert "Distance between final weights" in text
+
+    paths = finished.export_runs(tmp_path)
+    assert [p.name for p in paths] == ["01-GD.csv", "02-BDF.csv", "03-RK45.csv"]
+    for path, result in zip(paths, finished.live.results, strict=True):
+        data = list(csv.DictReader(io.StringIO(path.read_text(encoding="utf-8"))))
+        assert [int(d["step"]) for d in data] == [s.step for s in result.snapshots]
+
+
+def _start_endless(qtbot, win):
+    assert win.start()
+    qtbot.waitUntil(lambda: sum(len(r.snapshots) > 20 for r in win.live.results) >= 2,
+                    timeout=15_000)
+
+
+def test_closing_mid_run_ends_every_worker_within_a_second(qtbot, settings):
+    win = make_window(settings, ENDLESS)
+    qtbot.addWidget(win)
+    _start_endless(qtbot, win)
+    workers = multiprocessing.active_children()
+    assert workers
+    begin = time.perf_counter()
+    win.close()
+    qtbot.waitUntil(lambda: not any(p.is_alive() for p in workers), timeout=1_000)
+    assert time.perf_counter() - begin < 1.0
+    kept = [len(r.snapshots) for r in win.live.results]
+    assert sum(kept) > 40  # what arrived stays with the window
+    assert all(r.status in ("stopped", "queued") for r in win.session.runner.results)
+
+
+def test_stop_ends_every_run_and_keeps_its_data(qtbot, settings):
+    win = make_window(settings, ENDLESS, max_parallel=2)
+    qtbot.addWidget(win)
+    _start_endless(qtbot, win)
+    with qtbot.waitSignal(win.comparison_ended, timeout=3_000):
+        win.stop()
+    statuses = [r.status for r in win.live.results]
+    assert statuses == ["stopped"] * 3
+    assert win.live.results[2].message == "not started"  # the third run was queued
+    for result, item in zip(win.live.results[:2], win.plots.plots["loss"].run_curves(),
+                            strict=False):
+        assert result.report is not None and len(result.snapshots) > 20
+        assert len(item.xData) == len(result.snapshots)
+    assert win.runs_editor.status_text(0).startswith("stopped")
+    assert win.controls.start_action.isEnabled()
+
+
+def test_a_preset_opens_with_its_runs(qtbot, cmp_window):
+    names = comparison_names()
+    assert "article-and-critique" in names
+    actions = {a.objectName(): a for a in cmp_window.presets_menu.actions()}
+    assert set(actions) == {f"preset_{n}" for n in names}
+    actions["preset_article-and-critique"].trigger()
+    preset = load_comparison("article-and-critique")
+    assert [s.label for s in cmp_window.comparison().runs] == [s.label for s in preset.runs]
+    assert cmp_window.comparison().targets == preset.targets
+    assert cmp_window.runs_editor.table.rowCount() == len(preset.runs) == 8
+    assert len(cmp_window.plots.key.labels()) == 8
+    assert all(len(p.run_curves()) == 8 for p in cmp_window.plots.plots.values())
+    assert cmp_window.table.proxy.rowCount() == 8
+    assert not cmp_window.runs_editor.add_button.isEnabled()  # eight is the most
+    assert "The 2019 article" in cmp_window.windowTitle()
+
+
+def test_runs_are_added_edited_and_saved(qtbot, cmp_window, tmp_path):
+    editor = cmp_window.runs_editor
+    editor.table.setCurrentCell(1, 0)  # BDF
+    editor.duplicate_run()
+    assert editor.current == 3 and editor.specs[3].label == "BDF copy"
+    editor.label_edit.setText("BDF, loose first")
+    editor.label_edit.textEdited.emit("BDF, loose first")
+    editor.schedule.add_row((1.0, 1e-2, 1e-2))
+    editor.schedule.changed.emit()
+    assert editor.error == ""
+    spec = cmp_window.comparison().runs[3]
+    assert spec.label == "BDF, loose first"
+    assert spec.solver.schedule == (TolerancePhase(1.0, 1e-2, 1e-2),)
+    assert spec.color not in {s.color for s in cmp_window.comparison().runs[:3]}
+    path = tmp_path / "four.toml"
+    assert cmp_window.save_comparison(path)
+    assert Comparison.load(path) == cmp_window.comparison()
+    # an invalid tolerance blocks Start and says which run and field
+    editor.panel.rtol.edit.setText("2")
+    editor.panel.rtol.edit.textEdited.emit("2")
+    assert not cmp_window.controls.start_action.isEnabled()
+    assert "runs[3]" in cmp_window.controls.blocker.text()
+    assert "solver.rtol" in cmp_window.controls.blocker.text()
+    assert cmp_window.start() is False
+    editor.remove_run()
+    assert len(cmp_window.comparison().runs) == 3
+    assert cmp_window.controls.start_action.isEnabled()
+    assert cmp_window.open_comparison(path)
+    assert cmp_window.comparison().runs[3].solver.schedule[0].rtol == 1e-2
+
+
+def test_the_lab_opens_comparisons_from_its_menus(qtbot, window):
+    bar = window.menuBar()
+    menus = {a.text().replace("&", ""): a.menu() for a in bar.actions() if a.menu()}
+    file_texts = [a.text().replace("&", "") for a in menus["File"].actions()]
+    assert "New comparison…" in file_texts and "Open comparison…" in file_texts
+    presets = {a.objectName(): a for a in menus["Comparisons"].actions()}
+    assert set(presets) == {f"comparison_{n}" for n in comparison_names()}
+    presets["comparison_edge-of-stability"].trigger()
+    opened = window.comparison_windows[-1]
+    qtbot.addWidget(opened)
+    assert opened.comparison() .name.startswith("Edge of stability")
+    assert len(opened.plots.plots["lambda"].lines) == 4  # each GD run's 2/η
+    new = next(a for a in menus["File"].actions() if a.text().replace("&", "") ==
+               "New comparison…")
+    new.trigger()
+    fresh = window.comparison_windows[-1]
+    qtbot.addWidget(fresh)
+    assert fresh.comparison().dataset == window.experiment().dataset
+    assert fresh.comparison().runs[0].solver == window.experiment().solver
+    opened.close()
+    fresh.close()
+
+
+def test_odeprop_screenshots_a_comparison_file(qtbot, qapp, tmp_path):
+    from PySide6.QtCore import QCoreApplication
+
+    from odeprop.gui import app
+
+    toml = tmp_path / "three.toml"
+    THREE.save(toml)
+    assert app.load_config(str(toml))[1] == THREE
+    shot = tmp_path / "three.png"
+    names = QCoreApplication.organizationName(), QCoreApplication.applicationName()
+    # closing the last window would quit the test's application once more, after app.main's
+    # event loop has ended: every later event loop of the session would then return at once
+    qapp.setQuitOnLastWindowClosed(False)
+    try:
+        assert app.main(["--screenshot", str(shot), "--run-for", "1.5", str(toml)]) == 0
+    finally:
+        qapp.setQuitOnLastWindowClosed(True)
+        QCoreApplication.setOrganizationName(names[0])
+        QCoreApplication.setApplicationName(names[1])
+    assert shot.stat().st_size > 10_000
+    assert not any(p.is_alive() for p in multiprocessing.active_children())
+
+
+def test_sort_role_hands_out_raw_numbers(finished):
+    model = finished.table.source
+    steps = model.column_of("steps")
+    index = model.index(0, steps)
+    assert model.data(index, SummaryModel.SORT_ROLE) == model.rows[0]["steps"]
+    assert model.data(index) == f"{model.rows[0]['steps']:d}"
+
+
+def test_the_key_hides_and_shows_a_run_in_every_plot(finished):
+    finished.set_x_mode("step")
+    button = finished.plots.key.buttons[0]  # GD: by far the most steps
+    widest = finished.plots.plots["loss"].view.x_extent[1]
+    button.click()
+    for plot in finished.plots.plots.values():
+        assert not plot.run_curves()[0].isVisible() and plot.run_curves()[1].isVisible()
+    assert finished.plots.plots["loss"].view.x_extent[1] < widest
+    button.click()
+    assert all(p.run_curves()[0].isVisible() for p in finished.plots.plots.values())
+    assert finished.plots.plots["loss"].view.x_extent[1] == widest
+    finished.set_x_mode("n_grad")
+
+
+def test_a_failing_run_says_why_and_the_others_go_on(qtbot, settings):
+    diverging = Comparison(
+        name="one diverges", dataset=DatasetConfig(kind="sin", n_samples=60),
+        network=NetworkConfig(hidden=(16, 16), loss="mse"),
+        stop=StopConfig(t_end=1e7, max_steps=200, max_wall_time=20.0),
+        runs=(RunSpec("GD far too fast", SolverConfig(method="gd", learning_rate=50.0)),
+              RunSpec("RK45", SolverConfig(method="RK45"))))
+    win = make_window(settings, diverging)
+    qtbot.addWidget(win)
+    with qtbot.waitSignal(win.comparison_ended, timeout=30_000):
+        assert win.start()
+    failed, ok = win.live.results
+    assert failed.status == "failed" and "diverged" in failed.message
+    assert ok.status == "stopped" and "step limit" in ok.message and ok.report is not None
+    assert win.runs_editor.status_text(0).startswith("failed: ")
+    assert "diverged" in win.runs_editor.status_text(0)
+    assert win.table.values("status") == ["failed", "stopped"]
+    assert win.plots.metric == "rms" and win.plots.plots["metric"].title == "RMS error"
+    assert win.banner.property("kind") == "info" and "1 failed" in win.banner.text()
