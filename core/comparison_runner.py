@@ -13,7 +13,7 @@ import numpy as np
 
 from .comparison import Comparison
 from .run import Problem
-from .worker import RunProcess, wait_any
+from .worker import RunProcess, terminate_all, wait_any
 
 
 @dataclass
@@ -55,6 +55,7 @@ class ComparisonRunner:
         self.theta0 = self.problem.theta0  # one array, sent to every worker: bitwise identical
         self.results = [RunResult(i, spec.label) for i, spec in enumerate(comparison.runs)]
         self._processes: dict[int, RunProcess] = {}
+        self._ended: list[RunProcess] = []  # reported their end; reaped without blocking
         self._queue = list(range(len(comparison.runs)))
         self._stopping = False
 
@@ -99,10 +100,21 @@ class ComparisonRunner:
                 payload = rest[0]
             events.append(RunEvent(index, kind, payload))
             if proc.finished:
-                proc.terminate()
-                del self._processes[index]
+                self._ended.append(self._processes.pop(index))
+        self._reap()
         self._fill()
         return events
+
+    def _reap(self) -> None:
+        """Join workers that have ended, without waiting for those still exiting."""
+        still = []
+        for proc in self._ended:
+            proc.process.join(0)
+            if proc.process.is_alive():
+                still.append(proc)
+            else:
+                proc.close()
+        self._ended = still
 
     def run_all(self, on_event=None) -> list[RunResult]:
         """Start everything and wait for the end; ``on_event`` sees each event."""
@@ -122,15 +134,18 @@ class ComparisonRunner:
         for proc in self._processes.values():
             proc.send("stop")
 
-    def terminate(self) -> None:
-        """End every worker now (window closing); what was received stays."""
+    def terminate(self, timeout: float = 0.5) -> None:
+        """End every worker within about ``timeout`` seconds in all (window closing): all are
+        asked to quit at once, then the stragglers are killed. What was received stays."""
         self._stopping = True
-        for index, proc in list(self._processes.items()):
-            proc.terminate()
+        procs = list(self._processes.items())
+        terminate_all([p for _, p in procs] + self._ended, timeout)
+        for index, _ in procs:
             result = self.results[index]
             if not result.done:
                 result.status, result.message = "stopped", "ended with the window"
         self._processes.clear()
+        self._ended.clear()
         for index in self._queue:
             self.results[index].status = "stopped"
         self._queue.clear()

@@ -30,6 +30,13 @@ def _worker_main(conn: Connection, experiment_data: dict, theta0, start_paused: 
             os.nice(niceness)
         except OSError:
             pass
+    try:
+        _run_worker(conn, experiment_data, theta0, start_paused)
+    except (BrokenPipeError, EOFError, ConnectionResetError):
+        pass  # the parent went away (or killed us) while we were starting: nobody to tell
+
+
+def _run_worker(conn: Connection, experiment_data: dict, theta0, start_paused: bool) -> None:
     from .config import Experiment
     from .run import Problem, Run
 
@@ -146,20 +153,46 @@ class RunProcess:
 
     def terminate(self, timeout: float = 0.5) -> None:
         """Stop the worker now: ask politely, then kill. Returns within about ``timeout``."""
-        if self.process.is_alive():
-            self.send("quit")
-            self.process.join(timeout)
-        if self.process.is_alive():
-            self.process.kill()
-            self.process.join(1.0)
+        terminate_all([self], timeout)
+
+    def close(self) -> None:
+        """Release the pipe and the process object of a worker that has exited."""
         try:
             self.conn.close()
         except OSError:
             pass
+        try:
+            self.process.close()
+        except ValueError:  # still running: leave it to terminate()
+            pass
 
     @property
     def alive(self) -> bool:
-        return self.process.is_alive()
+        return _alive(self)
+
+
+def terminate_all(processes, timeout: float = 0.5) -> None:
+    """Ask every worker to quit at once, wait for them against one shared deadline, then kill
+    the stragglers: N workers end in about ``timeout``, not N × ``timeout``."""
+    live = [p for p in processes if _alive(p)]
+    for p in live:
+        p.send("quit")
+    deadline = time.monotonic() + timeout
+    for p in live:
+        p.process.join(max(0.0, deadline - time.monotonic()))
+    for p in live:
+        if _alive(p):
+            p.process.kill()
+            p.process.join(1.0)
+    for p in processes:
+        p.close()
+
+
+def _alive(proc: RunProcess) -> bool:
+    try:
+        return proc.process.is_alive()
+    except ValueError:  # process object already closed
+        return False
 
 
 def wait_any(processes, timeout: float | None = None):

@@ -94,3 +94,16 @@ def test_commands_to_a_finished_worker_do_not_raise(command):
     _drain(proc)
     proc.terminate()
     assert proc.send(command) is False
+
+
+def test_terminate_all_ends_many_workers_against_one_deadline():
+    from odeprop.core.worker import terminate_all
+
+    long = EXP.with_changes(stop={"target_loss": None, "t_end": 1e12})
+    procs = [RunProcess(long, niceness=0) for _ in range(3)]
+    for p in procs:
+        _drain(p, until=("batch",))
+    begin = time.monotonic()
+    terminate_all(procs, timeout=0.5)
+    assert time.monotonic() - begin < 1.6  # not 3 × (0.5 s + kill)
+    assert not any(p.alive for p in procs)

@@ -86,18 +86,18 @@ def test_stop_and_close_end_the_worker_within_a_second(qtbot, window, how):
     window.set_experiment(ENDLESS_GD)
     window.start()
     qtbot.waitUntil(lambda: len(window.session.snapshots) > 20, timeout=10_000)
-    process = window.session.process.process
+    process = window.session.process  # core RunProcess: .alive survives closing
     begin = time.perf_counter()
     if how == "stop":
         with qtbot.waitSignal(window.run_ended, timeout=1_000):
             window.stop()
-        qtbot.waitUntil(lambda: not process.is_alive(), timeout=1_000)
+        qtbot.waitUntil(lambda: not process.alive, timeout=1_000)
         assert window.plots.columns.n == len(window.session.snapshots)
         assert window.session.snapshots[-1].status == "stopped"
         assert window.state == "ended"
     else:
         window.close()
-        qtbot.waitUntil(lambda: not process.is_alive(), timeout=1_000)
+        qtbot.waitUntil(lambda: not process.alive, timeout=1_000)
         assert len(window.session.snapshots) > 20
     assert time.perf_counter() - begin < 1.0
 
