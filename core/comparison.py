@@ -18,11 +18,7 @@ It loads and saves as TOML like an :class:`~odeprop.core.config.Experiment`::
 
 from __future__ import annotations
 
-import tomllib
-from dataclasses import asdict, dataclass, field, replace
-from pathlib import Path
-
-import tomli_w
+from dataclasses import dataclass, field, replace
 
 from .config import (
     DatasetConfig,
@@ -31,9 +27,8 @@ from .config import (
     ProbeConfig,
     SolverConfig,
     StopConfig,
-    _build,
+    TomlDocument,
     _check,
-    _drop_none,
 )
 
 #: The teaching preset "The 2019 article and its critique" puts eight runs side by side.
@@ -84,7 +79,7 @@ class RunSpec:
 
 
 @dataclass(frozen=True)
-class Comparison:
+class Comparison(TomlDocument):
     """Runs that share data, network, initial weights, stop conditions and probes."""
 
     name: str = "Comparison"
@@ -122,44 +117,6 @@ class Comparison:
 
     def with_runs(self, runs) -> Comparison:
         return replace(self, runs=tuple(runs))
-
-    # -- TOML -----------------------------------------------------------------------------------
-    def to_dict(self) -> dict:
-        return _drop_none(asdict(self))
-
-    def to_toml(self) -> str:
-        return tomli_w.dumps(self.to_dict())
-
-    def save(self, path) -> None:
-        from .io import write_text_atomic
-
-        write_text_atomic(Path(path), self.to_toml())
-
-    @classmethod
-    def from_dict(cls, data: dict) -> Comparison:
-        return _build(cls, data, "")
-
-    @classmethod
-    def from_toml(cls, text: str) -> Comparison:
-        try:
-            data = tomllib.loads(text)
-        except tomllib.TOMLDecodeError as exc:
-            raise ValueError(f"not valid TOML: {exc}") from None
-        return cls.from_dict(data)
-
-    @classmethod
-    def load(cls, path) -> Comparison:
-        path = Path(path)
-        try:
-            text = path.read_text(encoding="utf-8")
-        except FileNotFoundError:
-            raise ValueError(f"{path}: no such file") from None
-        except (OSError, UnicodeDecodeError) as exc:
-            raise ValueError(f"{path}: cannot read it ({exc})") from None
-        try:
-            return cls.from_toml(text)
-        except ValueError as exc:
-            raise ValueError(f"{path}: {exc}") from None
 
 
 def is_comparison(data: dict) -> bool:

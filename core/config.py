@@ -40,6 +40,50 @@ def _positive(value: float, name: str) -> None:
     _check(math.isfinite(value) and value > 0, name, f"must be a positive number, got {value!r}")
 
 
+class TomlDocument:
+    """Saving and loading a frozen configuration dataclass as TOML (mixed into Experiment and
+    Comparison). None values are left out, since TOML has no null; every optional field defaults
+    to None, so leaving it out loads back the same document."""
+
+    def to_dict(self) -> dict:
+        return _drop_none(asdict(self))
+
+    def to_toml(self) -> str:
+        return tomli_w.dumps(self.to_dict())
+
+    def save(self, path: str | Path) -> None:
+        """Write the TOML atomically (a temporary file, then a rename)."""
+        from .io import write_text_atomic
+
+        write_text_atomic(Path(path), self.to_toml())
+
+    @classmethod
+    def from_dict(cls, data: dict):
+        return _build(cls, data, "")
+
+    @classmethod
+    def from_toml(cls, text: str):
+        try:
+            data = tomllib.loads(text)
+        except tomllib.TOMLDecodeError as exc:
+            raise ValueError(f"not valid TOML: {exc}") from None
+        return cls.from_dict(data)
+
+    @classmethod
+    def load(cls, path: str | Path):
+        path = Path(path)
+        try:
+            text = path.read_text(encoding="utf-8")
+        except FileNotFoundError:
+            raise ValueError(f"{path}: no such file") from None
+        except (OSError, UnicodeDecodeError) as exc:
+            raise ValueError(f"{path}: cannot read it ({exc})") from None
+        try:
+            return cls.from_toml(text)
+        except ValueError as exc:
+            raise ValueError(f"{path}: {exc}") from None
+
+
 @dataclass(frozen=True)
 class DatasetConfig:
     """Which data to train on and how to split it."""
@@ -264,7 +308,7 @@ class ProbeConfig:
 
 
 @dataclass(frozen=True)
-class Experiment:
+class Experiment(TomlDocument):
     """One training run: what to learn, with which network, integrated how, stopped when."""
 
     name: str = "Two moons, CVODE Newton–Krylov"
@@ -290,47 +334,6 @@ class Experiment:
             current = getattr(self, name)
             updated[name] = replace(current, **changes) if isinstance(changes, dict) else changes
         return replace(self, **updated)
-
-    # -- TOML ---------------------------------------------------------------------------------
-    def to_dict(self) -> dict:
-        """Plain data for TOML: None values are left out (TOML has no null); every optional
-        field defaults to None, so leaving it out loads back the same experiment."""
-        return _drop_none(asdict(self))
-
-    def to_toml(self) -> str:
-        return tomli_w.dumps(self.to_dict())
-
-    def save(self, path: str | Path) -> None:
-        """Write the experiment as TOML, atomically (a temporary file, then a rename)."""
-        from .io import write_text_atomic
-
-        write_text_atomic(Path(path), self.to_toml())
-
-    @classmethod
-    def from_dict(cls, data: dict) -> Experiment:
-        return _build(cls, data, "")
-
-    @classmethod
-    def from_toml(cls, text: str) -> Experiment:
-        try:
-            data = tomllib.loads(text)
-        except tomllib.TOMLDecodeError as exc:
-            raise ValueError(f"not valid TOML: {exc}") from None
-        return cls.from_dict(data)
-
-    @classmethod
-    def load(cls, path: str | Path) -> Experiment:
-        path = Path(path)
-        try:
-            text = path.read_text(encoding="utf-8")
-        except FileNotFoundError:
-            raise ValueError(f"{path}: no such file") from None
-        except (OSError, UnicodeDecodeError) as exc:
-            raise ValueError(f"{path}: cannot read it ({exc})") from None
-        try:
-            return cls.from_toml(text)
-        except ValueError as exc:
-            raise ValueError(f"{path}: {exc}") from None
 
 
 def _drop_none(value):
