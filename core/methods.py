@@ -22,7 +22,8 @@ class MethodInfo:
     """What one method is and which knobs it has."""
 
     name: str
-    family: str  # "ivp" (solve_ivp classes), "ode" (legacy integrators), "cvode", "optimiser"
+    family: str  # "ivp" (solve_ivp classes), "ode" (legacy integrators), "cvode", "optimiser",
+    # "rosenbrock" (linearly implicit, Gauss–Newton matrix)
     label: str
     implicit: bool
     stability_bound: float  # on the negative real axis; inf when the method is A(α)-stable there
@@ -84,6 +85,17 @@ METHODS: dict[str, MethodInfo] = {
                    max_order=5, jacobian_modes=("exact", "fd"),
                    description="SUNDIALS CVODE, BDF with matrix-free GMRES on Hessian-vector "
                                "products: no dense Jacobian, no LU."),
+        MethodInfo("ros2-gn", "rosenbrock", "ROS2 Rosenbrock W-method, Gauss–Newton", True,
+                   math.inf, jacobian_modes=("gauss-newton",),
+                   description="Two-stage L-stable Rosenbrock W-method of order 2 (Verwer et "
+                               "al. 1999) with W = I + γhB, B the Gauss–Newton matrix; "
+                               "embedded error estimate, and steps that raise the loss are "
+                               "rejected."),
+        MethodInfo("lm", "rosenbrock", "Levenberg–Marquardt (linearly implicit Euler)", True,
+                   math.inf, tolerances=False, jacobian_modes=("gauss-newton",),
+                   description="θ⁺ = θ − h(I + hB)⁻¹∇L with the Gauss–Newton matrix B: "
+                               "Levenberg–Marquardt with damping 1/h, h set by the gain "
+                               "ratio. An optimiser: it does not follow the flow."),
         MethodInfo("gd", "optimiser", "Gradient descent (explicit Euler)", False, EULER_BOUND,
                    tolerances=False, first_step=False, max_step=False, learning_rate=True,
                    description="Fixed-step explicit Euler on the flow: step = learning rate."),

@@ -469,8 +469,11 @@ class ConfigPanel(QScrollArea):
         kind, loss = self.kind.currentText(), self.loss.currentText()
         name = info.label
         reasons = {
-            "solver.rtol": None if info.tolerances else
-            f"{name} takes fixed steps (h = learning rate); it has no error tolerances.",
+            "solver.rtol": None if info.tolerances else (
+                f"{name} takes fixed steps (h = learning rate); it has no error tolerances."
+                if info.learning_rate else
+                f"{name} sets its step from how well each step reduced the loss, not from an "
+                "error estimate; it has no tolerances."),
             "solver.first_step": None if info.first_step else
             f"{name} has no first-step setting: every step is the learning rate.",
             "solver.max_step": None if info.max_step else

@@ -39,6 +39,10 @@ def make_stepper(flow, theta0, config, t_end: float) -> Stepper:
         from .legacy import LegacyOdeStepper as cls
     elif family == "cvode":
         from .cvode import CvodeStepper as cls
+    elif family == "rosenbrock":
+        from .rosenbrock import LevenbergMarquardtStepper, Ros2Stepper
+
+        cls = Ros2Stepper if config.method == "ros2-gn" else LevenbergMarquardtStepper
     else:
         from .optimisers import OptimiserStepper as cls
     return cls(flow, theta0, config, t_end)

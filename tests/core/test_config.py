@@ -169,6 +169,7 @@ DEFAULT_JACOBIAN = [
     ("vode-adams", "none"), ("vode-bdf", "exact"), ("zvode-adams", "none"),
     ("zvode-bdf", "fd"), ("lsoda", "exact"), ("dopri5", "none"), ("dop853", "none"),
     ("cvode-dense", "exact"), ("cvode-gmres", "exact"),
+    ("ros2-gn", "gauss-newton"), ("lm", "gauss-newton"),
     ("gd", "none"), ("momentum", "none"), ("adam", "none"),
 ]
 

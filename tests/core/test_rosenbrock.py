@@ -1,0 +1,357 @@
+"""The Gauss–Newton matrix and the linearly implicit methods built on it (ros2-gn, lm)."""
+
+import math
+
+import numpy as np
+import pytest
+from scipy.integrate import solve_ivp
+
+from odeprop.core.config import (
+    DatasetConfig,
+    Experiment,
+    NetworkConfig,
+    ProbeConfig,
+    SolverConfig,
+    StopConfig,
+)
+from odeprop.core.flow import GradientFlow, Objective
+from odeprop.core.gauss_newton import GaussNewton, ShiftedSolve, Workspace, loss_curvature
+from odeprop.core.methods import METHODS
+from odeprop.core.network import MLP
+from odeprop.core.run import Run
+from odeprop.core.solvers import SolverFailure, make_stepper
+from odeprop.core.solvers import rosenbrock as ros
+
+GAMMA = 1 + 1 / math.sqrt(2)
+
+
+def _problem(loss, out=1, output="linear", hidden=(5, 4), acts=("tanh", "sigmoid"), l2=0.0,
+             n=7, d=3, seed=1):
+    rng = np.random.default_rng(seed)
+    net = MLP(d, out, NetworkConfig(hidden=hidden, activations=acts, loss=loss, output=output,
+                                    l2=l2))
+    X = rng.normal(size=(n, d))
+    if loss == "mse":
+        T = rng.uniform(size=(n, out))
+    elif loss == "bce":
+        T = rng.integers(0, 2, (n, 1)).astype(float)
+    else:
+        T = np.eye(out)[rng.integers(0, out, n)]
+    theta = net.init_params() + 0.2 * rng.normal(size=net.n_params)
+    return net, X, T, theta
+
+
+def _output_jacobian(net, theta, X, eps=1e-6):
+    """∂z_out/∂θ per sample, (N, out, P), by central differences: an independent reference."""
+    def z(t):
+        return net.forward(t, X)[0][-1]
+    J = np.empty((X.shape[0], net.sizes[-1], net.n_params))
+    for p in range(net.n_params):
+        e = np.zeros(net.n_params)
+        e[p] = eps
+        J[:, :, p] = (z(theta + e) - z(theta - e)) / (2 * eps)
+    return J
+
+
+CASES = [
+    ("bce", 1, "linear", 0.0),
+    ("softmax_ce", 3, "linear", 0.01),
+    ("mse", 2, "sigmoid", 0.0),
+    ("mse", 2, "linear", 0.1),
+]
+
+
+@pytest.mark.parametrize("loss,out,output,l2", CASES)
+def test_gauss_newton_products_match_dense_jt_d_j(loss, out, output, l2):
+    net, X, T, theta = _problem(loss, out, output, l2=l2)
+    J = _output_jacobian(net, theta, X)
+    z = net.forward(theta, X)[0][-1]
+    D = loss_curvature(net, z, T)
+    B = np.einsum("nip,nij,njq->pq", J, D, J) + l2 * np.diag(net.weight_mask)
+    gn = GaussNewton(net, theta, X, T)
+    v = np.random.default_rng(2).normal(size=net.n_params)
+    scale = np.abs(B).max()
+    np.testing.assert_allclose(gn.matvec(v), B @ v, atol=1e-7 * scale * np.abs(v).sum())
+    np.testing.assert_allclose(gn.dense(), B, atol=1e-7 * scale)
+    np.testing.assert_allclose(gn.diagonal(), np.diag(B), atol=1e-7 * scale)
+    K_w, K_b = gn.kernels()
+    Jhat = gn.jacobian()
+    np.testing.assert_allclose(K_w + (0 if K_b is None else K_b), Jhat @ Jhat.T, atol=1e-13)
+
+
+@pytest.mark.parametrize("loss,out,output,l2", CASES)
+def test_curvature_is_the_loss_hessian_where_convex(loss, out, output, l2):
+    """D is ∂²loss/∂z² for bce, softmax and linear mse; behind a sigmoid it is c·σ'² (the
+    residual term dropped), and that equals the exact second derivative at zero residual."""
+    net, X, T, theta = _problem(loss, out, output, l2=l2)
+    z = net.forward(theta, X)[0][-1]
+    n, k = z.shape
+    exact = net._dz_dir(z[:, None, :], T[:, None, :], np.broadcast_to(np.eye(k), (n, k, k)))
+    D = loss_curvature(net, z, T)
+    if output == "sigmoid":
+        s = 1 / (1 + np.exp(-z))
+        zero_residual = net._dz_dir(z[:, None, :], s[:, None, :],
+                                    np.broadcast_to(np.eye(k), (n, k, k)))
+        np.testing.assert_allclose(D, zero_residual, rtol=1e-12, atol=1e-15)
+        assert not np.allclose(D, exact)
+    else:
+        np.testing.assert_allclose(D, exact, rtol=1e-12, atol=1e-15)
+    assert np.all(np.linalg.eigvalsh(D) >= -1e-15)
+
+
+@pytest.mark.parametrize("l2", [0.0, 0.3])
+def test_gauss_newton_is_the_hessian_for_linear_least_squares(l2):
+    net, X, T, theta = _problem("mse", out=2, hidden=(), acts=(), l2=l2, n=9)
+    gn = GaussNewton(net, theta, X, T)
+    np.testing.assert_allclose(gn.dense(), net.hessian(theta, X, T), atol=1e-13)
+
+
+def test_gauss_newton_is_the_hessian_at_zero_residual():
+    """A nonlinear network, linear output, squared error, targets = its own outputs: the
+    residual term vanishes and GN = H exactly (while it differs elsewhere)."""
+    net, X, _, theta = _problem("mse", out=2, output="linear", acts=("tanh", "tanh"))
+    T = net.forward(theta, X)[0][-1]
+    H = net.hessian(theta, X, T)
+    np.testing.assert_allclose(GaussNewton(net, theta, X, T).dense(), H, atol=1e-12)
+    T_off = T + 0.5
+    assert not np.allclose(GaussNewton(net, theta, X, T_off).dense(),
+                           net.hessian(theta, X, T_off), atol=1e-6)
+
+
+@pytest.mark.parametrize("n", [4, 60])  # m < P: Woodbury; m ≥ P: dense Cholesky
+@pytest.mark.parametrize("l2", [0.0, 0.05])
+def test_shifted_solves_are_exact_on_both_paths(n, l2):
+    net, X, T, theta = _problem("softmax_ce", out=3, l2=l2, n=n)
+    gn = GaussNewton(net, theta, X, T, workspace=Workspace())
+    assert gn.use_woodbury == (n * 3 < net.n_params)
+    B = gn.dense()
+    v = np.random.default_rng(3).normal(size=net.n_params)
+    for sigma in (1e-3, 1.0, 1e3):
+        x = ShiftedSolve(gn, sigma).solve(v)
+        ref = np.linalg.solve(np.eye(net.n_params) + sigma * B, v)
+        np.testing.assert_allclose(x, ref, rtol=1e-9, atol=1e-11 * np.abs(ref).max())
+
+
+# -- the steppers --------------------------------------------------------------------------------
+def _linear_flow(n, d, l2=0.0, seed=4):
+    """Linear least squares: the flow is affine, θ' = −(Hθ − c), and B = H exactly."""
+    net, X, T, theta = _problem("mse", out=1, hidden=(), acts=(), l2=l2, n=n, d=d, seed=seed)
+    return GradientFlow(Objective(net, X, T)), theta
+
+
+def _exact_linear_flow(flow, theta0, t):
+    H = flow.objective.hessian(theta0)
+    lam, V = np.linalg.eigh(H)
+    g0 = -flow.rhs(0.0, theta0)
+    lt = lam * t
+    phi = np.where(np.abs(lt) > 1e-12, -np.expm1(-lt) / np.where(lam == 0, 1, lam), t)
+    return theta0 - V @ (phi * (V.T @ g0))
+
+
+def _run(flow, theta0, t_end, **settings):
+    stepper = make_stepper(flow, theta0, SolverConfig(**settings), t_end)
+    while not stepper.finished:
+        stepper.step()
+    return stepper
+
+
+@pytest.mark.parametrize("n,d,l2", [(3, 5, 0.0), (25, 3, 0.0), (3, 5, 0.2)])
+def test_ros2_follows_the_exact_linear_flow_to_its_tolerance(n, d, l2):
+    flow, theta0 = _linear_flow(n, d, l2)
+    t_end = 20.0
+    exact = _exact_linear_flow(flow, theta0, t_end)
+    for tol, bound in [(1e-4, 1e-3), (1e-7, 1e-6)]:
+        stepper = _run(flow, theta0, t_end, method="ros2-gn", rtol=tol, atol=tol)
+        assert stepper.t == t_end
+        assert np.max(np.abs(stepper.theta - exact)) <= bound * (1 + np.abs(exact).max())
+
+
+def test_ros2_stability_function_on_a_linear_flow():
+    """One step on the affine flow with exact B = H applies R(−hH) to θ0 − θ*:
+    R(z) = (1 + (1 − 2γ)z + (γ² − 2γ + ½)z²)/(1 − γz)², L-stable (R(−∞) = 0)."""
+    flow, theta0 = _linear_flow(25, 3)
+    H = flow.objective.hessian(theta0)
+    lam, V = np.linalg.eigh(H)
+    theta_star = theta0 - np.linalg.solve(H, -flow.rhs(0.0, theta0))
+    for h in (0.01, 1.0, 1e6):
+        stepper = make_stepper(flow, theta0, SolverConfig(method="ros2-gn", rtol=0.5, atol=1.0,
+                                                          first_step=h), 1e9)
+        stepper.step()
+        assert stepper.stats.rejected == 0 and stepper.h == h
+        z = -h * lam
+        R = (1 + (1 - 2 * GAMMA) * z + (GAMMA**2 - 2 * GAMMA + 0.5) * z**2) / (1 - GAMMA * z)**2
+        expected = theta_star + V @ (R * (V.T @ (theta0 - theta_star)))
+        np.testing.assert_allclose(stepper.theta, expected, rtol=1e-9, atol=1e-11)
+    assert abs(GAMMA**2 - 2 * GAMMA + 0.5) < 1e-15  # the z² coefficient: R(−∞) = 0
+
+
+def test_ros2_is_second_order_on_a_nonlinear_flow():
+    """Fixed steps (first_step = max_step = h, tolerances too loose to reject): the error at
+    t = 1 falls by ≈ 4 when h halves, although B ≠ H (a W-method keeps its order)."""
+    net, X, T, theta0 = _problem("bce", out=1, hidden=(4,), acts=("tanh",), n=12, d=2)
+    flow = GradientFlow(Objective(net, X, T))
+    ref = solve_ivp(flow.rhs, (0, 1.0), theta0, method="DOP853", rtol=1e-13, atol=1e-13)
+    errors = []
+    for h in (0.1, 0.05, 0.025):
+        stepper = _run(flow, theta0, 1.0, method="ros2-gn", rtol=0.5, atol=1.0, first_step=h,
+                       max_step=h)
+        assert stepper.stats.rejected == 0 and stepper.stats.accepted == round(1.0 / h)
+        errors.append(np.max(np.abs(stepper.theta - ref.y[:, -1])))
+    ratios = [errors[0] / errors[1], errors[1] / errors[2]]
+    assert all(3.5 < r < 4.5 for r in ratios), ratios  # measured 3.69, 3.83
+
+
+@pytest.mark.parametrize("method", ["ros2-gn", "lm"])
+def test_step_contract_and_counters(small_flow, method):
+    flow, theta0 = small_flow
+    t_end = 50.0
+    settings = {"rtol": 1e-3, "atol": 1e-3} if method == "ros2-gn" else {}
+    stepper = make_stepper(flow, theta0, SolverConfig(method=method, **settings), t_end)
+    s = stepper.stats
+    assert (s.accepted, s.rejected, s.jac_evals, s.lu_decomps) == (0, 0, 0, 0)
+    assert s.newton_iters is None and s.newton_failures is None
+    assert s.order == (2 if method == "ros2-gn" else 1)
+    calls, t_prev, theta_prev = 0, 0.0, theta0
+    losses = [flow.objective.loss(theta0)]
+    while not stepper.finished:
+        stepper.step()
+        calls += 1
+        assert s.accepted == calls
+        assert t_prev < stepper.t <= t_end
+        assert stepper.h == pytest.approx(stepper.t - t_prev, rel=1e-12, abs=1e-300)
+        assert stepper.theta is not theta_prev
+        t_prev, theta_prev = stepper.t, stepper.theta
+        losses.append(flow.objective.loss(stepper.theta))
+    assert stepper.t == t_end
+    assert np.all(np.diff(losses) <= 1e-12 * np.abs(losses[:-1]))  # never a rise
+    assert s.rejected == (stepper.error_rejections + stepper.descent_rejections
+                          + stepper.nonfinite_rejections)
+    assert s.jac_evals == s.accepted
+    assert s.lu_decomps == s.accepted + s.rejected
+    attempts = s.accepted + s.rejected
+    stage_grads = attempts if method == "ros2-gn" else 0
+    assert flow.counts.grad == s.accepted + stage_grads
+    assert flow.counts.hvp == flow.counts.hess == 0
+    with pytest.raises(SolverFailure, match="already reached"):
+        stepper.step()
+
+
+@pytest.mark.parametrize("method", ["ros2-gn", "lm"])
+def test_nan_weights_raise_solver_failure(small_flow, method):
+    flow, theta0 = small_flow
+    theta0 = theta0.copy()
+    theta0[0] = np.nan
+    stepper = make_stepper(flow, theta0, SolverConfig(method=method), 10.0)
+    with pytest.raises(SolverFailure, match="not finite"):
+        stepper.step()
+
+
+def test_a_gradient_that_turns_nan_is_rejected_until_failure(small_flow):
+    flow, theta0 = small_flow
+    rhs = flow.rhs
+    calls = []
+
+    def poisoned(t, theta):
+        calls.append(t)
+        return rhs(t, theta) if len(calls) == 1 else np.full_like(theta, np.nan)
+
+    flow.rhs = poisoned
+    stepper = make_stepper(flow, theta0, SolverConfig(method="ros2-gn"), 10.0)
+    with pytest.raises(SolverFailure, match="too small"):
+        stepper.step()
+    assert stepper.stats.accepted == 0
+    assert stepper.nonfinite_rejections == stepper.stats.rejected > 10
+
+
+def test_descent_guard_rejects_rising_steps_at_loose_tolerance():
+    """On the sine regression at tolerance 0.1 the error test passes steps that raise the
+    loss; the guard rejects them, and the accepted losses never rise."""
+    exp = _experiment("sin", solver=SolverConfig(method="ros2-gn", rtol=0.1, atol=0.1),
+                      noise=0.0, hidden=(16, 16), loss="mse", target_rms=0.01)
+    run = Run(exp)
+    losses = [run.start().loss_train]
+    while not run.done:
+        losses.append(run.step().loss_train)
+    assert run.status == "finished", run.message
+    assert run.stepper.descent_rejections > 0
+    assert np.all(np.diff(losses) <= 0)
+
+
+def _experiment(kind, solver, noise=0.1, hidden=(16, 16), loss="bce", **stop):
+    return Experiment(name=kind, dataset=DatasetConfig(kind=kind, noise=noise),
+                      network=NetworkConfig(hidden=hidden, loss=loss), solver=solver,
+                      stop=StopConfig(t_end=1e9, max_wall_time=20, **stop),
+                      probe=ProbeConfig(stiffness_every=0))
+
+
+@pytest.mark.parametrize("solver", [SolverConfig(method="ros2-gn", rtol=1e-2, atol=1e-2),
+                                    SolverConfig(method="lm")])
+def test_run_reaches_the_moons_target(solver):
+    run = Run(_experiment("moons", solver, target_loss=1e-3))
+    report = run.run_to_end()
+    assert report.status == "finished" and "target loss" in report.message
+    f = report.final
+    assert f.loss_train <= 1e-3
+    assert f.jac_evals == f.step and f.lu_decomps == f.step + f.rejected
+    assert f.newton_iters is None and f.order in (1, 2)
+
+
+def test_catalogue_and_configuration():
+    for name in ("ros2-gn", "lm"):
+        info = METHODS[name]
+        assert info.family == "rosenbrock" and info.implicit
+        assert info.stability_bound == math.inf
+        assert info.jacobian_modes == ("gauss-newton",)
+        assert SolverConfig(method=name, jacobian="gauss-newton").jacobian_mode == "gauss-newton"
+        with pytest.raises(ValueError, match=r"^solver\.jacobian: .* takes 'gauss-newton'"):
+            SolverConfig(method=name, jacobian="exact")
+    assert METHODS["ros2-gn"].tolerances and not METHODS["lm"].tolerances
+    with pytest.raises(ValueError, match=r"^solver\.rtol"):
+        SolverConfig(method="ros2-gn", rtol=2.0)
+
+
+def test_set_tolerances(small_flow):
+    flow, theta0 = small_flow
+    stepper = make_stepper(flow, theta0, SolverConfig(method="ros2-gn"), 10.0)
+    stepper.set_tolerances(1e-2, 1e-3)
+    assert (stepper._rtol, stepper._atol) == (1e-2, 1e-3)
+    lm = make_stepper(flow, theta0, SolverConfig(method="lm"), 10.0)
+    with pytest.raises(SolverFailure, match="no error tolerances"):
+        lm.set_tolerances(1e-2, 1e-3)
+
+
+def test_a_system_too_large_is_refused(small_flow, monkeypatch):
+    flow, theta0 = small_flow
+    monkeypatch.setattr(ros, "DENSE_JACOBIAN_LIMIT", 10)
+    with pytest.raises(SolverFailure, match=r"^solver\.method: ros2-gn solves a dense 25 × 25"):
+        make_stepper(flow, theta0, SolverConfig(method="ros2-gn"), 10.0)
+
+
+def test_an_indefinite_looking_system_falls_back_to_lu(monkeypatch):
+    """If Cholesky reports C not positive definite (rounding, huge σ), the solve goes through
+    LU of the same matrix and stays exact."""
+    from odeprop.core import gauss_newton as gnmod
+
+    net, X, T, theta = _problem("bce", n=4)
+    gn = GaussNewton(net, theta, X, T)
+    monkeypatch.setattr(gnmod, "dpotrf", lambda a, **kw: (a, 1))
+    v = np.random.default_rng(5).normal(size=net.n_params)
+    ref = np.linalg.solve(np.eye(net.n_params) + 10.0 * gn.dense(), v)
+    np.testing.assert_allclose(ShiftedSolve(gn, 10.0).solve(v), ref, rtol=1e-9, atol=1e-12)
+
+
+def test_after_a_descent_failure_steps_stay_below_it():
+    """The guard's memory: once a step fails to descend, every later proposal respects the
+    bound it set (0.9 × the failed size, relaxing by 1.2 per accepted step)."""
+    exp = _experiment("sin", solver=SolverConfig(method="ros2-gn", rtol=0.1, atol=0.1),
+                      noise=0.0, hidden=(16, 16), loss="mse", target_rms=0.01)
+    run = Run(exp)
+    stepper = run.stepper
+    run.start()
+    bounded = 0
+    while not run.done:
+        run.step()
+        if stepper._h_cap is not None:
+            assert stepper._h_next <= stepper._h_cap / ros.RELAX * (1 + 1e-12)
+            bounded += 1
+    assert stepper.descent_rejections > 0 and bounded > 0
