@@ -21,7 +21,7 @@ import numpy as np
 from scipy.integrate import BDF, RK45
 from scipy.integrate._ivp.common import num_jac
 
-from odeprop.core.config import Experiment
+from odeprop.core.config import Experiment, ProbeConfig
 from odeprop.core.presets import default_experiment
 from odeprop.core.run import Problem, Run
 
@@ -36,8 +36,10 @@ def median_time(fn, repeats: int) -> float:
 
 
 def moons() -> Experiment:
+    """The default experiment's problem with the engine's default probe cadence (the preset
+    asks for more probing, for the lab)."""
     return default_experiment().with_changes(stop={"target_loss": 1e-3, "t_end": 1e5,
-                                                   "max_wall_time": 120.0})
+                                                   "max_wall_time": 120.0}, probe=ProbeConfig())
 
 
 def derivative_costs(problem: Problem, repeats: int) -> None:

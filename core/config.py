@@ -289,7 +289,7 @@ class ProbeConfig:
     stiffness_every: int = 10  # λmax/λmin every k steps (0: only by time, or never)
     stiffness_every_dt: float | None = None  # ... or every Δt of ODE time
     stiffness_method: str = "power"  # warm-started power iteration (~10 Hv) or Lanczos (~30 Hv)
-    stiffness_budget: float = 0.05  # skip due probes while they cost more than this share of the
+    stiffness_budget: float = 0.02  # skip due probes while they cost more than this share of the
     # solver's time (0: no limit, every due probe runs)
     full_spectrum: bool = False  # the whole Hessian spectrum (up to a few thousand parameters)
 
