@@ -14,6 +14,12 @@ Run: python benchmarks/suite.py [--problems xor,moons] [--repeats 3] [--limit 30
 
 from __future__ import annotations
 
+import os
+
+# As the lab's worker processes do: threaded BLAS stalls on the ~150×150 solves here (a 2-core,
+# shared machine), and one run per core is the intended use. Must precede numpy's import.
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+
 import argparse
 import math
 import statistics
