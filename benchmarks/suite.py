@@ -216,7 +216,7 @@ def chart(rows, path: Path) -> bool:
         return False
     QApplication.instance() or QApplication([])
     pg.setConfigOptions(background="w", foreground="k", antialias=True)
-    plot = pg.PlotWidget(title="Wall time to target (solver seconds, log scale; lower is better)")
+    plot = pg.PlotWidget(title="Wall time to target (solver time, log scale; lower is better)")
     plot.resize(1100, 550)
     plot.setLogMode(y=True)
     plot.addLegend(offset=(10, 10))
@@ -224,13 +224,14 @@ def chart(rows, path: Path) -> bool:
     for k, (name, colour) in enumerate(colours.items()):
         x = np.arange(len(rows)) + (k - 1) * 0.27
         outs = [r[1 + k] for r in rows]
-        h = np.array([o.wall if o and o.wall else np.nan for o in outs])
-        ok = np.isfinite(h)
-        bars = pg.BarGraphItem(x=x[ok], height=np.log10(h[ok]) + 4, y0=-4, width=0.25,
-                               brush=colour, name=name)
+        ms = np.array([o.wall * 1e3 if o and o.wall else np.nan for o in outs])
+        ok = np.isfinite(ms)
+        bars = pg.BarGraphItem(x=x[ok], height=np.log10(ms[ok]) + 1, y0=-1, width=0.25,
+                               brush=colour, name=name)  # bars from 0.1 ms, in log10 units
         plot.addItem(bars)
     plot.getAxis("bottom").setTicks([[(i, r[0].name) for i, r in enumerate(rows)]])
-    plot.setLabel("left", "wall time to target (s)")
+    plot.getAxis("left").enableAutoSIPrefix(False)
+    plot.setLabel("left", "wall time to target (ms)")
     exporter = pg.exporters.ImageExporter(plot.plotItem)
     exporter.parameters()["width"] = 1100
     exporter.export(str(path))
