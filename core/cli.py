@@ -113,7 +113,12 @@ def _run(args) -> int:
     if args.preset:
         experiment = load_preset(args.preset)
     elif args.config:
-        experiment = Experiment.load(args.config)
+        try:
+            experiment = Experiment.load(args.config)
+        except ValueError as exc:
+            why = wrong_kind(args.config, "experiment")
+            raise CliError(f"{why}; run it with: odeprop compare {args.config}" if why
+                           else str(exc)) from None
     else:
         raise CliError("run needs a CONFIG.toml or --preset NAME")
     experiment = apply_overrides(experiment, args.overrides)
@@ -157,7 +162,12 @@ def _compare(args) -> int:
     if args.preset:
         comparison = load_comparison(args.preset)
     elif args.config:
-        comparison = Comparison.load(args.config)
+        try:
+            comparison = Comparison.load(args.config)
+        except ValueError as exc:
+            why = wrong_kind(args.config, "comparison")
+            raise CliError(f"{why}; run it with: odeprop run {args.config}" if why
+                           else str(exc)) from None
     else:
         raise CliError("compare needs a CONFIG.toml or --preset NAME")
     if args.parallel is not None and args.parallel < 1:
@@ -190,6 +200,24 @@ def _compare(args) -> int:
             write_text_atomic(out / name, snapshots_to_csv(result.snapshots))
         print(f"wrote summary.md, summary.csv and {len(runner.results)} run CSVs to {out}")
     return 0 if all(r.status != "died" for r in runner.results) else 1
+
+
+def wrong_kind(path, wanted: str) -> str | None:
+    """The refusal for a comparison given where an experiment is wanted, or the other way
+    round (clearer than the unknown key it causes); None when that is not the problem."""
+    import tomllib
+
+    from .comparison import is_comparison
+
+    try:
+        data = tomllib.loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
+        return None
+    if wanted == "experiment" and is_comparison(data):
+        return f"{path}: a comparison (it has [[runs]]), not an experiment"
+    if wanted == "comparison" and not is_comparison(data):
+        return f"{path}: an experiment (it has no [[runs]]), not a comparison"
+    return None
 
 
 def _slug(text: str) -> str:

@@ -8,13 +8,16 @@ Worker → parent messages: ``("batch", [Snapshot, ...])`` about every :data:`BA
 as the decision surface), ``("done", RunReport)`` once at the end, ``("error", message)`` if the
 run cannot be built.
 Snapshots are sent in batches, never one message per step (DESIGN.md: per-step messages starve
-the GUI's repaints).
+the GUI's repaints). A worker that vanishes (killed, crashed) is reported on the parent's side as
+``("died", message)`` naming its exit code or signal. :class:`SyntheticProcess` speaks the same
+protocol with made-up snapshots and no solver, for load tests of the receiving side.
 """
 
 from __future__ import annotations
 
 import multiprocessing as mp
 import os
+import signal
 import time
 from multiprocessing.connection import Connection, wait
 
@@ -113,23 +116,27 @@ class RunProcess:
     """A run living in its own worker process, driven over a pipe."""
 
     def __init__(self, experiment, theta0=None, start_paused: bool = False, niceness: int = 10):
+        self._start(_worker_main, (experiment.to_dict(), theta0, start_paused, niceness))
+
+    def _start(self, target, args: tuple) -> None:
         ctx = mp.get_context("spawn")
+        self.finished = False
         self.conn, child = ctx.Pipe(duplex=True)
         saved = os.environ.get("OPENBLAS_NUM_THREADS")
         os.environ["OPENBLAS_NUM_THREADS"] = "1"  # read by numpy when the child imports it
         try:
-            self.process = ctx.Process(
-                target=_worker_main,
-                args=(child, experiment.to_dict(), theta0, start_paused, niceness),
-                daemon=True)
+            self.process = ctx.Process(target=target, args=(child, *args), daemon=True)
             self.process.start()
+        except BaseException:  # no process (no memory, no more pids): no pipe left open
+            self.conn.close()
+            child.close()
+            raise
         finally:
             if saved is None:
                 os.environ.pop("OPENBLAS_NUM_THREADS", None)
             else:
                 os.environ["OPENBLAS_NUM_THREADS"] = saved
         child.close()
-        self.finished = False
 
     def send(self, *command) -> bool:
         """Send a command; False if the worker is already gone."""
@@ -145,11 +152,27 @@ class RunProcess:
             message = self.conn.recv()
         except (EOFError, OSError):
             self.finished = True
-            code = self.process.exitcode
-            return ("died", f"the worker process ended unexpectedly (exit code {code})")
+            return ("died", f"the worker process ended unexpectedly ({self._exit_text()})")
         if message[0] in ("done", "error"):
             self.finished = True
         return message
+
+    def _exit_text(self) -> str:
+        """How the process ended: "killed by SIGKILL, signal 9" or "exit code 1"."""
+        try:
+            self.process.join(0.5)  # its pipe closed: it is exiting, or has exited
+            code = self.process.exitcode
+        except ValueError:  # the process object was closed already
+            code = None
+        if code is None:
+            return "exit code unknown"
+        if code < 0:
+            try:
+                name = signal.Signals(-code).name
+            except ValueError:
+                return f"killed by signal {-code}"
+            return f"killed by {name}, signal {-code}"
+        return f"exit code {code}"
 
     def terminate(self, timeout: float = 0.5) -> None:
         """Stop the worker now: ask politely, then kill. Returns within about ``timeout``."""
@@ -169,6 +192,70 @@ class RunProcess:
     @property
     def alive(self) -> bool:
         return _alive(self)
+
+
+class SyntheticProcess(RunProcess):
+    """A worker that streams ``n`` made-up snapshots, ``batch`` at a time (every ``interval``
+    seconds), over the same pipe protocol and with no solver: load tests and benchmarks of
+    the receiving side (a million snapshots in seconds, not hours)."""
+
+    def __init__(self, experiment=None, theta0=None, start_paused: bool = False,
+                 niceness: int = 0, n: int = 10_000, batch: int = 1_000,
+                 interval: float = 0.0):
+        self._start(_synthetic_main, (n, batch, interval, start_paused))
+
+
+def _synthetic_main(conn: Connection, n: int, batch: int, interval: float,
+                    paused: bool) -> None:
+    import math
+    from dataclasses import fields, replace
+
+    import numpy as np
+
+    from .snapshot import RunReport, Snapshot
+
+    values = dict.fromkeys((f.name for f in fields(Snapshot)), None)
+    values.update(h=0.01, solver_wall=0.0, n_hvp=0, n_hess=0, probe_hvp=0, probe_hess=0,
+                  rejected=0, newton_iters=0, newton_failures=0, order=5, status="running",
+                  message="")
+
+    def snapshot(i: int) -> Snapshot:
+        loss = 0.7 * math.exp(-i / 2e5) + 1e-3 * (1 + math.sin(i / 50.0))
+        values.update(step=i, t=0.01 * i, wall=2e-5 * i, loss_train=loss,
+                      loss_test=loss * 1.1, accuracy_train=1 - loss / 2, n_grad=6 * i,
+                      lambda_max=40.0 + math.sin(i / 1e3) if i % 10 == 0 else None)
+        return Snapshot(**values)
+
+    sent, stopped = 0, False
+    final = snapshot(0)
+    try:
+        while sent < n and not stopped:
+            while conn.poll(0.05 if paused else 0):
+                cmd = conn.recv()[0]
+                if cmd == "quit":
+                    return
+                stopped = stopped or cmd == "stop"
+                paused = {"pause": True, "go": False}.get(cmd, paused)
+            if paused or stopped:
+                continue
+            chunk = [snapshot(i) for i in range(sent, min(n, sent + batch))]
+            sent += len(chunk)
+            if sent == n:  # the last snapshot says how the run ended, as a real run's does
+                chunk[-1] = replace(chunk[-1], status="finished",
+                                    message=f"streamed {n} synthetic snapshots")
+            final = chunk[-1]
+            conn.send(("batch", chunk))
+            if interval:
+                time.sleep(interval)
+        if stopped:
+            final = replace(final, status="stopped", message="stopped by the user")
+            conn.send(("batch", [final]))
+        conn.send(("done", RunReport("synthetic", "none", final.status, final.message, final,
+                                     np.zeros(3), None, None, 3)))
+    except (BrokenPipeError, EOFError, OSError):
+        pass
+    finally:
+        conn.close()
 
 
 def terminate_all(processes, timeout: float = 0.5) -> None:

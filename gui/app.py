@@ -108,7 +108,8 @@ def main(argv: list[str] | None = None) -> int:
         window.set_comparison(comparison)
         window.current_path = Path(args.config)
     else:
-        window = MainWindow(restore=not shot, persist=not shot, icon=icon)
+        window = MainWindow(restore=not shot, persist=not shot, icon=icon,
+                            offer_recovery=not shot)
         if experiment is not None:
             window.set_experiment(experiment)
             window.current_path = None

@@ -5,17 +5,22 @@ the machine has cores (DESIGN.md). Only the receiving thread touches it while it
 starts it, calls ``runner.poll(0.05)`` in a loop (which also starts queued runs as others end),
 carries out Stop between polls, and emits one Qt signal per batch of events with every run's
 status. The window keeps its own copy of what arrived, so nothing is shared across threads.
+The same thread records every run's batches on disk (one
+:class:`~odeprop.core.recording.SnapshotRecorder` per run, in the recovery folder): should the
+window crash, the next lab window offers each run to reopen.
 """
 
 from __future__ import annotations
 
 import threading
 import time
+from contextlib import suppress
 
 from PySide6.QtCore import QObject, Signal
 
 from odeprop.core.comparison import Comparison
 from odeprop.core.comparison_runner import ComparisonRunner, RunEvent
+from odeprop.core.recording import SnapshotRecorder, new_record_name, recovery_dir
 
 POLL_SECONDS = 0.05
 #: After Stop, runs get this long to send their last snapshots and reports before they are ended.
@@ -33,6 +38,10 @@ class ComparisonSession(QObject):
         super().__init__(parent)
         self.comparison = comparison
         self.runner = ComparisonRunner(comparison, max_parallel=max_parallel)
+        self.recorders: dict[int, SnapshotRecorder] = {}  # by run index, from its first batch
+        self.record_errors: dict[int, str] = {}  # runs the disk refused (kept in memory only)
+        self._record_lock = threading.Lock()
+        self._disposed = False
         self._stop = threading.Event()
         self._quit = threading.Event()
         self._thread = threading.Thread(target=self._receive_loop,
@@ -57,6 +66,62 @@ class ComparisonSession(QObject):
     def running(self) -> bool:
         return self._thread.is_alive()
 
+    def dispose(self) -> None:
+        """The user is done with these runs (a new start, the window closed): delete their
+        records. Call after :meth:`shutdown`."""
+        with self._record_lock:
+            self._disposed = True
+            for recorder in self.recorders.values():
+                with suppress(OSError):
+                    recorder.discard()
+
+    def mark_exported(self) -> None:
+        """Every run was exported: the records are no longer offered after a crash."""
+        with self._record_lock:
+            if self._disposed or self.running:
+                return
+            for recorder in self.recorders.values():
+                with suppress(OSError):
+                    recorder.close(finished=True)
+
+    # -- the record on disk (receiving thread) ---------------------------------------------
+    def _record(self, events) -> None:
+        with self._record_lock:
+            if self._disposed:
+                return
+            for event in events:
+                if event.kind == "batch" and event.index not in self.record_errors:
+                    try:
+                        self._recorder(event.index).append(event.payload)
+                    except (OSError, ValueError) as exc:
+                        self.record_errors[event.index] = str(exc)
+                elif event.kind in ("done", "error", "died") and event.index in self.recorders:
+                    self._close_record(event.index)
+
+    def _recorder(self, index: int) -> SnapshotRecorder:
+        recorder = self.recorders.get(index)
+        if recorder is None:
+            comparison = self.comparison
+            label = f"{comparison.name}: {comparison.runs[index].label}"
+            recorder = SnapshotRecorder(recovery_dir(), new_record_name("compare"),
+                                        comparison.experiment(index).to_toml(), label,
+                                        comparison=comparison.name, run=index + 1)
+            self.recorders[index] = recorder
+        return recorder
+
+    def _close_record(self, index: int) -> None:
+        result = self.runner.results[index]
+        with suppress(OSError):
+            self.recorders[index].close(finished=False, status=result.status,
+                                        message=result.message)
+
+    def _close_records(self) -> None:
+        with self._record_lock:
+            if not self._disposed:
+                for index, recorder in self.recorders.items():
+                    if not recorder.closed:
+                        self._close_record(index)
+
     # -- the receiving thread ----------------------------------------------------------------
     def _receive_loop(self) -> None:
         runner = self.runner
@@ -69,6 +134,7 @@ class ComparisonSession(QObject):
                     runner.stop_all()
                     stop_at = time.monotonic()
                 events = runner.poll(POLL_SECONDS)
+                self._record(events)
                 statuses = [(r.status, r.message) for r in runner.results]
                 if events or statuses != last:
                     last = statuses
@@ -86,6 +152,7 @@ class ComparisonSession(QObject):
             for result in undone:
                 result.status, result.message = "failed", f"{type(exc).__name__}: {exc}"
             self.events.emit([], [(r.status, r.message) for r in runner.results])
+        self._close_records()
         if not self._quit.is_set():
             self.ended.emit()
 

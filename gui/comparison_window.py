@@ -23,6 +23,7 @@ from PySide6.QtWidgets import (
     QGroupBox,
     QLabel,
     QMainWindow,
+    QMessageBox,
     QSizePolicy,
     QSplitter,
     QTabWidget,
@@ -32,6 +33,7 @@ from PySide6.QtWidgets import (
 
 from odeprop.core.comparison import Comparison, RunSpec, Target
 from odeprop.core.config import Experiment, SolverConfig
+from odeprop.core.io import write_text_atomic
 from odeprop.core.presets import comparison_names, default_experiment, load_comparison
 from odeprop.core.snapshot import snapshots_to_csv
 
@@ -40,6 +42,7 @@ from .comparison_editors import RunsEditor, SharedEditor
 from .comparison_plots import ComparisonPlots
 from .comparison_session import ComparisonSession
 from .comparison_table import DistanceTable, LiveSummary, SummaryTable
+from .exports import export_error
 from .log_axis import compact
 from .plots import X_MODES
 
@@ -99,6 +102,7 @@ class ComparisonWindow(QMainWindow):
         self.persist = persist
         self.max_parallel = max_parallel
         self.session: ComparisonSession | None = None
+        self.error_dialog: QMessageBox | None = None  # the last error shown in a dialog
         self.live: LiveSummary | None = None
         self.current_path: Path | None = None
         self.state = "idle"
@@ -335,6 +339,7 @@ class ComparisonWindow(QMainWindow):
                 except (RuntimeError, TypeError):
                     pass
             session.shutdown(0.3)
+            session.dispose()
             session.deleteLater()
 
     def _set_state(self, state: str) -> None:
@@ -423,13 +428,26 @@ class ComparisonWindow(QMainWindow):
         self.banner.setText("")
         self.banner.hide()
 
+    def show_error(self, title: str, text: str) -> None:
+        """A failed file action: a dialog that does not block the window, and the banner."""
+        self.show_banner(text, "error")
+        box = QMessageBox(QMessageBox.Icon.Warning, title, text, QMessageBox.StandardButton.Ok,
+                          self)
+        box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        box.open()
+        self.error_dialog = box
+
     # -- files -------------------------------------------------------------------------------
     def open_comparison(self, path: str | Path) -> bool:
         """Load a comparison TOML; a bad file leaves the current one and says why."""
         try:
             comparison = Comparison.load(path)
         except ValueError as exc:
-            self.show_banner(f"Cannot open the comparison: {exc}", "error")
+            from odeprop.core.cli import wrong_kind
+
+            why = wrong_kind(path, "comparison")
+            why = f"{why}; open it with File ▸ Open experiment…" if why else str(exc)
+            self.show_banner(f"Cannot open the comparison: {why}", "error")
             return False
         self._replace(comparison, Path(path))
         self.show_banner(f"Opened {path}", "info")
@@ -457,9 +475,9 @@ class ComparisonWindow(QMainWindow):
         else:
             text = summary.to_csv()
         try:
-            path.write_text(text, encoding="utf-8")
+            write_text_atomic(path, text)
         except OSError as exc:
-            self.show_banner(f"Cannot export: {exc}", "error")
+            self.show_error("Cannot export the summary", export_error(path, exc))
             return False
         self.status_label.setText(f"Exported the summary to {path}")
         return True
@@ -473,11 +491,15 @@ class ComparisonWindow(QMainWindow):
         try:
             for result in self.live.results:
                 path = folder / f"{result.index + 1:02d}-{file_stem(result.label)}.csv"
-                path.write_text(snapshots_to_csv(result.snapshots), encoding="utf-8")
+                write_text_atomic(path, snapshots_to_csv(result.snapshots))
                 written.append(path)
         except OSError as exc:
-            self.show_banner(f"Cannot export: {exc}", "error")
+            done = f" ({len(written)} of {len(self.live.results)} runs were exported whole)" \
+                if written else ""
+            self.show_error("Cannot export the runs' data", export_error(path, exc) + done)
             return written
+        if self.session is not None and self.state == "ended":
+            self.session.mark_exported()
         self.status_label.setText(f"Exported {len(written)} runs' data to {folder}")
         return written
 
@@ -537,6 +559,7 @@ class ComparisonWindow(QMainWindow):
         self.redraw_timer.stop()
         if self.session is not None:
             self.session.shutdown(0.3)
+            self.session.dispose()  # a clean close: the records are not offered again
             if self.state in ("running", "stopping"):
                 self._set_state("ended")
         if self.persist:

@@ -1,9 +1,9 @@
 """The configuration panel: dataset, network, solver and stopping rules of one experiment.
 
 It edits a core :class:`~odeprop.core.config.Experiment` and validates by building one: the
-engine's ``ValueError`` names the field (``solver.rtol: …``), so the message is shown on the
-widget where it was typed. Settings the chosen method lacks are disabled, with the reason as
-their tooltip.
+engine's ``ValueError`` names the field (``solver.rtol: …``), so the message is shown where it
+was typed: the widget is outlined, and the message stands in red under it. Settings the chosen
+method lacks are disabled, with the reason as their tooltip.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ import math
 from dataclasses import replace
 from pathlib import Path
 
-from PySide6.QtCore import Signal
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
     QComboBox,
     QDoubleSpinBox,
@@ -44,7 +44,7 @@ from odeprop.core.datasets import DatasetError, csv_columns, csv_preview
 from odeprop.core.methods import METHODS
 from odeprop.core.presets import default_experiment
 
-from .config_widgets import LayerEditor, LogEdit, NumberEdit, flag
+from .config_widgets import MESSAGE_STYLE, LayerEditor, LogEdit, NumberEdit, flag
 from .tooltips import tip
 
 FAMILIES = {"ivp": "scipy solve_ivp", "ode": "scipy ode (legacy)", "cvode": "SUNDIALS CVODE",
@@ -73,7 +73,13 @@ class ConfigPanel(QScrollArea):
         self._jacobian_for = ""
         self.fields: dict[str, QWidget] = {}  # dotted field name → editing widget
         self.labels: dict[str, QLabel] = {}
+        #: the message under a field while it is invalid (hidden otherwise)
+        self.messages: dict[str, QLabel] = {}
+        self._forms: dict[str, QFormLayout] = {}
         self.errors: list[str] = []
+        self.csv_error: str | None = None  # the CSV file cannot be read
+        #: (name, message) of a target column the file lacks (an experiment asked for it)
+        self.column_error: tuple[str, str] | None = None
         body = QWidget()
         layout = QVBoxLayout(body)
         layout.setContentsMargins(4, 4, 4, 4)
@@ -100,8 +106,17 @@ class ConfigPanel(QScrollArea):
         widget.setToolTip(tip(key))
         widget.setProperty("tip", tip(key))
         form.addRow(text, widget)
+        message = QLabel("")
+        message.setObjectName(f"message:{name}")
+        message.setWordWrap(True)
+        message.setStyleSheet(MESSAGE_STYLE)
+        message.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        form.addRow(message)
+        form.setRowVisible(message, False)
         self.fields[name] = widget
         self.labels[name] = text
+        self.messages[name] = message
+        self._forms[name] = form
         for signal in ("textEdited", "valueChanged", "currentIndexChanged", "changed"):
             if hasattr(widget, signal) and not (signal == "valueChanged"
                                                 and isinstance(widget, LogEdit)):
@@ -160,7 +175,9 @@ class ConfigPanel(QScrollArea):
         form = QFormLayout(box)
         self.layers = LayerEditor()
         self._add(form, "network.hidden", "Hidden layers", self.layers, "layers")
-        self.fields["network.activations"] = self.layers
+        self.fields["network.activations"] = self.layers  # the same editor: one message
+        self.messages["network.activations"] = self.messages["network.hidden"]
+        self._forms["network.activations"] = form
         self.loss = QComboBox()
         self.loss.addItems(LOSSES)
         self._add(form, "network.loss", "Loss", self.loss, "loss")
@@ -335,9 +352,32 @@ class ConfigPanel(QScrollArea):
         for message in errors:
             name = message.split(":", 1)[0].split("[", 1)[0]
             bad.setdefault(name, message)
+        if self.kind.currentText() == "csv":  # shown, not blocking: Start gives the reason
+            if self.csv_error:
+                bad.setdefault("dataset.csv_path", self.csv_error)
+            missing = self.column_error
+            if missing and self.target_column.currentText() == missing[0]:
+                bad.setdefault("dataset.target_column", missing[1])
+        shown: dict[int, tuple[str, QWidget, str | None]] = {}  # one message per widget
         for name, widget in self.fields.items():
-            flag(widget, bad.get(name), widget.property("tip") or "")
+            first, _, message = shown.get(id(widget), (name, widget, None))
+            shown[id(widget)] = (first, widget, message or bad.get(name))
+        for name, widget, message in shown.values():
+            flag(widget, message, widget.property("tip") or "")
+            self.show_message(name, message)
         return errors
+
+    def show_message(self, name: str, message: str | None) -> None:
+        """Show ``message`` in red under the field ``name`` (None hides it)."""
+        label = self.messages[name]
+        if (message or "") != label.text():
+            label.setText(message or "")
+        self._forms[name].setRowVisible(label, bool(message))
+
+    def message(self, name: str) -> str:
+        """The message shown under a field ("" when it is valid)."""
+        label = self.messages[name]
+        return label.text() if not label.isHidden() else ""
 
     def _value(self, name: str, widget, errors: list[str]):
         try:
@@ -534,18 +574,26 @@ class ConfigPanel(QScrollArea):
     def load_csv(self, path: str) -> str | None:
         """Use the CSV file at ``path``: fill the column picker and the preview.
 
-        Returns the error message if the file cannot be read (also shown on the field).
+        A file that cannot be read changes nothing (the experiment stays as it was); its
+        message is returned and shown under the CSV field.
         """
+        try:
+            csv_columns(path)
+            csv_preview(path, 1)
+        except DatasetError as exc:
+            message = str(exc)
+            flag(self.fields["dataset.csv_path"], message, tip("csv"))
+            self.show_message("dataset.csv_path", message)
+            return message
         self.kind.setCurrentText("csv")
         self.csv_path.setText(str(path))
         message = self._load_columns(str(path), None)
         self._edited()
-        if message:
-            flag(self.fields["dataset.csv_path"], message, tip("csv"))
         return message
 
     def _load_columns(self, path: str, selected: str | None) -> str | None:
         self.target_column.blockSignals(True)
+        self.column_error = None
         self.target_column.clear()
         self.preview.clear()
         self.preview.setRowCount(0)
@@ -558,6 +606,13 @@ class ConfigPanel(QScrollArea):
                 message = str(exc)
             else:
                 self.target_column.addItems(columns)
+                if selected and selected not in columns:  # kept as asked, and said so
+                    shown = ", ".join(columns[:20]) + (", …" if len(columns) > 20 else "")
+                    self.column_error = (selected, f"{Path(path).name}: column {selected!r} "
+                                                   f"not found; columns are: {shown}")
+                    self.target_column.addItem(selected)
+                else:
+                    self.column_error = None
                 self.target_column.setCurrentText(selected or columns[-1])
                 self.preview.setColumnCount(len(header))
                 self.preview.setHorizontalHeaderLabels(header)

@@ -23,6 +23,7 @@ from odeprop.core.config import ACTIVATIONS
 from .tooltips import tip
 
 INVALID_STYLE = "border: 2px solid #d62728; background: #fff0f0;"
+MESSAGE_STYLE = "color: #b00020; font-size: 9pt;"  # the message under an invalid field
 
 
 def flag(widget: QWidget, message: str | None, base_tip: str = "") -> None:

@@ -1,7 +1,8 @@
 """The stiffness lens: a run's Hessian spectra inside its solver's region of absolute stability.
 
-The lens keeps, per run, the spectra and snapshots it is handed (``add_spectra``,
-``add_snapshots``), and a time slider over the spectra moves both views and reports the chosen
+The lens keeps, per run, the spectra it is handed and the snapshots at their steps
+(``add_spectra``, ``add_snapshots``; other snapshots are not kept, so a long run costs the lens
+nothing), and a time slider over the spectra moves both views and reports the chosen
 moment (``moment_selected``) so the window can mark it in its time plots. Runs measure whole
 spectra only when asked (``probe.full_spectrum``): :meth:`StiffnessLens.experiment_for_run`
 asks while the lens is open or its check box is on. Several runs (a comparison) each get an
@@ -33,9 +34,11 @@ from PySide6.QtWidgets import (
 )
 
 from odeprop.core.config import Experiment
+from odeprop.core.io import write_text_atomic
 from odeprop.core.snapshot import Snapshot, Spectrum, spectra_to_csv
 from odeprop.core.stiffness import SPECTRUM_ENDS, SPECTRUM_LIMIT
 
+from .exports import write_atomically
 from .lens_regions import Region, outside, region_for
 from .lens_views import SADDLE, SCALES, UNSTABLE, RegionView, SpectrumView, classify
 from .log_axis import compact
@@ -83,8 +86,15 @@ class LensRun:
     experiment: Experiment
     n_params: int | None = None
     spectra: list[Spectrum] = field(default_factory=list)
-    snapshots: dict[int, Snapshot] = field(default_factory=dict)
+    snapshots: dict[int, Snapshot] = field(default_factory=dict)  # at the spectra's steps
     last: Snapshot | None = None
+    #: recent snapshots, waiting for their spectrum (sent just after their batch)
+    pending: dict[int, Snapshot] = field(default_factory=dict)
+
+
+#: Recent snapshots the lens holds while their spectra may still arrive (and as many older
+#: probed ones): a bound, however long the run.
+PENDING_SNAPSHOTS = 2048
 
 
 def help_html() -> str:
@@ -243,7 +253,15 @@ class StiffnessLens(QWidget):
         run = self.runs.get(key)
         if run is not None:
             for snap in snapshots:
-                run.snapshots[snap.step] = snap
+                if snap.step in run.snapshots:  # the same step again (a stop's snapshot)
+                    run.snapshots[snap.step] = snap
+                else:  # its spectrum, if measured, follows its batch
+                    run.pending[snap.step] = snap
+            if len(run.pending) > PENDING_SNAPSHOTS:  # the newest, and older probed ones
+                items = list(run.pending.items())
+                older, newer = items[:-PENDING_SNAPSHOTS], items[-PENDING_SNAPSHOTS:]
+                run.pending = {step: snap for step, snap in older[-PENDING_SNAPSHOTS:]
+                               if snap.lambda_max is not None} | dict(newer)
             if snapshots:
                 run.last = snapshots[-1]
 
@@ -252,6 +270,10 @@ class StiffnessLens(QWidget):
         if run is None:
             return
         run.spectra.extend(spectra)
+        for spectrum in spectra:
+            snap = run.pending.pop(spectrum.step, None)
+            if snap is not None:
+                run.snapshots[spectrum.step] = snap
         if key == self.run_box.currentData() and not self._timer.isActive():
             self._timer.start()
 
@@ -451,7 +473,7 @@ class StiffnessLens(QWidget):
         """The shown run's spectra as CSV; returns how many rows (eigenvalues) were written."""
         text = self.spectra_csv()
         try:
-            Path(path).write_text(text, encoding="utf-8")
+            write_text_atomic(Path(path), text)
         except OSError as exc:
             self.message.emit(f"Cannot export the spectra: {exc}")
             return 0
@@ -464,11 +486,15 @@ class StiffnessLens(QWidget):
         widget = {"spectrum": self.spectrum_view, "region": self.region_view,
                   "both": self.views}[which]
         path = str(path)
-        try:
+
+        def write(tmp: str) -> None:
             if path.lower().endswith(".svg"):
-                _render_svg(widget, path, f"stiffness lens, {which}")
-            elif not widget.grab().save(path):
+                _render_svg(widget, tmp, f"stiffness lens, {which}")
+            elif not widget.grab().save(tmp):
                 raise OSError(f"could not write {path}")
+
+        try:
+            write_atomically(path, write)
         except Exception as exc:  # exporter failures are reported, never fatal
             self.message.emit(f"Cannot export the plot: {exc}")
             return False

@@ -3,6 +3,9 @@
 It owns at most one :class:`RunSession` (a worker process) at a time, appends each received batch
 to the plot buffers and redraws from one ~33 ms timer when something changed. It never waits on
 the worker: Stop sends a command, closing terminates the worker within about half a second.
+Every run is recorded on disk as it streams (:mod:`odeprop.gui.run_session`); a window that
+crashed leaves its records behind, and the next window offers to reopen them (a bar above the
+plots, never a blocking dialog). A worker that dies leaves the window running with the run's data.
 """
 
 from __future__ import annotations
@@ -27,22 +30,35 @@ from PySide6.QtWidgets import (
 
 from odeprop.core.config import Experiment
 from odeprop.core.presets import default_experiment
+from odeprop.core.recording import (
+    RecordReader,
+    SnapshotRecorder,
+    forget,
+    read_meta,
+    unfinished_recordings,
+)
 from odeprop.core.run import Problem
+from odeprop.core.worker import RunProcess
 
 from .comparison_menus import add_comparison_actions, comparisons_menu
 from .config_panel import ConfigPanel
 from .data_view import DataView
+from .exports import export_error, write_atomically
 from .lens import StiffnessLens
 from .lens_marker import TimeMarker
 from .log_axis import compact
 from .plots import X_MODES, PlotPanel
+from .recovery_bar import RecoveryBar
 from .run_controls import RunControls
-from .run_session import RunSession
+from .run_session import RecordedRun, RunSession
 
 REDRAW_MS = 33
 PLOTS_PER_TICK = 4  # plots redrawn per timer tick (the rest wait for the next tick)
 STATUS_SECONDS = 0.2  # the status line and progress bar change at most ~5 times a second
 MAX_RECENT = 8
+REOPEN_CHUNK = 20_000  # snapshots read from a record at a time when reopening it
+STATUS_TITLES = {"finished": "Finished", "failed": "Run failed", "stopped": "Stopped",
+                 "died": "Worker died"}
 BANNER_STYLES = {
     "error": "background: #fde2e2; color: #8a0010; border: 1px solid #d62728;",
     "ok": "background: #e3f4e1; color: #1b5e20; border: 1px solid #4caf50;",
@@ -71,13 +87,16 @@ class MainWindow(QMainWindow):
     """The lab window; ``settings`` defaults to the user's QSettings (tests pass their own)."""
 
     run_ended = Signal(str, str)  # status, message (after the window has shown it)
+    #: makes a run's worker; benchmarks substitute one that streams synthetic snapshots
+    process_factory = RunProcess
 
     def __init__(self, settings: QSettings | None = None, restore: bool = True,
-                 persist: bool = True, icon=None):
+                 persist: bool = True, icon=None, offer_recovery: bool = True):
         super().__init__()
         self.settings = settings if settings is not None else QSettings()
         self.persist = persist
-        self.session: RunSession | None = None
+        self.session: RunSession | RecordedRun | None = None
+        self.error_dialog: QMessageBox | None = None  # the last error shown in a dialog
         self.problem: Problem | None = None
         self.current_path: Path | None = None
         self.dirty = False
@@ -106,6 +125,10 @@ class MainWindow(QMainWindow):
         layout.setContentsMargins(4, 0, 4, 4)
         layout.setSpacing(4)
         layout.addWidget(self.controls)
+        self.recovery_bar = RecoveryBar()
+        self.recovery_bar.reopen_requested.connect(self.reopen_recording)
+        self.recovery_bar.discard_requested.connect(self.discard_recording)
+        layout.addWidget(self.recovery_bar)
         layout.addWidget(self.banner)
         layout.addWidget(self.plots, 1)
         self.setCentralWidget(central)
@@ -149,6 +172,8 @@ class MainWindow(QMainWindow):
             self._restore_settings()
         self._config_changed()
         self._preview_problem()
+        if offer_recovery:
+            self.check_recovery()
 
     # -- menus -------------------------------------------------------------------------------
     def _build_menus(self) -> None:
@@ -249,6 +274,8 @@ class MainWindow(QMainWindow):
             self.problem = Problem.build(exp)
         except ValueError as exc:
             self.show_banner(f"Cannot start: the data cannot be loaded: {exc}", "error")
+            if exp.dataset.kind == "csv":  # and beside the field that chose the data
+                self.config_panel.show_message("dataset.csv_path", str(exc))
             return False
         exp = self.lens.experiment_for_run(exp)  # whole Hessian spectra while the lens is open
         self._discard_session()
@@ -257,11 +284,15 @@ class MainWindow(QMainWindow):
         self.plots.set_experiment(exp)
         self.data_view.set_problem(self.problem)
         self.hide_banner()
-        self.session = RunSession(exp, start_paused=start_paused, parent=self)
-        self.session.batch.connect(self._on_batch)
-        self.session.theta.connect(self._on_theta)
-        self.session.spectra_batch.connect(self._on_spectra)
-        self.session.ended.connect(self._on_ended)
+        try:
+            self.session = RunSession(exp, start_paused=start_paused, parent=self,
+                                      process_factory=self.process_factory)
+        except OSError as exc:  # no process could be started (out of memory, no more pids)
+            self.show_banner(f"Cannot start: no worker process ({exc})", "error")
+            return False
+        self._connect(self.session)
+        if self.session.record_error:
+            self.show_banner(f"Note: {self.session.record_error}.", "info")
         self.lens.start_run(exp, self.problem.net.n_params)
         self._set_state("paused" if start_paused else "running")
         spectra = ", measuring Hessian spectra for the lens" if exp.probe.full_spectrum else ""
@@ -306,10 +337,19 @@ class MainWindow(QMainWindow):
     def _discard_session(self) -> None:
         if self.session is not None:
             session, self.session = self.session, None
-            for signal in (session.batch, session.theta, session.spectra_batch, session.ended):
+            for signal in (session.batch, session.theta, session.spectra_batch, session.ended,
+                           session.record_failed):
                 signal.disconnect()
             session.shutdown(0.3)
+            session.dispose()  # its record: the user is done with the run
             session.deleteLater()
+
+    def _connect(self, session) -> None:
+        session.batch.connect(self._on_batch)
+        session.theta.connect(self._on_theta)
+        session.spectra_batch.connect(self._on_spectra)
+        session.ended.connect(self._on_ended)
+        session.record_failed.connect(self._on_record_failed)
 
     def _set_state(self, state: str) -> None:
         self.state = state
@@ -340,13 +380,18 @@ class MainWindow(QMainWindow):
         self.plots.refresh()
         self._update_status()
         self.data_view.refresh(force=True)
-        kind = {"finished": "ok", "failed": "error"}.get(status, "info")
-        title = {"finished": "Finished", "failed": "Run failed",
-                 "stopped": "Stopped"}.get(status, status)
-        n = len(self.session.snapshots) if self.session else 0
+        kind = {"finished": "ok", "failed": "error", "died": "error"}.get(status, "info")
+        title = STATUS_TITLES.get(status, status)
+        n = self.session.count if self.session else 0
+        again = "; Start runs it again" if status == "died" else ""
         self.show_banner(f"{title}: {message}  ({n} snapshots kept; File ▸ Export run data "
-                         "saves them)", kind)
+                         f"saves them{again})", kind)
         self.run_ended.emit(status, message)
+
+    def _on_record_failed(self, message: str) -> None:
+        if self.sender() is self.session:
+            self.show_banner(f"Note: {message}. Export the run before closing the window.",
+                             "info")
 
     def show_banner(self, text: str, kind: str = "info") -> None:
         self.banner.setText(text)
@@ -402,7 +447,7 @@ class MainWindow(QMainWindow):
     def _progress(self, snap) -> tuple[float, str]:
         """How far the run is toward t_end or its nearest target (the largest fraction)."""
         stop = self.session.experiment.stop
-        first = self.session.snapshots[0]
+        first = self.session.first or snap
         candidates = [(snap.t / stop.t_end, f"t = {compact(snap.t, 3)} of {compact(stop.t_end)}")]
 
         def toward(now, start, target, name):
@@ -431,7 +476,11 @@ class MainWindow(QMainWindow):
         try:
             exp = Experiment.load(path)
         except ValueError as exc:
-            self.show_banner(f"Cannot open the experiment: {exc}", "error")
+            from odeprop.core.cli import wrong_kind
+
+            why = wrong_kind(path, "experiment")
+            why = f"{why}; open it with File ▸ Open comparison…" if why else str(exc)
+            self.show_banner(f"Cannot open the experiment: {why}", "error")
             return False
         self.set_experiment(exp)
         self.current_path = Path(path)
@@ -451,30 +500,130 @@ class MainWindow(QMainWindow):
         return True
 
     def export_csv(self, path: str | Path) -> int:
-        """Every snapshot received so far as CSV; returns how many rows were written."""
+        """Every snapshot received so far as CSV; returns how many rows were written.
+
+        Copied from the run's record through a temporary file renamed at the end: an
+        unwritable folder or a full disk gives an error dialog and leaves no partial file."""
         if self.session is None:
             self.show_banner("Nothing to export yet: start a run first.", "info")
             return 0
-        text = self.session.to_csv()
         try:
-            Path(path).write_text(text, encoding="utf-8")
+            rows = self.session.export_csv(path)
         except OSError as exc:
-            self.show_banner(f"Cannot export: {exc}", "error")
+            self.show_error("Cannot export the run data", export_error(path, exc))
             return 0
-        rows = text.count("\n") - 1
         self.status_label.setText(f"Exported {rows} snapshots to {path}")
         return rows
+
+    def show_error(self, title: str, text: str) -> None:
+        """An error the user must see (a file action failed): a dialog that does not block the
+        window (runs keep streaming), and the same text in the banner."""
+        self.show_banner(text, "error")
+        box = QMessageBox(QMessageBox.Icon.Warning, title, text, QMessageBox.StandardButton.Ok,
+                          self)
+        box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        box.open()
+        self.error_dialog = box
+
+    # -- recovery after a crash ----------------------------------------------------------------
+    def check_recovery(self) -> list:
+        """Offer the runs a crashed window left unsaved (a bar above the plots)."""
+        try:
+            records = unfinished_recordings()
+        except OSError:
+            records = []
+        self.recovery_bar.set_records(records)
+        return records
+
+    def discard_recording(self, path: str | Path) -> None:
+        forget(Path(path))
+        self.check_recovery()
+
+    def reopen_recording(self, path: str | Path) -> bool:
+        """Load a record left by a crash as a finished, view-only run (its experiment goes into
+        the form): it can be exported, or started again. The window takes the record over (it
+        is read once, not copied) and deletes it when the user is done with the run."""
+        path = Path(path)
+        if self.state in ("running", "paused", "starting"):
+            self.show_banner("Stop the current run before reopening a recorded one.", "info")
+            return False
+        chunks = None
+        try:
+            meta = read_meta(path)
+            exp = Experiment.from_toml(str(meta.get("experiment", "")))
+            # a long record is read thinned to what the plots keep (every k-th row and the
+            # last; the others are only checked): a million rows in seconds
+            every = max(1, -(-_lines_in(path) // self.plots.columns.max_points))
+            reader = RecordReader(path, REOPEN_CHUNK, every=every)
+            chunks = iter(reader)
+            chunk = next(chunks, [])
+            recorder = SnapshotRecorder.adopt(path)  # this window owns the record now
+        except (OSError, ValueError) as exc:
+            if chunks is not None:
+                chunks.close()
+            self.show_banner(f"Cannot reopen {path.name}: {exc}", "error")
+            return False
+        self._discard_session()
+        self.plots.clear()
+        self.lens.clear()
+        self.config_panel.set_experiment(exp)
+        try:
+            self.problem = Problem.build(exp)
+            task = self.problem.dataset.task
+            self.data_view.set_problem(self.problem)
+        except ValueError:  # its data file is gone: the curves can still be shown
+            self.problem = None
+            self.data_view.set_problem(None)
+            task = ("classification" if chunk and chunk[0].accuracy_train is not None
+                    else "regression")
+        self.plots.set_task(task)
+        self.plots.set_experiment(exp)
+        run = RecordedRun(exp, label=meta.get("label") or exp.name, parent=self,
+                          recorder=recorder)
+        self._connect(run)
+        self.session = run
+        try:
+            while chunk:
+                run.add(chunk)
+                self.plots.append(chunk)
+                chunk = next(chunks, [])
+        except (OSError, ValueError):
+            pass  # a damaged tail: what was read is shown
+        finally:
+            chunks.close()
+        recorder.settle(reader.size, reader.rows)  # a torn last line is cut off
+        run.count = reader.rows
+        last = run.last
+        status = meta.get("status") or "stopped"
+        message = meta.get("message") or (
+            "the window closed during the run" + (f", at step {last.step}" if last else ""))
+        run.end(status, message)
+        self.check_recovery()
+        self._set_state("ended")
+        self.plots.refresh()
+        self._update_status()
+        self.show_banner(f"Reopened “{meta.get('label') or exp.name}”: {run.count} snapshots "
+                         f"({STATUS_TITLES.get(status, status).lower()}: {message}). View only: "
+                         "File ▸ Export run data saves them; Start runs the experiment again.",
+                         "info")
+        return True
 
     def export_plot(self, key: str, path: str | Path) -> bool:
         """One plot as PNG or SVG (by the file's extension)."""
         widget = self.data_view if key == "data" else self.plots.plots[key]
         path = str(path)
-        try:
+
+        def write(tmp: str) -> None:
             if path.lower().endswith(".svg"):
-                _render_svg(widget, path, widget.title if key != "data" else "data view")
-            else:
-                if not widget.grab().save(path):
-                    raise OSError(f"could not write {path}")
+                _render_svg(widget, tmp, widget.title if key != "data" else "data view")
+            elif not widget.grab().save(tmp):
+                raise OSError(f"could not write {path}")
+
+        try:
+            write_atomically(path, write)
+        except OSError as exc:
+            self.show_error("Cannot export the plot", export_error(path, exc))
+            return False
         except Exception as exc:  # exporter failures are reported, never fatal
             self.show_banner(f"Cannot export the plot: {exc}", "error")
             return False
@@ -589,6 +738,13 @@ class MainWindow(QMainWindow):
         self.redraw_timer.stop()
         if self.session is not None:
             self.session.shutdown(0.5)
+            self.session.dispose()  # a clean close: the record is not offered again
         if self.persist:
             self.save_settings()
         super().closeEvent(event)
+
+
+def _lines_in(path: Path) -> int:
+    """Lines in a file, counted in blocks (a 150 MB record in a fraction of a second)."""
+    with open(path, "rb") as fh:
+        return sum(block.count(b"\n") for block in iter(lambda: fh.read(1 << 20), b""))

@@ -38,12 +38,26 @@ TRAIN, TEST = "#1f77b4", "#d62728"  # blue and red: distinguishable on a project
 pg.setConfigOptions(antialias=False, background="w", foreground="#202020")
 
 
-class SnapshotColumns:
-    """Growing float columns, one per plotted snapshot field; capacity doubles when full."""
+#: Points a column keeps at most: past it, the history is thinned to every other point (and the
+#: snapshots after it are taken at the new stride), so a run of a million steps costs the plots
+#: the same memory as one of a hundred thousand. The full record is on disk (RunSession).
+MAX_POINTS = 100_000
 
-    def __init__(self, capacity: int = 1024, names=COLUMNS):
+
+class SnapshotColumns:
+    """Growing float columns, one per plotted snapshot field; capacity doubles when full.
+
+    Bounded: beyond ``max_points`` rows the columns keep every ``stride``-th received snapshot
+    (the stride doubles each time they fill), plus always the newest one as the last row.
+    """
+
+    def __init__(self, capacity: int = 1024, names=COLUMNS, max_points: int | None = None):
         self.n = 0
-        self.generation = 0  # changes on clear(): the same n is then other data
+        self.generation = 0  # changes on clear() and thinning: the same n is then other data
+        self.max_points = max(4, max_points or MAX_POINTS)
+        self.stride = 1  # every stride-th received snapshot is kept
+        self.received = 0  # snapshots appended since clear()
+        self._newest_extra = False  # the last row is the newest snapshot, off the stride
         self._data = {name: np.full(capacity, np.nan) for name in names}
 
     @property
@@ -53,18 +67,55 @@ class SnapshotColumns:
     def clear(self) -> None:
         self.n = 0
         self.generation += 1
+        self.stride = 1
+        self.received = 0
+        self._newest_extra = False
+        if self.capacity > 4096:  # give back a long run's memory
+            self._data = {name: np.full(1024, np.nan) for name in self._data}
 
     def append(self, snapshots) -> None:
+        chunk = max(1, self.max_points // 2)
+        for i in range(0, len(snapshots), chunk):
+            self._append(snapshots[i: i + chunk])
+
+    def _append(self, snapshots) -> None:
         k = len(snapshots)
-        if self.n + k > self.capacity:
-            new = max(2 * self.capacity, self.n + k)
+        if not k:
+            return
+        if self._newest_extra:  # replaced by this batch's newest snapshot
+            self.n -= 1
+            self._newest_extra = False
+        start, self.received = self.received, self.received + k
+        keep = list(snapshots[(-start) % self.stride:: self.stride])
+        if (start + k - 1) % self.stride:
+            keep.append(snapshots[-1])
+            self._newest_extra = True
+        m = len(keep)
+        if self.n + m > self.capacity:
+            new = max(2 * self.capacity, self.n + m)
             for name, old in self._data.items():
                 grown = np.full(new, np.nan)
                 grown[: self.n] = old[: self.n]
                 self._data[name] = grown
         for name, column in self._data.items():
-            column[self.n: self.n + k] = [_number(getattr(s, name)) for s in snapshots]
-        self.n += k
+            column[self.n: self.n + m] = [_number(getattr(s, name)) for s in keep]
+        self.n += m
+        while self.n > self.max_points:
+            self._thin()
+
+    def _thin(self) -> None:
+        """Keep every other row on the stride (and the newest row); the stride doubles."""
+        on_stride = self.n - (1 if self._newest_extra else 0)
+        rows = np.arange(0, on_stride, 2)
+        newest = self.n - 1
+        self._newest_extra = rows[-1] != newest
+        if self._newest_extra:
+            rows = np.append(rows, newest)
+        for column in self._data.values():
+            column[: len(rows)] = column[rows]
+        self.n = len(rows)
+        self.stride *= 2
+        self.generation += 1
 
     def __getitem__(self, name: str) -> np.ndarray:
         return self._data[name][: self.n]

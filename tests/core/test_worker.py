@@ -107,3 +107,36 @@ def test_terminate_all_ends_many_workers_against_one_deadline():
     terminate_all(procs, timeout=0.5)
     assert time.monotonic() - begin < 1.6  # not 3 × (0.5 s + kill)
     assert not any(p.alive for p in procs)
+
+
+def test_a_synthetic_worker_streams_every_snapshot_and_obeys_stop():
+    from odeprop.core.worker import SyntheticProcess
+
+    proc = SyntheticProcess(n=5_000, batch=700)
+    messages = _drain(proc)
+    proc.terminate()
+    snaps = _snapshots(messages)
+    assert [s.step for s in snaps] == list(range(5_000))
+    assert messages[-1][0] == "done" and messages[-1][1].status == "finished"
+    assert snaps[-1].status == "finished" and snaps[0].status == "running"
+    endless = SyntheticProcess(n=10**9, batch=100, interval=0.01)
+    _drain(endless, until=("batch",))
+    endless.send("stop")
+    rest = _drain(endless)
+    endless.terminate()
+    assert rest[-1][1].status == "stopped" and _snapshots(rest)[-1].status == "stopped"
+
+
+def test_a_worker_killed_by_a_signal_is_named_in_the_message():
+    import os
+    import signal
+
+    from odeprop.core.worker import SyntheticProcess
+
+    proc = SyntheticProcess(n=10**9, batch=100, interval=0.01)
+    _drain(proc, until=("batch",))
+    os.kill(proc.process.pid, signal.SIGKILL)
+    kind, message = _drain(proc, until=("died",))[-1]
+    assert message == "the worker process ended unexpectedly (killed by SIGKILL, signal 9)"
+    assert proc.send("pause") is False  # a broken pipe: refused quietly, never raised
+    proc.terminate()

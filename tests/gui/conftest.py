@@ -21,6 +21,22 @@ def isolated_settings(tmp_path_factory):
     return folder
 
 
+@pytest.fixture(scope="session", autouse=True)
+def session_recovery_folder(tmp_path_factory):
+    """Module-scoped windows record in a temporary folder too (never the user's)."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("ODEPROP_RECOVERY_DIR", str(tmp_path_factory.mktemp("recovery")))
+        yield
+
+
+@pytest.fixture(autouse=True)
+def recovery_folder(tmp_path, monkeypatch):
+    """Each test records its runs in a folder of its own (never the user's recovery folder)."""
+    folder = tmp_path / "recovery"
+    monkeypatch.setenv("ODEPROP_RECOVERY_DIR", str(folder))
+    return folder
+
+
 @pytest.fixture
 def settings(tmp_path):
     return QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat)

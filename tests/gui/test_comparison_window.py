@@ -21,6 +21,7 @@ from odeprop.core.config import (
     TolerancePhase,
 )
 from odeprop.core.presets import comparison_names, load_comparison
+from odeprop.core.recording import read_recording
 from odeprop.core.summary import summarize
 from odeprop.gui.comparison_table import NONE_TEXT, SummaryModel
 from odeprop.gui.comparison_window import ComparisonWindow
@@ -152,6 +153,39 @@ def test_sorting_is_numeric_and_keeps_missing_values_last(finished):
         assert shown[0] is not None and shown[1:] == [None, None]
     table.sortByColumn(-1, Qt.SortOrder.AscendingOrder)  # back to run order
     table.proxy.invalidate()
+
+
+def test_every_run_is_recorded_on_disk_for_recovery(finished):
+    session = finished.session
+    assert sorted(session.recorders) == [0, 1, 2] and not session.record_errors
+    for result in finished.live.results:
+        recorder = session.recorders[result.index]
+        assert read_recording(recorder.path) == result.snapshots
+        meta = recorder.meta
+        assert meta["label"] == f"three solvers: {result.label}" and meta["run"] == \
+            result.index + 1
+        assert (meta["status"], meta["message"]) == (result.status, result.message)
+        assert meta["finished"] is False  # not exported yet: offered after a crash
+
+
+def test_exports_that_cannot_be_written_say_so_and_leave_no_partial_file(finished, tmp_path,
+                                                                        monkeypatch):
+    import errno
+
+    from odeprop.core import io as core_io
+
+    def full(*_args):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(core_io.os, "replace", full)
+    assert finished.export_runs(tmp_path) == []
+    box = finished.error_dialog
+    assert box.windowTitle() == "Cannot export the runs' data" and box.isVisible()
+    assert box.text().startswith(f"Cannot export to {tmp_path / '01-GD.csv'}: No space left")
+    assert not finished.export_summary(tmp_path / "summary.md")
+    assert "No space left on device" in finished.error_dialog.text()
+    assert list(tmp_path.iterdir()) == []  # nothing half-written, no temporary files
+    box.close()
 
 
 def test_exports_round_trip(finished, tmp_path):

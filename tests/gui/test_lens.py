@@ -65,7 +65,7 @@ def test_the_lens_plots_minus_h_lambda_of_a_real_run(qtbot, window):
         lens.status.text()
     spectra = window.session.spectra
     assert len(spectra) == 41 and [s.step for s in spectra] == list(range(0, 201, 5))
-    by_step = {s.step: s for s in window.session.snapshots}
+    by_step = {s.step: s for s in window.session.read_snapshots()}
     lens.scale_box.setCurrentIndex(lens.scale_box.findData("linear"))
     for index in (0, 7, len(spectra) - 1):
         lens.select(index)
@@ -78,7 +78,7 @@ def test_the_lens_plots_minus_h_lambda_of_a_real_run(qtbot, window):
         np.testing.assert_allclose(np.sort(drawn), np.sort(-snap.h * spec.eigenvalues))
         np.testing.assert_array_equal(y, 0.0)
         np.testing.assert_array_equal(lens.spectrum_view.points[1], spec.eigenvalues)
-        assert lens.current[1] is snap
+        assert lens.current[1] == snap
     # at step 0, η·λmax ≈ 2.6: the sharpest direction lies outside the disc, and is red
     lens.select(0)
     kinds = lens.region_view.kinds
@@ -103,7 +103,7 @@ def test_the_lens_plots_minus_h_lambda_of_a_real_run(qtbot, window):
 def test_the_slider_moves_both_views_and_the_marker_in_every_plot(qtbot, window):
     run_with_lens(qtbot, window, GD_AT_THE_EDGE)
     lens, spectra = window.lens, window.session.spectra
-    by_step = {s.step: s for s in window.session.snapshots}
+    by_step = {s.step: s for s in window.session.read_snapshots()}
     assert lens.slider.maximum() == len(spectra) - 1
     assert lens.slider.value() == lens.slider.maximum()  # it followed the run to its end
     seen = []
@@ -190,7 +190,7 @@ def test_the_bdf_locus_follows_the_order_of_a_real_run(qtbot, window):
         probe={"stiffness_every": 2, "stiffness_budget": 0.0})
     run_with_lens(qtbot, window, bdf)
     lens = window.lens
-    by_step = {s.step: s for s in window.session.snapshots}
+    by_step = {s.step: s for s in window.session.read_snapshots()}
     orders = set()
     for index, spec in enumerate(window.session.spectra):
         order = by_step[spec.step].order

@@ -9,6 +9,8 @@ import pytest
 from conftest import DIVERGING_GD, ENDLESS_GD, SHORT_BDF
 
 from odeprop.core.presets import default_experiment
+from odeprop.core.recording import read_recording
+from odeprop.core.snapshot import snapshots_to_csv
 from odeprop.gui.plots import X_MODES
 
 
@@ -30,8 +32,8 @@ def test_window_opens_on_the_default_experiment(window):
 def test_start_streams_batches_into_every_plot(qtbot, window):
     status, message = run_to_end(qtbot, window, SHORT_BDF)
     assert status == "finished", message
-    snaps = window.session.snapshots
-    assert len(snaps) > 10
+    snaps = window.session.read_snapshots()  # the record on disk holds every one
+    assert len(snaps) == window.session.count > 10
     cols = window.plots.columns
     assert cols.n == len(snaps)
     for key, plot in window.plots.plots.items():
@@ -54,15 +56,15 @@ def test_start_streams_batches_into_every_plot(qtbot, window):
 def test_pause_stops_growth_and_resume_continues(qtbot, window):
     window.set_experiment(ENDLESS_GD)
     window.start()
-    qtbot.waitUntil(lambda: len(window.session.snapshots) > 50, timeout=10_000)
+    qtbot.waitUntil(lambda: window.session.count > 50, timeout=10_000)
     window.pause()
     assert window.controls.pause_action.text() == "Resume"
     qtbot.wait(400)  # the worker flushes its last batch when it sees the pause
-    paused_at = len(window.session.snapshots)
+    paused_at = window.session.count
     qtbot.wait(500)
-    assert len(window.session.snapshots) == paused_at
+    assert window.session.count == paused_at
     window.resume()
-    qtbot.waitUntil(lambda: len(window.session.snapshots) > paused_at + 50, timeout=5_000)
+    qtbot.waitUntil(lambda: window.session.count > paused_at + 50, timeout=5_000)
     with qtbot.waitSignal(window.run_ended, timeout=2_000):
         window.stop()
 
@@ -76,7 +78,7 @@ def test_step_advances_exactly_one_solver_step(qtbot, window):
     window.step()
     qtbot.waitUntil(lambda: window.session.last.step == 2, timeout=3_000)
     qtbot.wait(300)
-    steps = [s.step for s in window.session.snapshots]
+    steps = [s.step for s in window.session.read_snapshots()]
     assert steps == [0, 1, 2]
     qtbot.waitUntil(lambda: window.plots.columns.n == 3, timeout=1_000)
 
@@ -85,20 +87,21 @@ def test_step_advances_exactly_one_solver_step(qtbot, window):
 def test_stop_and_close_end_the_worker_within_a_second(qtbot, window, how):
     window.set_experiment(ENDLESS_GD)
     window.start()
-    qtbot.waitUntil(lambda: len(window.session.snapshots) > 20, timeout=10_000)
+    qtbot.waitUntil(lambda: window.session.count > 20, timeout=10_000)
     process = window.session.process  # core RunProcess: .alive survives closing
     begin = time.perf_counter()
     if how == "stop":
         with qtbot.waitSignal(window.run_ended, timeout=1_000):
             window.stop()
         qtbot.waitUntil(lambda: not process.alive, timeout=1_000)
-        assert window.plots.columns.n == len(window.session.snapshots)
-        assert window.session.snapshots[-1].status == "stopped"
+        assert window.plots.columns.n == window.session.count
+        assert window.session.last.status == "stopped"
+        assert window.session.read_snapshots()[-1] == window.session.last
         assert window.state == "ended"
     else:
         window.close()
         qtbot.waitUntil(lambda: not process.alive, timeout=1_000)
-        assert len(window.session.snapshots) > 20
+        assert window.session.count > 20
     assert time.perf_counter() - begin < 1.0
 
 
@@ -137,16 +140,23 @@ def test_diverging_gradient_descent_says_so_and_keeps_its_data(qtbot, window, tm
     x, _ = window.plots.plots["loss"].curves[0][1].getData()
     assert len(x) >= 1
     rows = window.export_csv(tmp_path / "diverged.csv")
-    assert rows == len(window.session.snapshots) >= 2
+    assert rows == window.session.count >= 2
+    assert len((tmp_path / "diverged.csv").read_text().splitlines()) == rows + 1
 
 
 def test_exported_csv_holds_every_received_snapshot(qtbot, window, tmp_path):
-    run_to_end(qtbot, window, SHORT_BDF)
+    received = []  # every snapshot the window received, as the worker sent it
+    window.set_experiment(SHORT_BDF)
+    with qtbot.waitSignal(window.run_ended, timeout=30_000):
+        assert window.start()
+        window.session.batch.connect(received.extend)  # the worker needs ~1 s to start
     path = tmp_path / "run.csv"
-    assert window.export_csv(path) == len(window.session.snapshots)
+    assert window.export_csv(path) == window.session.count == len(received)
     table = list(csv.DictReader(io.StringIO(path.read_text())))
-    assert [int(r["step"]) for r in table] == [s.step for s in window.session.snapshots]
-    assert float(table[-1]["t"]) == window.session.snapshots[-1].t
+    assert [int(r["step"]) for r in table] == [s.step for s in received]
+    assert float(table[-1]["t"]) == received[-1].t
+    assert path.read_text() == snapshots_to_csv(received)  # byte for byte what the CLI writes
+    assert read_recording(path) == received  # every value, exactly
 
 
 def test_x_axis_switch_changes_every_plot(qtbot, window):
@@ -169,11 +179,11 @@ def test_reset_gives_the_same_initial_weights(qtbot, window):
     window.step()
     qtbot.waitUntil(lambda: window.session.last is not None and window.session.last.step == 1,
                     timeout=10_000)
-    first = window.session.snapshots[0].loss_train
+    first = window.session.first.loss_train
     window.reset()
     assert window.session is None and window.plots.columns.n == 0
     assert window.state == "idle"
     window.step()
     qtbot.waitUntil(lambda: window.session.last is not None and window.session.last.step == 1,
                     timeout=10_000)
-    assert window.session.snapshots[0].loss_train == first
+    assert window.session.first.loss_train == first

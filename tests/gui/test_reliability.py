@@ -1,0 +1,329 @@
+"""Faults the lab survives: a worker killed mid-run, a broken pipe, a full disk or an unwritable
+folder on export, a window that crashed (its runs offered again), long streams and many cycles.
+
+The long-session tests run the functions of ``benchmarks/reliability.py`` scaled down (20
+cycles, 60 000 snapshots); the benchmark runs them full size (300 cycles, a million snapshots).
+"""
+
+import errno
+import functools
+import gc
+import importlib.util
+import os
+import signal
+import subprocess
+import sys
+from dataclasses import fields
+from pathlib import Path
+
+import pytest
+from conftest import ENDLESS_GD, SHORT_BDF
+from PySide6.QtCore import Qt
+
+from odeprop.core.recording import (
+    SnapshotRecorder,
+    read_recording,
+    unfinished_recordings,
+)
+from odeprop.core.snapshot import Snapshot
+from odeprop.core.worker import SyntheticProcess
+from odeprop.gui.run_session import RecordedRun
+
+ROOT = Path(__file__).resolve().parents[2]
+_spec = importlib.util.spec_from_file_location("reliability", ROOT / "benchmarks" /
+                                               "reliability.py")
+reliability = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(reliability)
+
+
+def synthetic(window, n: int, batch: int = 500, interval: float = 0.0) -> None:
+    window.process_factory = functools.partial(SyntheticProcess, n=n, batch=batch,
+                                               interval=interval)
+
+
+def run_synthetic(qtbot, window, n: int, batch: int = 500) -> None:
+    synthetic(window, n, batch)
+    with qtbot.waitSignal(window.run_ended, timeout=30_000):
+        assert window.start()
+
+
+def unwritable(tmp_path) -> Path:
+    """A folder nobody may write in (as root, where permissions do not bind: /sys)."""
+    folder = tmp_path / "read-only"
+    folder.mkdir()
+    folder.chmod(0o500)
+    if os.access(folder, os.W_OK):
+        if not os.path.isdir("/sys") or os.access("/sys", os.W_OK) and os.geteuid() != 0:
+            pytest.skip("no unwritable folder on this system")
+        return Path("/sys")
+    return folder
+
+
+def fake_snapshots(n: int, start: int = 0) -> list[Snapshot]:
+    values = dict.fromkeys((f.name for f in fields(Snapshot)), None)
+    values.update(h=0.5, wall=0.0, solver_wall=0.0, n_hvp=0, n_hess=0, probe_hvp=0,
+                  probe_hess=0, status="running", message="")
+    return [Snapshot(**{**values, "step": i, "t": 0.5 * i, "loss_train": 1.0 / (1 + i),
+                        "n_grad": i}) for i in range(start, start + n)]
+
+
+# -- a worker killed mid-run, a broken pipe ------------------------------------------------------
+def test_a_killed_worker_marks_the_run_keeps_its_data_and_can_start_again(qtbot, window,
+                                                                          tmp_path):
+    window.set_experiment(ENDLESS_GD)
+    assert window.start()
+    qtbot.waitUntil(lambda: window.session.count > 30, timeout=10_000)
+    session = window.session
+    with qtbot.waitSignal(window.run_ended, timeout=5_000) as ended:
+        os.kill(session.process.process.pid, signal.SIGKILL)
+        window.pause()  # a command down the broken pipe: refused quietly, nothing raised
+    status, message = ended.args
+    assert status == "died" and window.state == "ended"
+    assert message.startswith("the worker process ended unexpectedly (killed by SIGKILL")
+    assert f"after step {session.last.step}" in message
+    assert window.banner.text().startswith("Worker died: the worker process ended")
+    assert "Start runs it again" in window.banner.text()
+    assert window.banner.property("kind") == "error"
+    assert window.plots.columns.n == session.count > 30  # its data stays
+    assert window.export_csv(tmp_path / "died.csv") == session.count
+    assert [s.step for s in read_recording(tmp_path / "died.csv")] == list(range(session.count))
+    assert window.controls.start_action.isEnabled()
+    assert window.start()  # and it runs again
+    qtbot.waitUntil(lambda: window.session.count > 10, timeout=10_000)
+    assert window.session is not session and window.session.first.step == 0
+    with qtbot.waitSignal(window.run_ended, timeout=3_000):
+        window.stop()
+
+
+# -- exports that cannot be written --------------------------------------------------------------
+def test_export_to_an_unwritable_folder_says_so_and_writes_nothing(qtbot, window, tmp_path):
+    run_synthetic(qtbot, window, 3_000)
+    folder = unwritable(tmp_path)
+    assert window.export_csv(folder / "run.csv") == 0
+    box = window.error_dialog
+    assert box.isVisible() and box.windowTitle() == "Cannot export the run data"
+    assert box.text().startswith(f"Cannot export to {folder / 'run.csv'}: Permission denied.")
+    assert "Nothing was written there" in box.text()
+    assert window.banner.property("kind") == "error"
+    assert not (folder / "run.csv").exists()
+    box.close()
+    assert window.export_csv(tmp_path / "run.csv") == 3_000  # the data is still there
+    for name in ("loss.png", "loss.svg"):  # plots too: a dialog, and no file
+        assert not window.export_plot("loss", folder / name)
+        assert window.error_dialog.windowTitle() == "Cannot export the plot"
+        assert "Permission denied" in window.error_dialog.text()
+        assert not (folder / name).exists()
+        window.error_dialog.close()
+    assert window.export_plot("loss", tmp_path / "loss.svg")
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []
+
+
+@pytest.mark.parametrize("where", ["rename", "sync", "write"])
+def test_a_full_disk_on_export_leaves_the_old_file_and_no_partial_one(qtbot, window, tmp_path,
+                                                                      monkeypatch, where):
+    from odeprop.core import io as core_io
+
+    run_synthetic(qtbot, window, 3_000)
+    target = tmp_path / "out" / "run.csv"
+    target.parent.mkdir()
+    target.write_text("an older export, complete\n")
+
+    def full(*_args, **_kwargs):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    if where == "rename":
+        monkeypatch.setattr(core_io.os, "replace", full)
+    elif where == "sync":
+        monkeypatch.setattr(core_io.os, "fsync", full)
+    else:  # the disk fills after the first megabyte
+        monkeypatch.setattr(core_io, "COPY_CHUNK", 4096)
+        real = core_io._atomic_file.__enter__
+
+        def enter(self):
+            fh = real(self)
+            written = [0]
+            raw_write = fh.write
+
+            def write(data):
+                written[0] += len(data)
+                if written[0] > 100_000:
+                    full()
+                return raw_write(data)
+
+            fh.write = write
+            return fh
+
+        monkeypatch.setattr(core_io._atomic_file, "__enter__", enter)
+    assert window.export_csv(target) == 0
+    assert "No space left on device" in window.error_dialog.text()
+    assert target.read_text() == "an older export, complete\n"
+    assert [p.name for p in target.parent.iterdir()] == ["run.csv"]  # no temporary file left
+    monkeypatch.undo()
+    assert window.export_csv(target) == 3_000
+
+
+def test_a_disk_that_fills_while_recording_keeps_the_rest_in_memory(qtbot, window, tmp_path,
+                                                                    monkeypatch):
+    real = SnapshotRecorder.append
+    calls = [0]
+
+    def fills_up(self, snapshots):
+        calls[0] += 1
+        if calls[0] > 3:
+            raise OSError(errno.ENOSPC, "No space left on device")
+        real(self, snapshots)
+
+    monkeypatch.setattr(SnapshotRecorder, "append", fills_up)
+    run_synthetic(qtbot, window, 5_000)
+    assert window.session.record_error.startswith("recording the run to disk stopped at step "
+                                                  "1500 ([Errno 28] No space left on device)")
+    assert len(window.session._memory) == 3_500
+    path = tmp_path / "all.csv"
+    assert window.export_csv(path) == 5_000  # the record's 1 500 rows, then the 3 500 in memory
+    assert [s.step for s in read_recording(path)] == list(range(5_000))
+
+
+def test_an_unwritable_recovery_folder_still_runs_and_exports(qtbot, window, tmp_path,
+                                                              monkeypatch):
+    blocker = tmp_path / "a file, not a folder"
+    blocker.write_text("")
+    monkeypatch.setenv("ODEPROP_RECOVERY_DIR", str(blocker / "recovery"))
+    run_synthetic(qtbot, window, 2_000)
+    assert window.session.recorder is None
+    assert "it is kept in memory instead" in window.session.record_error
+    assert window.export_csv(tmp_path / "run.csv") == 2_000
+
+
+# -- a window that crashed -----------------------------------------------------------------------
+def _running(pid: int) -> bool:
+    """Whether a process runs (a zombie, ended but not yet reaped, does not)."""
+    try:
+        with open(f"/proc/{pid}/stat", encoding="ascii") as fh:
+            return fh.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+CRASHING_LAB = """
+import os, signal, sys
+os.environ["QT_QPA_PLATFORM"] = "offscreen"
+from PySide6.QtCore import QSettings, QTimer
+from PySide6.QtWidgets import QApplication
+from odeprop.core.config import Experiment
+from odeprop.gui.main_window import MainWindow
+app = QApplication([])
+win = MainWindow(settings=QSettings(sys.argv[1], QSettings.Format.IniFormat), persist=False,
+                 restore=False, offer_recovery=False)
+with open(sys.argv[2], encoding="utf-8") as fh:
+    win.set_experiment(Experiment.from_toml(fh.read()))
+win.start()
+def check():
+    if win.session.count >= 100:
+        print(win.session.count, win.session.process.process.pid, flush=True)
+        os.kill(os.getpid(), signal.SIGKILL)  # the window crashes: nothing is closed
+timer = QTimer()
+timer.timeout.connect(check)
+timer.start(10)
+app.exec()
+"""
+
+
+def test_a_crashed_window_is_offered_on_the_next_start_and_reopens(qtbot, settings, tmp_path,
+                                                                  recovery_folder):
+    from odeprop.gui.main_window import MainWindow
+
+    exp = ENDLESS_GD.with_changes(name="class demo")
+    (tmp_path / "exp.toml").write_text(exp.to_toml())
+    env = dict(os.environ, ODEPROP_RECOVERY_DIR=str(recovery_folder))
+    crash = subprocess.run([sys.executable, "-c", CRASHING_LAB, str(tmp_path / "crash.ini"),
+                            str(tmp_path / "exp.toml")], env=env, capture_output=True,
+                           text=True, timeout=60)
+    assert crash.returncode == -signal.SIGKILL, crash.stderr
+    seen, worker = map(int, crash.stdout.split())
+    qtbot.waitUntil(lambda: not _running(worker), timeout=5_000)  # its pipe broke: it ended
+    win = MainWindow(settings=settings)
+    qtbot.addWidget(win)
+    win.show()
+    bar = win.recovery_bar
+    assert bar.isVisible() and not bar.choice.isVisible()
+    assert bar.text.text().startswith("A run was not saved when odeprop last closed: class demo")
+    before = win.experiment()
+    bar.reopen_button.click()
+    run = win.session
+    assert isinstance(run, RecordedRun) and win.state == "ended"
+    assert run.count >= seen and win.plots.columns.n == run.count
+    assert win.experiment() == exp != before  # its experiment is in the form
+    assert win.banner.text().startswith(f"Reopened “class demo”: {run.count} snapshots")
+    assert not bar.isVisible()
+    assert unfinished_recordings(recovery_folder) == []  # the new record is this window's
+    path = tmp_path / "recovered.csv"
+    assert win.export_csv(path) == run.count
+    assert [s.step for s in read_recording(path)] == list(range(run.count))
+    win.close()
+    assert list(recovery_folder.iterdir()) == []  # a clean close leaves nothing behind
+
+
+def test_records_can_be_discarded_and_a_broken_one_changes_nothing(qtbot, settings,
+                                                                   recovery_folder, tmp_path):
+    from odeprop.gui.main_window import MainWindow
+
+    for name, snaps in (("older", 40), ("newer", 25)):
+        rec = SnapshotRecorder(recovery_folder, name, SHORT_BDF.to_toml(), label=name)
+        rec.append(fake_snapshots(snaps))
+        with open(rec.path, "a", encoding="utf-8") as fh:
+            fh.write("25,12.5,0.5,0.")  # the crash cut the last line
+        del rec  # abandoned, as a crash leaves it
+    broken = SnapshotRecorder(recovery_folder, "broken", "[solver\n", label="broken")
+    broken.append(fake_snapshots(3))
+    del broken
+    gc.collect()
+    win = MainWindow(settings=settings)
+    qtbot.addWidget(win)
+    win.show()
+    bar = win.recovery_bar
+    assert bar.isVisible() and bar.choice.count() == 3
+    assert bar.text.text() == ("3 runs were not saved when odeprop last closed. Reopen them one "
+                               "by one:")
+    before = win.experiment()
+    bar.choice.setCurrentIndex(bar.choice.findText("broken", Qt.MatchFlag.MatchStartsWith))
+    assert not win.reopen_recording(bar.selected())
+    assert win.banner.text().startswith("Cannot reopen broken.csv: not valid TOML")
+    assert win.experiment() == before and win.session is None  # nothing half-applied
+    bar.discard_button.click()
+    assert bar.choice.count() == 2
+    bar.later_button.click()
+    assert not bar.isVisible()
+    assert [p.name for p, _ in unfinished_recordings(recovery_folder)] == ["newer.csv",
+                                                                           "older.csv"]
+    assert win.reopen_recording(recovery_folder / "newer.csv")
+    assert win.session.count == 25 and win.experiment() == SHORT_BDF  # the torn line is cut
+    assert win.export_csv(tmp_path / "newer.csv") == 25
+    assert read_recording(tmp_path / "newer.csv") == fake_snapshots(25)
+
+
+# -- long sessions (benchmarks/reliability.py, scaled down) --------------------------------------
+def test_a_long_stream_keeps_memory_bounded_and_the_full_record_on_disk(qtbot, window,
+                                                                        tmp_path):
+    window.plots.columns.max_points = 5_000  # the benchmark keeps the real 100 000
+    result = reliability.stream(window, 60_000, batch=2_000, export_to=tmp_path / "all.csv")
+    session = window.session
+    assert result["snapshots"] == session.count == 60_000 and result["status"] == "finished"
+    cols = window.plots.columns
+    assert cols.n <= 5_000 and cols.stride == 16 and cols.received == 60_000
+    assert cols["step"][0] == 0 and cols["step"][-1] == 59_999  # the newest is always drawn
+    assert not session._memory and session.first.step == 0 and session.last.step == 59_999
+    lens = window.lens.runs["run"]
+    assert len(lens.pending) <= 2 * 2048 and not lens.snapshots
+    assert result["exported_rows"] == 60_000
+    assert result["record_mb"] == pytest.approx(session.recorder.size / 1e6)
+
+
+def test_start_stop_reset_cycles_leave_no_process_thread_or_file_behind(qtbot, window,
+                                                                        recovery_folder):
+    result = reliability.run_cycles(window, 20)
+    before, after = result["before"], result["after"]
+    for key in ("children", "threads", "py_threads", "fds"):
+        assert after[key] <= before[key], (key, before, after)
+    assert after["rss_mb"] - before["rss_mb"] < 20, (before, after)
+    assert result["received"] >= 20
+    assert list(recovery_folder.iterdir()) == []  # every reset deleted its record
