@@ -77,7 +77,8 @@ class IvpStepper(Stepper):
         if self.info.implicit:
             options["jac"] = flow.jac if config.jacobian_mode == "exact" else None
         self._tally: _NewtonTally | None = None
-        self.solver = cls(flow.rhs, 0.0, self.theta.copy(), self.t_end, **options)
+        self._nonfinite_at: float | None = None  # where a trial step last met a NaN gradient
+        self.solver = cls(self._watched_rhs, 0.0, self.theta.copy(), self.t_end, **options)
         if name == "LSODA" and config.max_order is not None:
             # The class refuses max_order_s, but LSODA reads it from iwork at its first call.
             self.solver._lsoda_solver._integrator.iwork[8] = config.max_order
@@ -94,6 +95,14 @@ class IvpStepper(Stepper):
         elif name == "LSODA":
             s.method_switches = 0
 
+    def _watched_rhs(self, t, theta):
+        """The gradient, noting (not refusing) a non-finite one: these classes reject such a
+        trial step and shrink h, which may recover; if it does not, the failure names the cause."""
+        g = self.flow.rhs(t, theta)
+        if not np.all(np.isfinite(g)):
+            self._nonfinite_at = float(t)
+        return g
+
     def step(self) -> None:
         global _active
         solver = self.solver
@@ -105,13 +114,23 @@ class IvpStepper(Stepper):
             _bdf.MAX_ORDER = self.config.max_order
         self._tally = _NewtonTally() if self._implicit_newton else None
         _active = self
+        self._nonfinite_at = None
         try:
             message = solver.step()
+        except ValueError as exc:
+            if "infs or NaNs" not in str(exc):
+                raise
+            raise SolverFailure(
+                f"{self.config.method}: the Jacobian −H became non-finite (NaN or inf) near "
+                f"t = {solver.t:.6g}, so it cannot be factorised") from exc
         finally:
             _active = None
             _bdf.MAX_ORDER = saved_order
         if solver.status == "failed":
-            raise SolverFailure(f"{self.config.method}: {message} (at t = {solver.t:.6g})")
+            cause = ("" if self._nonfinite_at is None else
+                     f"the gradient became non-finite (NaN or inf) at t = "
+                     f"{self._nonfinite_at:.6g}; ")
+            raise SolverFailure(f"{self.config.method}: {cause}{message} (at t = {solver.t:.6g})")
         self.t = float(solver.t)
         self.theta = np.array(solver.y)
         self.h = float(solver.step_size) if solver.step_size is not None else None

@@ -24,12 +24,13 @@ BASE = Experiment().with_changes(
 
 #: What each family says when the gradient turns NaN mid-run: codes that would creep towards
 #: the bad point are stopped by the finite-gradient guard; scipy's Runge–Kutta, BDF and Radau
-#: reject the trial steps until h is below the spacing of floats; the fixed-step optimisers
-#: (and LSODA, which steps over it) meet it as a NaN loss.
+#: reject the trial steps until h is below the spacing of floats, and the failure names the NaN;
+#: the fixed-step optimisers (and LSODA, which steps over it) meet it as a NaN loss.
+NAMED = r"the gradient became non-finite \(NaN or inf\) at t = [^;]+; Required step size"
 GRADIENT_CAUSE = {
-    "RK45": r"RK45: Required step size is less than spacing between numbers",
-    "BDF": r"BDF: Required step size is less than spacing between numbers",
-    "Radau": r"Radau: Required step size is less than spacing between numbers",
+    "RK45": rf"RK45: {NAMED}",
+    "BDF": rf"BDF: {NAMED}",
+    "Radau": rf"Radau: {NAMED}",
     "LSODA": r"the loss became nan at step \d+",
     "vode-bdf": r"vode: the gradient is not finite \(NaN or inf\)",
     "lsoda": r"lsoda: the gradient is not finite \(NaN or inf\)",
@@ -89,8 +90,8 @@ def test_a_nan_gradient_mid_run_fails_at_a_named_step_and_keeps_the_data(method,
 
 
 @pytest.mark.parametrize(("method", "cause"), [
-    ("BDF", r"BDF raised ValueError: array must not contain infs or NaNs"),
-    ("Radau", r"Radau raised ValueError: array must not contain infs or NaNs"),
+    ("BDF", r"BDF: the Jacobian −H became non-finite \(NaN or inf\) near t = "),
+    ("Radau", r"Radau: the Jacobian −H became non-finite \(NaN or inf\) near t = "),
     ("cvode-dense", r"CVODE: the gradient is not finite \(NaN or inf\)"),
 ])
 def test_a_nan_hessian_in_an_implicit_solver_fails_at_a_named_step(method, cause, monkeypatch):
