@@ -16,13 +16,12 @@ import time
 from pathlib import Path
 
 from PySide6.QtCore import QSettings, Qt, QTimer, Signal
-from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtGui import QKeySequence
 from PySide6.QtWidgets import (
     QDockWidget,
     QFileDialog,
     QGroupBox,
     QLabel,
-    QMainWindow,
     QMessageBox,
     QSizePolicy,
     QSplitter,
@@ -42,6 +41,7 @@ from .comparison_editors import RunsEditor, SharedEditor
 from .comparison_plots import ComparisonPlots
 from .comparison_session import ComparisonSession
 from .comparison_table import DistanceTable, LiveSummary, SummaryTable
+from .document_window import DocumentWindow
 from .exports import export_error
 from .log_axis import compact
 from .plots import X_MODES
@@ -49,11 +49,6 @@ from .plots import X_MODES
 REDRAW_MS = 33
 PLOTS_PER_TICK = 2  # plots redrawn per timer tick (six plots of up to 16 curves each)
 SUMMARY_SECONDS = 0.25  # the table, distances and run statuses change at most 4 times a second
-BANNER_STYLES = {
-    "error": "background: #fde2e2; color: #8a0010; border: 1px solid #d62728;",
-    "ok": "background: #e3f4e1; color: #1b5e20; border: 1px solid #4caf50;",
-    "info": "background: #eef2f7; color: #263238; border: 1px solid #90a4ae;",
-}
 
 
 def comparison_from_experiment(exp: Experiment) -> Comparison:
@@ -90,8 +85,11 @@ def file_stem(text: str) -> str:
     return re.sub(r"[^A-Za-z0-9._-]+", "-", text).strip("-.")[:60] or "run"
 
 
-class ComparisonWindow(QMainWindow):
+class ComparisonWindow(DocumentWindow):
     """The comparison workspace; ``settings`` defaults to the user's QSettings."""
+
+    DOCUMENT = "comparison"
+    SETTINGS_PREFIX = "comparison/"
 
     comparison_ended = Signal()  # every run is done (after the window has shown it)
 
@@ -125,10 +123,7 @@ class ComparisonWindow(QMainWindow):
         self.addDockWidget(Qt.DockWidgetArea.LeftDockWidgetArea, dock)
 
         self.controls = ComparisonControls()
-        self.banner = QLabel("")
-        self.banner.setWordWrap(True)
-        self.banner.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        self.banner.hide()
+        self.make_banner()
         self.plots = ComparisonPlots()
         self.table = SummaryTable()
         self.distances = DistanceTable()
@@ -217,14 +212,6 @@ class ComparisonWindow(QMainWindow):
         for key, (label, _, _) in X_MODES.items():
             self._menu_action(view_menu, f"x axis: {label}", None,
                               lambda _=False, k=key: self.set_x_mode(k))
-
-    def _menu_action(self, menu, text, shortcut, slot) -> QAction:
-        action = QAction(text, self)
-        if shortcut is not None:
-            action.setShortcut(QKeySequence(shortcut))
-        action.triggered.connect(slot)
-        menu.addAction(action)
-        return action
 
     # -- the comparison ----------------------------------------------------------------------
     def comparison(self) -> Comparison:
@@ -418,25 +405,6 @@ class ComparisonWindow(QMainWindow):
         self.plots.set_x_mode(mode)
         self.controls.set_x_mode(mode)
 
-    def show_banner(self, text: str, kind: str = "info") -> None:
-        self.banner.setText(text)
-        self.banner.setStyleSheet(BANNER_STYLES[kind] + " padding: 6px; font-size: 11pt;")
-        self.banner.setProperty("kind", kind)
-        self.banner.show()
-
-    def hide_banner(self) -> None:
-        self.banner.setText("")
-        self.banner.hide()
-
-    def show_error(self, title: str, text: str) -> None:
-        """A failed file action: a dialog that does not block the window, and the banner."""
-        self.show_banner(text, "error")
-        box = QMessageBox(QMessageBox.Icon.Warning, title, text, QMessageBox.StandardButton.Ok,
-                          self)
-        box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
-        box.open()
-        self.error_dialog = box
-
     # -- files -------------------------------------------------------------------------------
     def open_comparison(self, path: str | Path) -> bool:
         """Load a comparison TOML; a bad file leaves the current one and says why."""
@@ -462,6 +430,9 @@ class ComparisonWindow(QMainWindow):
         self.current_path = Path(path)
         self.status_label.setText(f"Saved {path}")
         return True
+
+    open_document = open_comparison  # what DocumentWindow's Open… and Save… dialogs call
+    save_document = save_comparison
 
     def export_summary(self, path: str | Path) -> bool:
         """The summary over everything received, as Markdown (.md) or CSV (otherwise)."""
@@ -503,24 +474,6 @@ class ComparisonWindow(QMainWindow):
         self.status_label.setText(f"Exported {len(written)} runs' data to {folder}")
         return written
 
-    def _open_dialog(self) -> None:
-        path, _ = QFileDialog.getOpenFileName(self, "Open comparison", self._last_dir(),
-                                              "Comparisons (*.toml);;All files (*)")
-        if path:
-            self.open_comparison(path)
-
-    def _save(self) -> None:
-        if self.current_path is None:
-            self._save_dialog()
-        else:
-            self.save_comparison(self.current_path)
-
-    def _save_dialog(self) -> None:
-        path, _ = QFileDialog.getSaveFileName(self, "Save comparison", self._last_dir(),
-                                              "Comparisons (*.toml)")
-        if path:
-            self.save_comparison(path if path.endswith(".toml") else path + ".toml")
-
     def _export_summary_dialog(self, kind: str) -> None:
         pattern = "Markdown (*.md)" if kind == "md" else "CSV files (*.csv)"
         path, _ = QFileDialog.getSaveFileName(self, "Export summary", self._last_dir(), pattern)
@@ -533,25 +486,12 @@ class ComparisonWindow(QMainWindow):
         if folder:
             self.export_runs(folder)
 
-    def _last_dir(self) -> str:
-        return str(self.current_path.parent) if self.current_path else ""
-
     # -- settings, closing -------------------------------------------------------------------
     def _restore_settings(self) -> None:
-        geometry = self.settings.value("comparison/geometry")
-        if geometry is not None:
-            self.restoreGeometry(geometry)
-        state = self.settings.value("comparison/window_state")
-        if state is not None:
-            self.restoreState(state)
-        mode = self.settings.value("comparison/x_mode")
-        if mode in X_MODES:
-            self.set_x_mode(mode)
+        self.restore_window_state(X_MODES)
 
     def save_settings(self) -> None:
-        self.settings.setValue("comparison/geometry", self.saveGeometry())
-        self.settings.setValue("comparison/window_state", self.saveState())
-        self.settings.setValue("comparison/x_mode", self.plots.x_mode)
+        self.remember_window_state()
         self.settings.sync()
 
     def closeEvent(self, event) -> None:  # noqa: N802 (Qt naming)

@@ -16,12 +16,11 @@ import time
 from pathlib import Path
 
 from PySide6.QtCore import QSettings, Qt, QTimer, Signal
-from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtGui import QKeySequence
 from PySide6.QtWidgets import (
     QDockWidget,
     QFileDialog,
     QLabel,
-    QMainWindow,
     QMessageBox,
     QSizePolicy,
     QVBoxLayout,
@@ -43,6 +42,7 @@ from odeprop.core.worker import RunProcess
 from .comparison_menus import add_comparison_actions, comparisons_menu
 from .config_panel import ConfigPanel
 from .data_view import DataView
+from .document_window import DocumentWindow
 from .exports import export_error, write_atomically
 from .lens import StiffnessLens
 from .lens_marker import TimeMarker
@@ -59,11 +59,6 @@ MAX_RECENT = 8
 REOPEN_CHUNK = 20_000  # snapshots read from a record at a time when reopening it
 STATUS_TITLES = {"finished": "Finished", "failed": "Run failed", "stopped": "Stopped",
                  "died": "Worker died"}
-BANNER_STYLES = {
-    "error": "background: #fde2e2; color: #8a0010; border: 1px solid #d62728;",
-    "ok": "background: #e3f4e1; color: #1b5e20; border: 1px solid #4caf50;",
-    "info": "background: #eef2f7; color: #263238; border: 1px solid #90a4ae;",
-}
 
 
 def _render_svg(widget: QWidget, path: str, title: str) -> None:
@@ -83,8 +78,10 @@ def _render_svg(widget: QWidget, path: str, title: str) -> None:
         painter.end()
 
 
-class MainWindow(QMainWindow):
+class MainWindow(DocumentWindow):
     """The lab window; ``settings`` defaults to the user's QSettings (tests pass their own)."""
+
+    DOCUMENT = "experiment"
 
     run_ended = Signal(str, str)  # status, message (after the window has shown it)
     #: makes a run's worker; benchmarks substitute one that streams synthetic snapshots
@@ -116,10 +113,7 @@ class MainWindow(QMainWindow):
         self.controls = RunControls()
         self.data_view = DataView()
         self.plots = PlotPanel(self.data_view)
-        self.banner = QLabel("")
-        self.banner.setWordWrap(True)
-        self.banner.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        self.banner.hide()
+        self.make_banner()
         central = QWidget()
         layout = QVBoxLayout(central)
         layout.setContentsMargins(4, 0, 4, 4)
@@ -214,14 +208,6 @@ class MainWindow(QMainWindow):
         help_menu = bar.addMenu("&Help")
         self._menu_action(help_menu, "&About odeprop", None, self.show_about)
         self._update_recent_menu()
-
-    def _menu_action(self, menu, text, shortcut, slot) -> QAction:
-        action = QAction(text, self)
-        if shortcut is not None:
-            action.setShortcut(QKeySequence(shortcut))
-        action.triggered.connect(slot)
-        menu.addAction(action)
-        return action
 
     # -- the experiment ----------------------------------------------------------------------
     def experiment(self) -> Experiment:
@@ -393,16 +379,6 @@ class MainWindow(QMainWindow):
             self.show_banner(f"Note: {message}. Export the run before closing the window.",
                              "info")
 
-    def show_banner(self, text: str, kind: str = "info") -> None:
-        self.banner.setText(text)
-        self.banner.setStyleSheet(BANNER_STYLES[kind] + " padding: 6px; font-size: 11pt;")
-        self.banner.setProperty("kind", kind)
-        self.banner.show()
-
-    def hide_banner(self) -> None:
-        self.banner.setText("")
-        self.banner.hide()
-
     # -- drawing -----------------------------------------------------------------------------
     def _redraw(self) -> None:
         now = time.perf_counter()
@@ -499,6 +475,9 @@ class MainWindow(QMainWindow):
         self.status_label.setText(f"Saved {path}")
         return True
 
+    open_document = open_experiment  # what DocumentWindow's Open… and Save… dialogs call
+    save_document = save_experiment
+
     def export_csv(self, path: str | Path) -> int:
         """Every snapshot received so far as CSV; returns how many rows were written.
 
@@ -514,16 +493,6 @@ class MainWindow(QMainWindow):
             return 0
         self.status_label.setText(f"Exported {rows} snapshots to {path}")
         return rows
-
-    def show_error(self, title: str, text: str) -> None:
-        """An error the user must see (a file action failed): a dialog that does not block the
-        window (runs keep streaming), and the same text in the banner."""
-        self.show_banner(text, "error")
-        box = QMessageBox(QMessageBox.Icon.Warning, title, text, QMessageBox.StandardButton.Ok,
-                          self)
-        box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
-        box.open()
-        self.error_dialog = box
 
     # -- recovery after a crash ----------------------------------------------------------------
     def check_recovery(self) -> list:
@@ -630,24 +599,6 @@ class MainWindow(QMainWindow):
         self.status_label.setText(f"Exported the plot to {path}")
         return True
 
-    def _open_dialog(self) -> None:
-        path, _ = QFileDialog.getOpenFileName(self, "Open experiment", self._last_dir(),
-                                              "Experiments (*.toml);;All files (*)")
-        if path:
-            self.open_experiment(path)
-
-    def _save(self) -> None:
-        if self.current_path is None:
-            self._save_dialog()
-        else:
-            self.save_experiment(self.current_path)
-
-    def _save_dialog(self) -> None:
-        path, _ = QFileDialog.getSaveFileName(self, "Save experiment", self._last_dir(),
-                                              "Experiments (*.toml)")
-        if path:
-            self.save_experiment(path if path.endswith(".toml") else path + ".toml")
-
     def _export_csv_dialog(self) -> None:
         path, _ = QFileDialog.getSaveFileName(self, "Export run data", self._last_dir(),
                                               "CSV files (*.csv)")
@@ -661,9 +612,6 @@ class MainWindow(QMainWindow):
             if not path.lower().endswith((".png", ".svg")):
                 path += ".svg" if "svg" in chosen.lower() else ".png"
             self.export_plot(key, path)
-
-    def _last_dir(self) -> str:
-        return str(self.current_path.parent) if self.current_path else ""
 
     def _add_recent(self, path: str) -> None:
         recent = [p for p in self.recent_files() if p != path]
@@ -709,26 +657,16 @@ class MainWindow(QMainWindow):
         QMessageBox.about(self, "About odeprop", self.about_text())
 
     def _restore_settings(self) -> None:
-        geometry = self.settings.value("geometry")
-        if geometry is not None:
-            self.restoreGeometry(geometry)
-        state = self.settings.value("window_state")
-        if state is not None:
-            self.restoreState(state)
         text = self.settings.value("last_experiment")
         if text:
             try:
                 self.config_panel.set_experiment(Experiment.from_toml(str(text)))
             except ValueError:
                 pass  # an old or broken remembered experiment: start from the default
-        mode = self.settings.value("x_mode")
-        if mode in X_MODES:
-            self.set_x_mode(mode)
+        self.restore_window_state(X_MODES)
 
     def save_settings(self) -> None:
-        self.settings.setValue("geometry", self.saveGeometry())
-        self.settings.setValue("window_state", self.saveState())
-        self.settings.setValue("x_mode", self.plots.x_mode)
+        self.remember_window_state()
         if not self.config_panel.errors:
             self.settings.setValue("last_experiment", self.experiment().to_toml())
         self.settings.sync()

@@ -1,0 +1,106 @@
+"""What the lab's two windows share: a message banner, non-blocking error dialogs, menu actions,
+the open/save dialogs of the TOML document each edits, and its remembered geometry."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtWidgets import QFileDialog, QLabel, QMainWindow, QMessageBox
+
+BANNER_STYLES = {
+    "error": "background: #fde2e2; color: #8a0010; border: 1px solid #d62728;",
+    "ok": "background: #e3f4e1; color: #1b5e20; border: 1px solid #4caf50;",
+    "info": "background: #eef2f7; color: #263238; border: 1px solid #90a4ae;",
+}
+
+
+class DocumentWindow(QMainWindow):
+    """A window editing one TOML document (an experiment or a comparison).
+
+    Subclasses set ``DOCUMENT`` (the word in dialog titles), ``SETTINGS_PREFIX`` (where their
+    geometry lives in QSettings), and provide ``open_document(path)``, ``save_document(path)``,
+    ``current_path``, ``settings`` and ``plots`` (for the remembered x axis).
+    """
+
+    DOCUMENT = "experiment"
+    SETTINGS_PREFIX = ""
+
+    def make_banner(self) -> QLabel:
+        self.banner = QLabel("")
+        self.banner.setWordWrap(True)
+        self.banner.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.banner.hide()
+        return self.banner
+
+    def show_banner(self, text: str, kind: str = "info") -> None:
+        self.banner.setText(text)
+        self.banner.setStyleSheet(BANNER_STYLES[kind] + " padding: 6px; font-size: 11pt;")
+        self.banner.setProperty("kind", kind)
+        self.banner.show()
+
+    def hide_banner(self) -> None:
+        self.banner.setText("")
+        self.banner.hide()
+
+    def show_error(self, title: str, text: str) -> None:
+        """An error the user must see (a file action failed): a dialog that does not block the
+        window (runs keep streaming), and the same text in the banner."""
+        self.show_banner(text, "error")
+        box = QMessageBox(QMessageBox.Icon.Warning, title, text, QMessageBox.StandardButton.Ok,
+                          self)
+        box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        box.open()
+        self.error_dialog = box
+
+    def _menu_action(self, menu, text, shortcut, slot) -> QAction:
+        action = QAction(text, self)
+        if shortcut is not None:
+            action.setShortcut(QKeySequence(shortcut))
+        action.triggered.connect(slot)
+        menu.addAction(action)
+        return action
+
+    # -- the document's file dialogs ---------------------------------------------------------
+    def _filter(self) -> str:
+        return f"{self.DOCUMENT.capitalize()}s (*.toml)"
+
+    def _open_dialog(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self, f"Open {self.DOCUMENT}", self._last_dir(),
+                                              f"{self._filter()};;All files (*)")
+        if path:
+            self.open_document(path)
+
+    def _save(self) -> None:
+        if self.current_path is None:
+            self._save_dialog()
+        else:
+            self.save_document(self.current_path)
+
+    def _save_dialog(self) -> None:
+        path, _ = QFileDialog.getSaveFileName(self, f"Save {self.DOCUMENT}", self._last_dir(),
+                                              self._filter())
+        if path:
+            self.save_document(path if path.endswith(".toml") else path + ".toml")
+
+    def _last_dir(self) -> str:
+        return str(self.current_path.parent) if self.current_path else ""
+
+    # -- remembered window state -------------------------------------------------------------
+    def restore_window_state(self, x_modes) -> None:
+        """Geometry, dock layout and x axis as the user left them."""
+        prefix = self.SETTINGS_PREFIX
+        geometry = self.settings.value(f"{prefix}geometry")
+        if geometry is not None:
+            self.restoreGeometry(geometry)
+        state = self.settings.value(f"{prefix}window_state")
+        if state is not None:
+            self.restoreState(state)
+        mode = self.settings.value(f"{prefix}x_mode")
+        if mode in x_modes:
+            self.set_x_mode(mode)
+
+    def remember_window_state(self) -> None:
+        prefix = self.SETTINGS_PREFIX
+        self.settings.setValue(f"{prefix}geometry", self.saveGeometry())
+        self.settings.setValue(f"{prefix}window_state", self.saveState())
+        self.settings.setValue(f"{prefix}x_mode", self.plots.x_mode)
