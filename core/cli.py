@@ -106,21 +106,26 @@ def main(argv: list[str] | None = None) -> int:
         return 130
 
 
+def _document(args, command: str, cls, load_named, kind: str, other: str):
+    """The experiment or comparison a subcommand was given, by --preset or file; a file of the
+    other kind gets a pointer to the other subcommand."""
+    if args.preset:
+        return load_named(args.preset)
+    if not args.config:
+        raise CliError(f"{command} needs a CONFIG.toml or --preset NAME")
+    try:
+        return cls.load(args.config)
+    except ValueError as exc:
+        why = wrong_kind(args.config, kind)
+        raise CliError(f"{why}; run it with: odeprop {other} {args.config}" if why
+                       else str(exc)) from None
+
+
 def _run(args) -> int:
     from .run import Run
     from .snapshot import snapshots_to_csv
 
-    if args.preset:
-        experiment = load_preset(args.preset)
-    elif args.config:
-        try:
-            experiment = Experiment.load(args.config)
-        except ValueError as exc:
-            why = wrong_kind(args.config, "experiment")
-            raise CliError(f"{why}; run it with: odeprop compare {args.config}" if why
-                           else str(exc)) from None
-    else:
-        raise CliError("run needs a CONFIG.toml or --preset NAME")
+    experiment = _document(args, "run", Experiment, load_preset, "experiment", "compare")
     experiment = apply_overrides(experiment, args.overrides)
     out = _out_folder(args.out)
     run = Run(experiment)
@@ -159,17 +164,7 @@ def _compare(args) -> int:
     from .snapshot import snapshots_to_csv
     from .summary import summarize
 
-    if args.preset:
-        comparison = load_comparison(args.preset)
-    elif args.config:
-        try:
-            comparison = Comparison.load(args.config)
-        except ValueError as exc:
-            why = wrong_kind(args.config, "comparison")
-            raise CliError(f"{why}; run it with: odeprop run {args.config}" if why
-                           else str(exc)) from None
-    else:
-        raise CliError("compare needs a CONFIG.toml or --preset NAME")
+    comparison = _document(args, "compare", Comparison, load_comparison, "comparison", "run")
     if args.parallel is not None and args.parallel < 1:
         raise CliError("--parallel must be at least 1")
     out = _out_folder(args.out)
