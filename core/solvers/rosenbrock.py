@@ -159,6 +159,12 @@ class _GaussNewtonStepper(Stepper):
         if self.finished:
             raise SolverFailure(f"{self.name} has already reached t_end = {self.t_end:g}")
 
+    def step(self) -> None:
+        """One accepted step (overflow in a rejected trial is not warned about)."""
+        self._check_running()
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+            self._step()
+
 
 class Ros2Stepper(_GaussNewtonStepper):
     """ROS2 with W = I + γh·B, embedded error estimate and the descent guard."""
@@ -187,11 +193,6 @@ class Ros2Stepper(_GaussNewtonStepper):
         big = max(d1, d2)
         h1 = math.sqrt(0.01 / big) if big > 1e-15 else max(1e-6, h0 * 1e-3)
         return min(100 * h0, h1)
-
-    def step(self) -> None:
-        self._check_running()
-        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
-            self._step()
 
     def _step(self) -> None:
         loss0, g0 = self._at_start()
@@ -255,11 +256,6 @@ class LevenbergMarquardtStepper(_GaussNewtonStepper):
         super().__init__(flow, theta0, config, t_end)
         self._nu = 2.0
         self.stats.order = 1
-
-    def step(self) -> None:
-        self._check_running()
-        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
-            self._step()
 
     def _step(self) -> None:
         loss0, g0 = self._at_start()
