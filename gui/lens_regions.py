@@ -50,6 +50,8 @@ NO_REGION = {
     "zvode-adams": "Adams formulas of varying order: the lens draws no region for them.",
     "ros2-gn": "A Rosenbrock W-method on the Gauss–Newton matrix: its stability depends on that "
                "matrix as well as on H, so no region is drawn.",
+    "ros34pw2-gn": "A Rosenbrock W-method on the Gauss–Newton matrix: its stability depends on "
+                   "that matrix as well as on H, so no region is drawn.",
     "lm": "Levenberg–Marquardt on the Gauss–Newton matrix: an optimiser whose stability depends "
           "on that matrix as well as on H, so no region is drawn.",
 }

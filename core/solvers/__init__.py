@@ -40,9 +40,9 @@ def make_stepper(flow, theta0, config, t_end: float) -> Stepper:
     elif family == "cvode":
         from .cvode import CvodeStepper as cls
     elif family == "rosenbrock":
-        from .rosenbrock import LevenbergMarquardtStepper, Ros2Stepper
+        from .rosenbrock import LevenbergMarquardtStepper, RosenbrockWStepper
 
-        cls = Ros2Stepper if config.method == "ros2-gn" else LevenbergMarquardtStepper
+        cls = LevenbergMarquardtStepper if config.method == "lm" else RosenbrockWStepper
     else:
         from .optimisers import OptimiserStepper as cls
     return cls(flow, theta0, config, t_end)

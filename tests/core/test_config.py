@@ -169,7 +169,8 @@ DEFAULT_JACOBIAN = [
     ("vode-adams", "none"), ("vode-bdf", "exact"), ("zvode-adams", "none"),
     ("zvode-bdf", "fd"), ("lsoda", "exact"), ("dopri5", "none"), ("dop853", "none"),
     ("cvode-dense", "exact"), ("cvode-gmres", "exact"),
-    ("ros2-gn", "gauss-newton"), ("lm", "gauss-newton"),
+    ("ros2-gn", "sampled-gauss-newton"), ("ros34pw2-gn", "sampled-gauss-newton"),
+    ("lm", "gauss-newton"),
     ("gd", "none"), ("momentum", "none"), ("adam", "none"),
 ]
 
