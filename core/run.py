@@ -230,7 +230,7 @@ class Run:
 
     def _check_stop(self, step, t, loss, acc, rms, theta) -> tuple[str, str]:
         stop = self.experiment.stop
-        if not (math.isfinite(loss) and np.all(np.isfinite(theta))):
+        if not (math.isfinite(loss) and math.isfinite(theta.sum())):  # NaN/inf propagate
             self.status = "failed"
             self.message = (f"the loss became {loss} at step {step} (t = {t:.6g}): the weights "
                             "diverged. For gradient descent, lower the learning rate below "
