@@ -78,6 +78,9 @@ def problems() -> dict[str, Experiment]:
 #: The ODE contenders: one configuration each, the same on every problem.
 CONTENDERS = {
     "ros2-gn 1e-2": SolverConfig(method="ros2-gn", rtol=1e-2, atol=1e-2),
+    "ros2-gn 1e-2, whole GN": SolverConfig(method="ros2-gn", rtol=1e-2, atol=1e-2,
+                                           jacobian="gauss-newton"),
+    "ros34pw2-gn 1e-2": SolverConfig(method="ros34pw2-gn", rtol=1e-2, atol=1e-2),
     "ros2-gn 1e-3": SolverConfig(method="ros2-gn", rtol=1e-3, atol=1e-3),
     "ros2-gn 1e-1": SolverConfig(method="ros2-gn", rtol=1e-1, atol=1e-1),
     "lm": SolverConfig(method="lm"),
@@ -170,7 +173,7 @@ def row(name: str, label: str, results: list[Result], note: str = "") -> tuple:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--problems", default="xor,encoder,moons,spirals,sin,iris")
+    parser.add_argument("--problems", default="xor,encoder,moons,spirals,sin,iris,digits")
     parser.add_argument("--contenders", default=",".join(CONTENDERS))
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--cap", type=float, default=5.0, help="wall-time cap per run (s)")

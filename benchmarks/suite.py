@@ -92,8 +92,11 @@ ODE_METHODS = [
 ]
 #: Extra ODE configurations, included when the engine has the method.
 OPTIONAL = [
-    ("ROS2 Gauss–Newton, 1e-2", {"method": "ros2-gn", "rtol": 1e-2, "atol": 1e-2}),
-    ("ROS2 Gauss–Newton, 1e-3", {"method": "ros2-gn", "rtol": 1e-3, "atol": 1e-3}),
+    ("ROS2 sampled GN, 1e-2", {"method": "ros2-gn", "rtol": 1e-2, "atol": 1e-2}),
+    ("ROS2 sampled GN, 1e-3", {"method": "ros2-gn", "rtol": 1e-3, "atol": 1e-3}),
+    ("ROS2 whole GN, 1e-2", {"method": "ros2-gn", "rtol": 1e-2, "atol": 1e-2,
+                             "jacobian": "gauss-newton"}),
+    ("ROS34PW2 sampled GN, 1e-2", {"method": "ros34pw2-gn", "rtol": 1e-2, "atol": 1e-2}),
 ]
 GD_RATES = [2.0**k for k in range(-3, 8)]
 ADAM_RATES = [1e-3 * 2.0**k for k in range(0, 10)]

@@ -111,6 +111,15 @@ def test_presets_asked_for_by_the_issue_are_shipped():
     assert (zvode.rtol, zvode.atol, zvode.jacobian) == (1e-6, 1e-8, "fd")
 
 
+def test_the_race_preset_runs_the_w_methods_against_tuned_baselines():
+    race = load_comparison("race-sine")
+    solvers = {r.label: r.solver for r in race.runs}
+    assert {s.method for s in solvers.values()} >= {"adam", "gd", "ros2-gn", "ros34pw2-gn", "lm"}
+    modes = {s.jacobian_mode for s in solvers.values() if s.method == "ros2-gn"}
+    assert modes == {"sampled-gauss-newton", "gauss-newton"}
+    assert race.experiment(0).stop.target_rms == 0.01 and race.experiment(0).network.loss == "mse"
+
+
 @pytest.mark.parametrize("change,message", [
     ({"runs": ()}, "runs: a comparison holds 1 to 8 runs, got 0"),
     ({"runs": (RunSpec("a"), RunSpec("a"))}, "runs.label: labels must differ; repeated: a"),
