@@ -7,6 +7,7 @@ imported by name only then, so this module stays free of Qt.
 from __future__ import annotations
 
 import argparse
+import csv
 import importlib
 import json
 import sys
@@ -122,39 +123,80 @@ def _document(args, command: str, cls, load_named, kind: str, other: str):
 
 
 def _run(args) -> int:
+    from .io import open_atomic, write_text_atomic
     from .run import Run
-    from .snapshot import snapshots_to_csv
 
     experiment = _document(args, "run", Experiment, load_preset, "experiment", "compare")
     experiment = apply_overrides(experiment, args.overrides)
     out = _out_folder(args.out)
     run = Run(experiment)
-    progress = _Progress(enabled=not args.quiet)
-    snapshots = []
-
-    def record(snap):
-        snapshots.append(snap)
-        progress.show(snap)
-
+    stream = _SnapshotStream(_Progress(enabled=not args.quiet))
+    write_error = None
     try:
-        report = run.run_to_end(record)
-    except KeyboardInterrupt:
-        run.stop("interrupted from the keyboard")
-        report = run.report()
-    finally:
-        run.close()
-    progress.done()
+        if out is None:
+            report = stream.follow(run)
+        else:
+            with open_atomic(out / "snapshots.csv") as fh:
+                report = stream.follow(run, fh)
+                if stream.error is not None:
+                    raise stream.error  # the partial file is deleted, not left looking whole
+    except OSError as exc:
+        write_error = exc
+    stream.progress.done()
     print(_summary(experiment, report))
     if out is not None:
-        from .io import write_text_atomic
-
-        write_text_atomic(out / "snapshots.csv", snapshots_to_csv(snapshots))
-        summary = {"experiment": experiment.to_dict(), "report": report.to_dict()}
-        write_text_atomic(out / "summary.json", json.dumps(summary, indent=2))
-        write_text_atomic(out / "experiment.toml", experiment.to_toml())
-        print(f"wrote {len(snapshots)} snapshots to {out / 'snapshots.csv'} and the summary to "
+        try:
+            summary = {"experiment": experiment.to_dict(), "report": report.to_dict()}
+            write_text_atomic(out / "summary.json", json.dumps(summary, indent=2))
+            write_text_atomic(out / "experiment.toml", experiment.to_toml())
+        except OSError as exc:
+            write_error = write_error or exc
+        if write_error is not None:
+            raise CliError(f"--out {out}: could not write the results "
+                           f"({write_error.strerror or write_error})")
+        print(f"wrote {stream.count} snapshots to {out / 'snapshots.csv'} and the summary to "
               f"{out / 'summary.json'}")
     return 0 if report.status != "failed" else 1
+
+
+class _SnapshotStream:
+    """Follows a run: shows its progress and writes each snapshot as a CSV row the moment it
+    arrives, so a run of any length holds none of them in memory (a million-step run kept as
+    Snapshot objects would take ~1 GB)."""
+
+    def __init__(self, progress: _Progress):
+        self.progress = progress
+        self.count = 0
+        self.error: OSError | None = None  # the first failed write; later rows are dropped
+        self._writer = None
+
+    def follow(self, run, fh=None):
+        """Run to the end (or a keyboard interrupt), writing rows to ``fh`` if given."""
+        from .snapshot import Snapshot
+
+        if fh is not None:
+            self._writer = csv.writer(fh, lineterminator="\n")
+            self._write(Snapshot.field_names())
+        try:
+            return run.run_to_end(self._record)
+        except KeyboardInterrupt:
+            run.stop("interrupted from the keyboard")
+            return run.report()
+        finally:
+            run.close()
+
+    def _record(self, snap) -> None:
+        self.count += 1
+        if self._writer is not None:
+            self._write(snap.as_row())
+        self.progress.show(snap)
+
+    def _write(self, row) -> None:
+        if self.error is None:
+            try:
+                self._writer.writerow(row)
+            except OSError as exc:
+                self.error = exc
 
 
 def _compare(args) -> int:

@@ -15,6 +15,12 @@ def write_text_atomic(path: Path, text: str) -> None:
         fh.write(text)
 
 
+def open_atomic(path: Path, mode: str = "w"):
+    """``with open_atomic(path) as fh``: write through a temporary file beside ``path`` that
+    replaces it, synced, only when the block ends without an error (and is deleted otherwise)."""
+    return _atomic_file(Path(path), mode)
+
+
 def copy_file_atomic(source: Path, path: Path, length: int | None = None,
                      tail: str = "") -> int:
     """Copy ``source`` (its first ``length`` bytes, if given; then ``tail``) to ``path`` through
@@ -87,4 +93,4 @@ def _unlink(path: str) -> None:
         pass
 
 
-__all__ = ["copy_file_atomic", "write_text_atomic"]
+__all__ = ["copy_file_atomic", "open_atomic", "write_text_atomic"]

@@ -27,6 +27,74 @@ def test_run_preset_writes_csv_json_and_toml(tmp_path, capsys):
     assert (tmp_path / "experiment.toml").read_text().count("[solver]") == 1
 
 
+def test_run_streams_its_snapshots_to_disk_as_they_arrive(tmp_path, capsys, monkeypatch):
+    """Rows reach snapshots.csv (its temporary file) while the run goes, not at the end: the
+    run holds no list of snapshots."""
+    from odeprop.core import cli
+    from odeprop.core.run import Run
+
+    seen = []
+    real = Run.run_to_end
+
+    def watching(run, on_snapshot=None):
+        def each(snap):
+            on_snapshot(snap)
+            if snap.step == 3:  # rows so far, flushed, in the temporary file beside the target
+                tmp = [f for f in tmp_path.iterdir() if f.name.startswith(".snapshots.csv.")]
+                stream_file = tmp[0].open()
+                seen.append(len(stream_file.read().splitlines()))
+        return real(run, each)
+
+    monkeypatch.setattr(Run, "run_to_end", watching)
+    monkeypatch.setattr(cli.csv, "writer", _flushing_writer)
+    assert main(["run", "--preset", "default", "--out", str(tmp_path), "--quiet",
+                 "--set", "stop.max_steps=10"]) == 0
+    assert seen == [5]  # the header and steps 0 to 3
+    rows = list(csv.DictReader((tmp_path / "snapshots.csv").open()))
+    assert [int(r["step"]) for r in rows] == list(range(11))
+    assert "wrote 11 snapshots" in capsys.readouterr().out
+
+
+_CSV_WRITER = csv.writer  # the real one: the tests below replace csv.writer for a while
+
+
+def _flushing_writer(fh, **kw):
+    writer = _CSV_WRITER(fh, **kw)
+
+    class Flushing:
+        def writerow(self, row):
+            writer.writerow(row)
+            fh.flush()
+
+    return Flushing()
+
+
+def test_a_full_disk_while_streaming_is_one_line_and_leaves_no_partial_file(tmp_path, capsys,
+                                                                            monkeypatch):
+    from odeprop.core import cli
+
+    class Full:
+        def __init__(self, fh, **kw):
+            self.rows = 0
+
+        def writerow(self, row):
+            self.rows += 1
+            if self.rows > 4:
+                raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(cli.csv, "writer", Full)
+    code = main(["run", "--preset", "default", "--out", str(tmp_path), "--quiet",
+                 "--set", "stop.max_steps=10"])
+    captured = capsys.readouterr()
+    assert code == 2
+    assert "reached the step limit 10" in captured.out  # the run went on and is summarised
+    assert captured.err.strip().splitlines() == [
+        f"odeprop: error: --out {tmp_path}: could not write the results (No space left on "
+        "device)"]
+    assert not (tmp_path / "snapshots.csv").exists()
+    assert not [f for f in tmp_path.iterdir() if f.name.startswith(".snapshots.csv.")]
+
+
 def test_run_config_file(tmp_path, capsys):
     path = tmp_path / "exp.toml"
     load_preset("critique-bdf-order2").with_changes(solver={"method": "RK45", "max_order": None,
