@@ -78,8 +78,8 @@ def problems() -> dict[str, Experiment]:
 #: The ODE contenders: one configuration each, the same on every problem.
 CONTENDERS = {
     "ros2-gn 1e-2": SolverConfig(method="ros2-gn", rtol=1e-2, atol=1e-2),
-    "ros2-gn 1e-2, whole GN": SolverConfig(method="ros2-gn", rtol=1e-2, atol=1e-2,
-                                           jacobian="gauss-newton"),
+    "ros2-gn 1e-2 whole-GN": SolverConfig(method="ros2-gn", rtol=1e-2, atol=1e-2,
+                                          jacobian="gauss-newton"),
     "ros34pw2-gn 1e-2": SolverConfig(method="ros34pw2-gn", rtol=1e-2, atol=1e-2),
     "ros2-gn 1e-3": SolverConfig(method="ros2-gn", rtol=1e-3, atol=1e-3),
     "ros2-gn 1e-1": SolverConfig(method="ros2-gn", rtol=1e-1, atol=1e-1),
