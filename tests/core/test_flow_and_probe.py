@@ -333,6 +333,89 @@ def test_spectrum_beyond_the_limit_gives_both_ends_by_lanczos(problem, monkeypat
     np.testing.assert_allclose(est.spectrum[5:], eigs[-5:], atol=1e-8 * scale)
 
 
+def big_problem():
+    """A softmax problem of 2,000 points: 20-24-10, 754 parameters, a bulk of small
+    eigenvalues with outliers above it (as a big network's Hessian has)."""
+    rng = np.random.default_rng(3)
+    X = rng.normal(size=(2000, 20))
+    y = rng.integers(0, 10, size=2000)
+    net = MLP(20, 10, NetworkConfig(hidden=(24,), activations="tanh", loss="softmax_ce"))
+    T = encode_targets(y, "classification", 10, "softmax_ce")
+    return net, X, T, net.init_params(seed=0)
+
+
+def test_spectrum_ends_on_a_budget_are_resolved_eigenvalues(monkeypatch):
+    """Beyond SPECTRUM_LIMIT: one Lanczos run of at most LANCZOS_STEPS products, no Hessian
+    formed, the same number of eigenvalues at each end, each the true k-th smallest or
+    largest eigenvalue to the probe's tolerance."""
+    net, X, T, theta = big_problem()
+    eigs = dense_eigs(net, X, T, theta)
+    scale = np.max(np.abs(eigs))
+    monkeypatch.setattr(stiffness, "SPECTRUM_LIMIT", 100)
+    objective = Objective(net, X, T)
+    monkeypatch.setattr(objective, "hessian", lambda theta: pytest.fail("a dense Hessian"))
+    probe = StiffnessProbe(objective, tol=1e-3)
+    est = probe.estimate(theta, spectrum=True)
+    assert not est.complete and est.hess == 0
+    assert est.hvp == stiffness.LANCZOS_STEPS  # the budget, spent: the bulk is dense
+    spectrum = est.spectrum
+    k = len(spectrum) // 2
+    assert len(spectrum) == 2 * k and 1 <= k < stiffness.SPECTRUM_ENDS
+    assert np.all(np.diff(spectrum) >= 0)
+    assert est.lambda_max == spectrum[-1] and est.lambda_min == spectrum[0]
+    np.testing.assert_allclose(spectrum[:k], eigs[:k], rtol=0, atol=1e-3 * scale)
+    np.testing.assert_allclose(spectrum[k:], eigs[-k:], rtol=0, atol=1e-3 * scale)
+    # the next probe starts from the extreme eigenvectors found: both ends at once
+    assert probe.estimate(theta, spectrum=True).lambda_max == pytest.approx(eigs[-1],
+                                                                           rel=1e-6)
+
+
+def test_spectrum_ends_stop_early_once_resolved(monkeypatch):
+    """A budget as large as the space: Lanczos stops as soon as SPECTRUM_ENDS eigenvalues are
+    resolved at each end, and they are the true ends."""
+    net, X, T, theta = big_problem()
+    eigs = dense_eigs(net, X, T, theta)
+    monkeypatch.setattr(stiffness, "SPECTRUM_LIMIT", 100)
+    monkeypatch.setattr(stiffness, "SPECTRUM_ENDS", 4)
+    monkeypatch.setattr(stiffness, "LANCZOS_STEPS", net.n_params)
+    est = StiffnessProbe(Objective(net, X, T), tol=1e-8).estimate(theta, spectrum=True)
+    assert len(est.spectrum) == 8 and est.hvp < net.n_params // 2
+    scale = np.max(np.abs(eigs))
+    np.testing.assert_allclose(est.spectrum[:4], eigs[:4], rtol=0, atol=1e-8 * scale)
+    np.testing.assert_allclose(est.spectrum[4:], eigs[-4:], rtol=0, atol=1e-8 * scale)
+
+
+def test_lanczos_probe_of_a_big_network_keeps_to_its_budget(monkeypatch):
+    """Beyond SPECTRUM_LIMIT, method "lanczos" finds λmax and λmin to tol·max|λ| within
+    LANCZOS_STEPS products (ARPACK's tolerance, relative to λmin, cost ~200 Hv late in a run of
+    10⁵ parameters), and fewer once warm-started at a nearby point."""
+    net, X, T, theta = big_problem()
+    eigs = dense_eigs(net, X, T, theta)
+    scale = np.max(np.abs(eigs))
+    monkeypatch.setattr(stiffness, "SPECTRUM_LIMIT", 100)
+    probe = StiffnessProbe(Objective(net, X, T), method="lanczos", tol=1e-3)
+    est = probe.estimate(theta)
+    assert est.hvp <= stiffness.LANCZOS_STEPS and est.hess == 0
+    assert abs(est.lambda_max - eigs[-1]) <= 1e-3 * scale
+    assert abs(est.lambda_min - eigs[0]) <= 1e-3 * scale
+    moved = theta + 1e-3 * np.random.default_rng(5).normal(size=net.n_params)
+    eigs = dense_eigs(net, X, T, moved)
+    warm = probe.estimate(moved)
+    assert warm.hvp < est.hvp
+    assert abs(warm.lambda_max - eigs[-1]) <= 1e-3 * scale
+    assert abs(warm.lambda_min - eigs[0]) <= 1e-3 * scale
+
+
+def test_spectrum_ends_of_a_diverged_run_are_nan_not_an_error(monkeypatch):
+    net, X, T, theta = big_problem()
+    monkeypatch.setattr(stiffness, "SPECTRUM_LIMIT", 100)
+    probe = StiffnessProbe(Objective(net, X, T))
+    with np.errstate(all="ignore"):  # as a run probes: overflow is not warned about
+        est = probe.estimate(np.full(net.n_params, np.nan), spectrum=True)
+    assert math.isnan(est.lambda_max) and math.isnan(est.lambda_min)
+    assert est.hvp == 1  # the first product told: no more work on it
+
+
 def test_step_stability():
     assert step_stability(0.5, 4.0, 2.0) == 1.0
     assert step_stability(0.1, 10.0, RK45_BOUND) == pytest.approx(1.0 / RK45_BOUND)
