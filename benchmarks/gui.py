@@ -5,7 +5,13 @@ window (offscreen), and prints solver throughput in steps per second for both, t
 (target ≥ 0.85), and the lateness of the window's ~33 ms redraw timer while it streams: median,
 p95 and p99 (target p99 ≤ 20 ms).
 
-    QT_QPA_PLATFORM=offscreen python benchmarks/gui.py [--steps N] [--repeat K]
+``--big`` runs the shipped ``big-network`` preset instead (784-128-10, 101,770 parameters,
+CVODE with GMRES on exact Hv), and also prints how long the worker takes to send its first
+batch, and the peak memory of the window's process and of the worker. ``--lens`` opens the
+stiffness lens during the lab runs, so that they measure Hessian spectra (both ends, by
+Lanczos, beyond 2,000 parameters); the headless runs then measure them too.
+
+    QT_QPA_PLATFORM=offscreen python benchmarks/gui.py [--steps N] [--repeat K] [--big] [--lens]
 """
 
 from __future__ import annotations
@@ -19,6 +25,7 @@ import time
 import numpy as np
 
 from odeprop.core.config import Experiment
+from odeprop.core.presets import load_preset
 from odeprop.core.worker import RunProcess, wait_any
 
 
@@ -29,23 +36,46 @@ def experiment(steps: int) -> Experiment:
         stop={"t_end": 1e9, "target_loss": None, "max_wall_time": None, "max_steps": steps})
 
 
-def headless(exp: Experiment) -> float:
-    """Accepted steps per second, first batch to final report, with nobody drawing."""
+def big_experiment(steps: int | None) -> Experiment:
+    """The big-network preset as shipped (to its target), or cut at ``steps`` solver steps."""
+    exp = load_preset("big-network")
+    return exp if steps is None else exp.with_changes(stop={"max_steps": steps})
+
+
+def peak_mb(pid: int | str = "self") -> float:
+    """A process's peak resident memory so far (VmHWM, Linux), in MB; 0 if unknown."""
+    try:
+        with open(f"/proc/{pid}/status") as status:
+            for line in status:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return 0.0
+
+
+def headless(exp: Experiment) -> tuple[float, float, float]:
+    """Accepted steps per second, first batch to final report, with nobody drawing; the
+    seconds from starting the worker to its first batch; and the worker's peak memory (MB)."""
+    begin = time.perf_counter()
     proc = RunProcess(exp)
     first = last_step = None
+    worker_mb = 0.0
     while not proc.finished:
         for p in wait_any([proc], 5.0):
             message = p.receive()
             if message[0] == "batch":
                 first = first or time.perf_counter()
                 last_step = message[1][-1].step
+            worker_mb = max(worker_mb, peak_mb(proc.process.pid))
     end = time.perf_counter()
     proc.terminate()
-    return last_step / (end - first)
+    return last_step / (end - first), first - begin, worker_mb
 
 
-def in_the_lab(exp: Experiment) -> tuple[float, np.ndarray]:
-    """Steps per second with the lab window streaming, and the redraw timer's lateness (s)."""
+def in_the_lab(exp: Experiment, lens: bool = False) -> tuple[float, np.ndarray, float, float]:
+    """Steps per second with the lab window streaming, the redraw timer's lateness (s), the
+    seconds from Start to the first batch, and the worker's peak memory (MB)."""
     from PySide6.QtCore import QEventLoop, QSettings
 
     from odeprop.gui.main_window import REDRAW_MS, MainWindow
@@ -56,43 +86,76 @@ def in_the_lab(exp: Experiment) -> tuple[float, np.ndarray]:
     window.resize(1400, 900)
     window.show()
     window.set_experiment(exp)
+    if lens:
+        window.lens_dock.show()
     loop = QEventLoop()
     times = {}
     window.run_ended.connect(lambda *_: (times.setdefault("end", time.perf_counter()),
                                          loop.quit()))
     window.tick_times = []
+    times["start"] = time.perf_counter()
     window.start()
-    window.session.batch.connect(lambda _b: times.setdefault("first", time.perf_counter()))
+    pid = window.session.process.process.pid
+    worker = [0.0]
+
+    def on_batch(_batch):
+        times.setdefault("first", time.perf_counter())
+        worker[0] = max(worker[0], peak_mb(pid))
+
+    window.session.batch.connect(on_batch)
     loop.exec()
     ticks = np.array([t for t in window.tick_times if times["first"] <= t <= times["end"]])
     steps = window.session.last.step
     window.close()
     lateness = np.maximum(np.diff(ticks) - REDRAW_MS / 1000, 0.0)
-    return steps / (times["end"] - times["first"]), lateness
+    return (steps / (times["end"] - times["first"]), lateness, times["first"] - times["start"],
+            worker[0])
 
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--steps", type=int, default=4000, help="solver steps per run")
+    parser.add_argument("--steps", type=int, default=None,
+                        help="solver steps per run (default 4000; --big: to the preset's target)")
     parser.add_argument("--repeat", type=int, default=2, help="runs of each kind (best kept)")
+    parser.add_argument("--big", action="store_true",
+                        help="the big-network preset (101,770 parameters) instead of spirals")
+    parser.add_argument("--lens", action="store_true",
+                        help="open the stiffness lens in the lab runs (they measure spectra)")
     args = parser.parse_args(argv)
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
     from PySide6.QtWidgets import QApplication
 
     app = QApplication.instance() or QApplication([sys.argv[0]])
     app.setOrganizationName("odeprop-benchmark")
-    exp = experiment(args.steps)
-    bare = max(headless(exp) for _ in range(args.repeat))
-    lab_runs = [in_the_lab(exp) for _ in range(args.repeat)]
+    import odeprop.gui.main_window  # noqa: F401 (what the window needs, before it exists)
+
+    baseline = peak_mb()
+    steps = args.steps if args.big else args.steps or 4000
+    exp = big_experiment(steps) if args.big else experiment(steps)
+    bare_runs, lab_runs = [], []
+    # the lens makes the lab's runs measure spectra: the headless runs measure them too
+    bare_exp = exp.with_changes(probe={"full_spectrum": True}) if args.lens else exp
+    for _ in range(args.repeat):  # interleaved: the machine's load drifts
+        bare_runs.append(headless(bare_exp))
+        lab_runs.append(in_the_lab(exp, args.lens))
+    bare = max(r[0] for r in bare_runs)
     lab = max(r[0] for r in lab_runs)
     late = np.concatenate([r[1] for r in lab_runs]) * 1000
-    print(f"experiment: {exp.name}, {args.steps} steps, best of {args.repeat}")
-    print(f"headless throughput:   {bare:8.0f} steps/s")
-    print(f"lab streaming:         {lab:8.0f} steps/s")
+    lens = ", stiffness lens open" if args.lens else ""
+    print(f"experiment: {exp.name}, {f'{steps} steps' if steps else 'to its target'}, "
+          f"best of {args.repeat}{lens}")
+    print(f"headless throughput:   {bare:8.1f} steps/s")
+    print(f"lab streaming:         {lab:8.1f} steps/s")
     print(f"ratio lab / headless:  {lab / bare:8.2f}   (target >= 0.85)")
     print(f"redraw timer lateness over {late.size} ticks: median {np.median(late):.1f} ms, "
           f"p95 {np.percentile(late, 95):.1f} ms, p99 {np.percentile(late, 99):.1f} ms   "
           "(target p99 <= 20 ms)")
+    print("first batch after:     headless " + ", ".join(f"{r[1]:.2f}" for r in bare_runs)
+          + " s; lab " + ", ".join(f"{r[2]:.2f}" for r in lab_runs) + " s")
+    worker = max(r[-1] for r in bare_runs + lab_runs)
+    print(f"peak memory:           window process {peak_mb():.0f} MB over {args.repeat} runs "
+          f"({baseline:.0f} MB for Python, Qt and the libraries), worker {worker:.0f} MB "
+          "(target < 1 GiB)")
     return 0
 
 

@@ -92,6 +92,7 @@ ODE_METHODS = [
 ]
 #: Extra ODE configurations, included when the engine has the method.
 OPTIONAL = [
+    ("ROS2 sampled GN, 1e-1", {"method": "ros2-gn", "rtol": 1e-1, "atol": 1e-1}),
     ("ROS2 sampled GN, 1e-2", {"method": "ros2-gn", "rtol": 1e-2, "atol": 1e-2}),
     ("ROS2 sampled GN, 1e-3", {"method": "ros2-gn", "rtol": 1e-3, "atol": 1e-3}),
     ("ROS2 whole GN, 1e-2", {"method": "ros2-gn", "rtol": 1e-2, "atol": 1e-2,

@@ -48,7 +48,7 @@ WORK_FIELDS: dict[str, tuple[str, str]] = {
     "rejected": ("rejected steps", tip("rejected")),
     "newton_failures": ("Newton failures", tip("newton_failures")),
 }
-RUN_COLUMNS = (*COLUMNS, "n_hvp", "n_hess")
+RUN_COLUMNS = (*COLUMNS, "n_hess")  # COLUMNS has n_hvp
 TRAIN_TEST_NOTE = "solid: train, dashed: test"
 FOOTNOTE_SCALE = 1.0  # the footnote's 9 pt against the widget font's width (rough is enough)
 

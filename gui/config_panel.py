@@ -57,6 +57,24 @@ FAMILIES = {key: label for key, label in FAMILIES.items()
             if any(info.family == key for info in METHODS.values())}
 FIXED_DATA = ("xor", "encoder", "iris", "digits", "csv")
 STIFFNESS_LABELS = {"power": "power iteration (fast)", "lanczos": "Lanczos (more accurate)"}
+#: Methods of these families form the dense P × P Jacobian (exact or by finite differences)
+#: unless they run without one (jacobian "none"); the matrix-free ones use Hv products instead.
+DENSE_JACOBIAN_FAMILIES = ("ivp", "ode", "cvode")
+MATRIX_FREE_METHODS = ("cvode-gmres",)
+#: The largest dense Jacobian a run may form: 1 GiB is P ≈ 11,600 (a 10⁵-parameter network's
+#: would take 77 GiB, and its P Hessian-vector products hours).
+DENSE_JACOBIAN_BYTES = 1 << 30
+
+
+def dense_jacobian_bytes(method: str, jacobian: str | None, n_params: int) -> int | None:
+    """The size of the dense Jacobian ``method`` forms for ``n_params`` parameters (complex
+    for zvode), or None when it forms none."""
+    info = METHODS.get(method)
+    if info is None or info.family not in DENSE_JACOBIAN_FAMILIES or method in MATRIX_FREE_METHODS:
+        return None
+    if (jacobian or info.jacobian_modes[0]) == "none":
+        return None
+    return n_params * n_params * (16 if method.startswith("zvode") else 8)
 
 
 class ConfigPanel(QScrollArea):
@@ -77,6 +95,7 @@ class ConfigPanel(QScrollArea):
         self.messages: dict[str, QLabel] = {}
         self._forms: dict[str, QFormLayout] = {}
         self.errors: list[str] = []
+        self.n_params: int | None = None  # of the network the form describes, once built
         self.csv_error: str | None = None  # the CSV file cannot be read
         #: (name, message) of a target column the file lacks (an experiment asked for it)
         self.column_error: tuple[str, str] | None = None
@@ -145,6 +164,9 @@ class ConfigPanel(QScrollArea):
         self.n_classes = QSpinBox()
         self.n_classes.setRange(2, 20)
         self._add(form, "dataset.n_classes", "Classes", self.n_classes, "n_classes")
+        self.n_features = QSpinBox()
+        self.n_features.setRange(1, 10_000)
+        self._add(form, "dataset.n_features", "Inputs", self.n_features, "n_features")
         csv_row = QWidget()
         row = QHBoxLayout(csv_row)
         row.setContentsMargins(0, 0, 0, 0)
@@ -173,6 +195,10 @@ class ConfigPanel(QScrollArea):
     def _network_group(self) -> QGroupBox:
         box = QGroupBox("Network")
         form = QFormLayout(box)
+        #: the layer sizes and the parameter count, once the window has built the problem
+        self.params_label = QLabel("")
+        self.params_label.setToolTip(tip("n_params"))
+        form.addRow(self.params_label)
         self.layers = LayerEditor()
         self._add(form, "network.hidden", "Hidden layers", self.layers, "layers")
         self.fields["network.activations"] = self.layers  # the same editor: one message
@@ -278,6 +304,36 @@ class ConfigPanel(QScrollArea):
                   "stiffness_budget")
         return box
 
+    def show_network_size(self, sizes: tuple[int, ...] | None, n_params: int | None) -> None:
+        """Layer sizes and parameter count of the network the form describes (the window
+        builds it; the panel cannot know the data's dimensions), or nothing. A new count
+        checks the method again (:meth:`size_error`)."""
+        if sizes is None or n_params is None:
+            self.params_label.setText("")
+        else:
+            self.params_label.setText(f"{'-'.join(map(str, sizes))}: {n_params:,} parameters")
+        if n_params != self.n_params:
+            self.n_params = n_params
+            self.validate()
+
+    def size_error(self) -> str | None:
+        """Why the chosen method cannot run this network (a dense Jacobian beyond
+        DENSE_JACOBIAN_BYTES), or None. Not one of :attr:`errors`: the experiment is valid,
+        and the window keeps building it (and counting its parameters) as it is edited."""
+        method = self.method.currentData()
+        if self.n_params is None or self.errors or not method:
+            return None
+        jac = self.jacobian.currentData()
+        size = dense_jacobian_bytes(method, jac if jac in METHODS[method].jacobian_modes
+                                    else None, self.n_params)
+        if size is None or size <= DENSE_JACOBIAN_BYTES:
+            return None
+        n = f"{self.n_params:,}"
+        return (f"solver.method: {METHODS[method].label} forms the dense {n} × {n} Jacobian, "
+                f"{size / (1 << 30):,.1f} GiB for this network (the lab allows "
+                f"{DENSE_JACOBIAN_BYTES / (1 << 30):g} GiB); choose CVODE Newton–Krylov "
+                "(GMRES, matrix-free) or an explicit method")
+
     def show_sections(self, sections, name: bool = True) -> None:
         """Show only these sections of the form (and the name field or not); the hidden ones
         keep their values, so :meth:`experiment` still builds a whole experiment."""
@@ -293,12 +349,14 @@ class ConfigPanel(QScrollArea):
         try:
             d, n, s, st = exp.dataset, exp.network, exp.solver, exp.stop
             self.name_edit.setText(exp.name)
+            self.name_edit.setCursorPosition(0)  # a long name shows its beginning
             self.kind.setCurrentText(d.kind)
             self.n_samples.setValue(d.n_samples)
             self.noise.set_value(d.noise)
             self.test_fraction.setValue(d.test_fraction)
             self.data_seed.setValue(d.seed)
             self.n_classes.setValue(d.n_classes)
+            self.n_features.setValue(d.n_features)
             self.csv_path.setText(d.csv_path)
             self._load_columns(d.csv_path, d.target_column)
             self.task.setCurrentText(d.task)
@@ -352,6 +410,9 @@ class ConfigPanel(QScrollArea):
         for message in errors:
             name = message.split(":", 1)[0].split("[", 1)[0]
             bad.setdefault(name, message)
+        size = self.size_error()
+        if size:
+            bad.setdefault("solver.method", size)
         if self.kind.currentText() == "csv":  # shown, not blocking: Start gives the reason
             if self.csv_error:
                 bad.setdefault("dataset.csv_path", self.csv_error)
@@ -414,7 +475,8 @@ class ConfigPanel(QScrollArea):
         section("dataset", base.dataset, kind=kind, n_samples=self.n_samples.value(),
                 noise=number("dataset.noise", self.noise, base.dataset.noise),
                 seed=self.data_seed.value(), test_fraction=round(self.test_fraction.value(), 4),
-                n_classes=self.n_classes.value(), csv_path=self.csv_path.text(),
+                n_classes=self.n_classes.value(), n_features=self.n_features.value(),
+                csv_path=self.csv_path.text(),
                 target_column=self.target_column.currentText(), task=self.task.currentText())
         hidden, activations = self.layers.layers()
         if not hidden:
@@ -534,8 +596,10 @@ class ConfigPanel(QScrollArea):
             f"'{kind}' is a fixed data set; no noise is added.",
             "dataset.test_fraction": None if kind not in ("xor", "encoder") else
             f"'{kind}' has four patterns, all used for training.",
-            "dataset.n_classes": None if kind == "blobs" else
-            "Only the 'blobs' problem has a settable number of classes.",
+            "dataset.n_classes": None if kind in ("blobs", "clusters") else
+            "Only the 'blobs' and 'clusters' problems have a settable number of classes.",
+            "dataset.n_features": None if kind == "clusters" else
+            "Only the 'clusters' problem has a settable input dimension.",
             "dataset.csv_path": None if kind == "csv" else "Choose the 'csv' data kind first.",
             "network.output": None if loss == "mse" else
             "The output unit is chosen by the loss; it is settable for mse only.",

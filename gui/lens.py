@@ -25,6 +25,7 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
     QMenu,
+    QSizePolicy,
     QSlider,
     QTabWidget,
     QTextBrowser,
@@ -36,7 +37,7 @@ from PySide6.QtWidgets import (
 from odeprop.core.config import Experiment
 from odeprop.core.io import write_text_atomic
 from odeprop.core.snapshot import Snapshot, Spectrum, spectra_to_csv
-from odeprop.core.stiffness import SPECTRUM_ENDS, SPECTRUM_LIMIT
+from odeprop.core.stiffness import LANCZOS_STEPS, SPECTRUM_ENDS, SPECTRUM_LIMIT
 
 from .exports import write_atomically
 from .lens_regions import Region, outside, region_for
@@ -135,7 +136,11 @@ class StiffnessLens(QWidget):
         self.region_facts = QLabel()
         self.region_facts.setWordWrap(True)
         self.region_facts.setToolTip(TIPS["plane_facts"])
+        # texts that change with every spectrum wrap within the lens's width rather than widen
+        # it: a wider dock relaid out the whole window (a 20–30 ms repaint at every spectrum)
+        self.spectrum_facts.setWordWrap(True)
         for label in (self.spectrum_facts, self.region_facts):
+            label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
             label.setContentsMargins(6, 0, 6, 0)
             label.setTextFormat(Qt.TextFormat.RichText)
             label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
@@ -148,6 +153,7 @@ class StiffnessLens(QWidget):
         self.back = self._arrow(Qt.ArrowType.LeftArrow, -1, "Previous spectrum")
         self.forward = self._arrow(Qt.ArrowType.RightArrow, 1, "Next spectrum")
         self.moment = QLabel("no spectra")
+        self.moment.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         self.moment.setToolTip(TIPS["slider"])
 
         self.measure_box = QCheckBox("Measure spectra with the lens closed too")
@@ -386,9 +392,9 @@ class StiffnessLens(QWidget):
         neg = int(np.count_nonzero(kinds == SADDLE))
         total = run.n_params or len(lam)
         if spectrum.complete or neg < len(lam) // 2:
-            neg_text = f"{neg} of {total}"
+            neg_text = f"{neg:,} of {total:,}"
         else:
-            neg_text = f"at least {neg} of {total}"
+            neg_text = f"at least {neg:,} of {total:,}"
         neg_html = f'<span style="color:#6a3d9a"><b>{neg_text}</b></span>' if neg else neg_text
         lam_max = float(finite[-1]) if len(finite) else math.nan
         lam_min = float(finite[0]) if len(finite) else math.nan
@@ -455,7 +461,9 @@ class StiffnessLens(QWidget):
         when = " and ".join(every) or "never (the stiffness probe is off)"
         n = run.n_params
         if n is not None and n > SPECTRUM_LIMIT:
-            what = f"(its {SPECTRUM_ENDS} largest and smallest of {n:,} eigenvalues, Lanczos)"
+            what = (f"(both ends of its {n:,} eigenvalues: as many of the largest and smallest, "
+                    f"up to {SPECTRUM_ENDS} each, as one Lanczos run of {LANCZOS_STEPS} "
+                    "Hessian-vector products resolves)")
         elif n is not None:
             what = f"(all {n:,} eigenvalues)"
         else:

@@ -77,7 +77,12 @@ def _kind_scatters(plot_item: pg.PlotItem) -> dict[int, pg.ScatterPlotItem]:
 
 
 def _set_legend(legend: BottomLegend, entries) -> None:
-    """Entries (item, plain text) in order; the text is escaped (LabelItem reads HTML)."""
+    """Entries (item, plain text) in order; the text is escaped (LabelItem reads HTML). The
+    same entries again change nothing (rebuilding both legends was half of a lens update)."""
+    key = [(id(it), text) for it, text in entries]
+    if getattr(legend, "shown_entries", None) == key:
+        return
+    legend.shown_entries = key
     legend.legend.clear()
     for it, text in entries:
         legend.legend.addItem(it, html.escape(text))
@@ -137,6 +142,7 @@ class SpectrumView(pg.PlotWidget):
             _set_legend(self.legend, [])
             self.note.show_text(note or "no spectrum yet")
             self.getPlotItem().setTitle(self.title, size="10pt")
+            self.getPlotItem().setLabel("bottom", "index i (ascending)")
             return
         lam = np.asarray(spectrum.eigenvalues, dtype=float)
         finite = np.isfinite(lam)
@@ -166,17 +172,24 @@ class SpectrumView(pg.PlotWidget):
         if limit is not None:
             entries.append((self.limit_sample, limit[1]))
         _set_legend(self.legend, entries)
-        what = (f"all {len(lam)} eigenvalues" if spectrum.complete else
-                f"both ends of {n_params or '?'}, Lanczos")
-        self.getPlotItem().setTitle(f"Hessian spectrum at step {spectrum.step} ({what})",
-                                    size="10pt")
+        # short: a title wider than the plot widens the plot past its widget's right edge,
+        # and the largest eigenvalues (drawn there) with it; what is shown goes under the axis
+        self.getPlotItem().setTitle(f"Hessian spectrum at step {spectrum.step}", size="10pt")
+        if spectrum.complete:
+            axis = f"index i of {len(lam):,} (ascending, all)"
+        elif n_params:
+            axis = f"index i of {n_params:,} (both ends, by Lanczos)"
+        else:
+            axis = "index i (both ends, by Lanczos)"
+        self.getPlotItem().setLabel("bottom", axis)
         self.note.show_text(note or None)
         low = float(np.min(lam)) if len(lam) else 0.0
         y_lo, y_hi = float(symlog(min(low, 0.0), c)), float(symlog(top, c))
         pad = 0.06 * max(y_hi - y_lo, 1e-9)
         n = max(float(index[-1]) if len(index) else 1.0, 1.0)
-        self.getViewBox().setRange(xRange=(0.0, n + 1.0), yRange=(y_lo - pad, y_hi + pad),
-                                   padding=0.0)
+        x_pad = 0.0 if spectrum.complete else 0.03 * n  # the ends' markers whole, not halved
+        self.getViewBox().setRange(xRange=(-x_pad, n + 1.0 + x_pad),
+                                   yRange=(y_lo - pad, y_hi + pad), padding=0.0)
 
     @staticmethod
     def _indices(m: int, complete: bool, n_params: int | None) -> np.ndarray:

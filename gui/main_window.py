@@ -28,7 +28,7 @@ from PySide6.QtWidgets import (
 )
 
 from odeprop.core.config import Experiment
-from odeprop.core.presets import default_experiment
+from odeprop.core.presets import default_experiment, load_preset, preset_names
 from odeprop.core.recording import (
     RecordReader,
     SnapshotRecorder,
@@ -95,6 +95,8 @@ class MainWindow(DocumentWindow):
         self.session: RunSession | RecordedRun | None = None
         self.error_dialog: QMessageBox | None = None  # the last error shown in a dialog
         self.problem: Problem | None = None
+        self._built: tuple[tuple, Problem] | None = None  # the last problem built, by its key
+        self._previewed: Problem | None = None  # the problem the data view shows at θ0
         self.current_path: Path | None = None
         self.dirty = False
         self._status_at = 0.0
@@ -178,6 +180,18 @@ class MainWindow(DocumentWindow):
         self._menu_action(file_menu, "&Open experiment…", QKeySequence.StandardKey.Open,
                           self._open_dialog)
         self.recent_menu = file_menu.addMenu("Open &recent")
+        self.presets_menu = file_menu.addMenu("Open p&reset")
+        self.presets_menu.setToolTipsVisible(True)
+        for name in preset_names():
+            try:
+                preset = load_preset(name)
+            except ValueError:
+                continue
+            text = f"{name} — {preset.name}".replace("&", "&&")  # "&" marks a shortcut key
+            action = self._menu_action(self.presets_menu, text, None,
+                                       lambda _=False, n=name: self.open_preset(n))
+            action.setObjectName(f"preset_{name}")
+            action.setToolTip(" ".join(preset.description.split()))
         self._menu_action(file_menu, "&Save experiment", QKeySequence.StandardKey.Save,
                           self._save)
         self._menu_action(file_menu, "Save experiment &as…", QKeySequence.StandardKey.SaveAs,
@@ -219,14 +233,39 @@ class MainWindow(DocumentWindow):
         self.config_panel.set_experiment(experiment)
         self._preview_problem()
 
+    def open_preset(self, name: str) -> None:
+        """A shipped experiment in the form (not started); saving asks for a file name."""
+        self.set_experiment(load_preset(name))
+        self.current_path = None
+        self.status_label.setText(f"Preset {name}: press Start (F5) to run it.")
+
+    def build_problem(self, exp: Experiment) -> Problem:
+        """Data, network and θ0 of ``exp``; the last one built is reused while its dataset and
+        network settings stay the same (784-D data take a quarter of a second to draw, on
+        this thread). A CSV file is read again each time: it may have changed on disk."""
+        key = (exp.dataset, exp.network)
+        if exp.dataset.kind != "csv" and self._built is not None and self._built[0] == key:
+            return self._built[1]
+        problem = Problem.build(exp)
+        self._built = (key, problem)
+        return problem
+
     def _config_changed(self) -> None:
         errors = self.config_panel.errors
-        self.controls.set_blocker(errors[0] if errors else "")
-        if not errors:
+        self._show_blocker()
+        if errors:
+            self.config_panel.show_network_size(None, None)  # no network to count
+        else:
             exp = self.config_panel.experiment()
             self.setWindowTitle(f"odeprop — {exp.name}")
             if self.state in ("idle", "ended"):
                 self._preview_timer.start()
+
+    def _show_blocker(self) -> None:
+        """What keeps Start from running, beside the button: a bad field, or a method that
+        cannot run a network this big."""
+        blockers = self.config_panel.errors or [self.config_panel.size_error()]
+        self.controls.set_blocker(blockers[0] or "")
 
     def _preview_problem(self) -> None:
         """Show the data (and the initial weights' view) before a run starts."""
@@ -234,14 +273,19 @@ class MainWindow(DocumentWindow):
             return
         exp = self.config_panel.experiment()
         try:
-            problem = Problem.build(exp)
+            problem = self.build_problem(exp)
         except ValueError as exc:
             self.show_banner(f"The data cannot be loaded: {exc}", "error")
             self.data_view.set_problem(None)
+            self._previewed = None
+            self.config_panel.show_network_size(None, None)
             return
+        self.config_panel.show_network_size(problem.net.sizes, problem.net.n_params)
+        self._show_blocker()
         if self.state == "idle":
-            self.problem = problem
-            self.data_view.set_problem(problem)
+            if problem is not self._previewed:  # the same data and θ0 need no new drawing
+                self.problem = self._previewed = problem
+                self.data_view.set_problem(problem)
             self.plots.set_task(problem.dataset.task)
             self.plots.set_experiment(exp)
 
@@ -257,13 +301,21 @@ class MainWindow(DocumentWindow):
             return False
         exp = self.config_panel.experiment()
         try:
-            self.problem = Problem.build(exp)
+            problem = self.build_problem(exp)
         except ValueError as exc:
             self.show_banner(f"Cannot start: the data cannot be loaded: {exc}", "error")
             if exp.dataset.kind == "csv":  # and beside the field that chose the data
                 self.config_panel.show_message("dataset.csv_path", str(exc))
             return False
+        self.config_panel.show_network_size(problem.net.sizes, problem.net.n_params)
+        too_big = self.config_panel.size_error()
+        if too_big:  # 77 GiB of Jacobian would take the machine down, not just the run
+            self.controls.set_blocker(too_big)
+            self.show_banner(f"Cannot start: {too_big}", "error")
+            return False
+        self.problem = problem
         exp = self.lens.experiment_for_run(exp)  # whole Hessian spectra while the lens is open
+        self._previewed = None  # the run draws its own weights
         self._discard_session()
         self.plots.clear()
         self.plots.set_task(self.problem.dataset.task)
@@ -272,7 +324,8 @@ class MainWindow(DocumentWindow):
         self.hide_banner()
         try:
             self.session = RunSession(exp, start_paused=start_paused, parent=self,
-                                      process_factory=self.process_factory)
+                                      process_factory=self.process_factory,
+                                      model_view=self.data_view.model_view())
         except OSError as exc:  # no process could be started (out of memory, no more pids)
             self.show_banner(f"Cannot start: no worker process ({exc})", "error")
             return False
@@ -323,8 +376,8 @@ class MainWindow(DocumentWindow):
     def _discard_session(self) -> None:
         if self.session is not None:
             session, self.session = self.session, None
-            for signal in (session.batch, session.theta, session.spectra_batch, session.ended,
-                           session.record_failed):
+            for signal in (session.batch, session.theta, session.view_ready,
+                           session.spectra_batch, session.ended, session.record_failed):
                 signal.disconnect()
             session.shutdown(0.3)
             session.dispose()  # its record: the user is done with the run
@@ -333,6 +386,7 @@ class MainWindow(DocumentWindow):
     def _connect(self, session) -> None:
         session.batch.connect(self._on_batch)
         session.theta.connect(self._on_theta)
+        session.view_ready.connect(self._on_view)
         session.spectra_batch.connect(self._on_spectra)
         session.ended.connect(self._on_ended)
         session.record_failed.connect(self._on_record_failed)
@@ -355,9 +409,13 @@ class MainWindow(DocumentWindow):
             self.lens.add_spectra(spectra)
 
     def _on_theta(self, _step: int, theta) -> None:
-        if self.sender() is not self.session:
-            return
+        if self.sender() is not self.session or getattr(self.session, "model_view", None):
+            return  # the session computes the view itself (off this thread): _on_view
         self.data_view.set_theta(theta)
+
+    def _on_view(self, _step: int, view) -> None:
+        if self.sender() is self.session:
+            self.data_view.set_view(view)
 
     def _on_ended(self, status: str, message: str) -> None:
         if self.sender() is not self.session:
@@ -408,6 +466,8 @@ class MainWindow(DocumentWindow):
         if snap.rms_train is not None:
             parts.append(f"RMS {compact(snap.rms_train, 3)}")
         parts.append(f"∇L evals {snap.n_grad}")
+        if snap.n_hvp:  # a matrix-free method's Jacobian work
+            parts.append(f"Hv {snap.n_hvp}")
         for name, value in (("rejected", snap.rejected), ("Jacobians", snap.jac_evals),
                             ("LU", snap.lu_decomps), ("Newton failures", snap.newton_failures),
                             ("order", snap.order)):
@@ -415,7 +475,12 @@ class MainWindow(DocumentWindow):
                 parts.append(f"{name} {value}")
         if snap.method_in_use:
             parts.append(f"using {snap.method_in_use}")
-        parts.append(self.state)
+        if self.state in ("running", "paused") and snap.status != "running":
+            # the worker is writing its report: λmin and λmax at the end (a second or two
+            # of Hessian-vector products for a big network)
+            parts.append(f"{snap.status}; measuring the Hessian at the end…")
+        else:
+            parts.append(self.state)
         self.status_label.setText("  ·  ".join(parts))
         fraction, text = self._progress(snap)
         self.controls.set_progress(fraction, snap.wall, text)
@@ -537,7 +602,8 @@ class MainWindow(DocumentWindow):
         self.lens.clear()
         self.config_panel.set_experiment(exp)
         try:
-            self.problem = Problem.build(exp)
+            self.problem = self.build_problem(exp)
+            self._previewed = None
             task = self.problem.dataset.task
             self.data_view.set_problem(self.problem)
         except ValueError:  # its data file is gone: the curves can still be shown

@@ -19,7 +19,7 @@ from PySide6.QtWidgets import QGridLayout, QWidget
 from odeprop.core.methods import MethodInfo
 
 from .log_axis import LogAxis, compact
-from .plot_parts import BottomLegend, PlotNote, SteadyViewBox
+from .plot_parts import BottomLegend, PlotNote, SteadyViewBox, nice_x_range
 from .tooltips import tip
 
 #: x-axis modes: key → (menu label, axis label, units)
@@ -32,7 +32,7 @@ X_MODES: dict[str, tuple[str, str, str]] = {
 
 COLUMNS = ("t", "step", "n_grad", "wall", "loss_train", "loss_test", "accuracy_train",
            "accuracy_test", "rms_train", "rms_test", "h", "lambda_max", "h_lambda_max",
-           "rejected", "newton_failures", "jac_evals", "lu_decomps", "order")
+           "rejected", "newton_failures", "jac_evals", "lu_decomps", "order", "n_hvp")
 
 TRAIN, TEST = "#1f77b4", "#d62728"  # blue and red: distinguishable on a projector
 pg.setConfigOptions(antialias=False, background="w", foreground="#202020")
@@ -132,6 +132,9 @@ class Curve:
     color: str
     scale: float = 1.0
     width: float = 2.0
+    #: shown only once it is above zero: work most methods never do (Hessian-vector products
+    #: are a matrix-free method's Jacobian work) is not listed as "0 so far" for every other
+    optional: bool = False
 
 
 @dataclass(frozen=True)
@@ -168,11 +171,13 @@ SPECS: tuple[PlotSpec, ...] = (
              (Curve("h_lambda_max", "h·λmax", "#8c564b"),), tip("h_lambda_max")),
     PlotSpec("work", "Solver work (cumulative)", "count", "", True,
              (Curve("n_grad", "gradient evals", "#1f77b4"),
+              Curve("n_hvp", "Hv products", "#e377c2", optional=True),
               Curve("jac_evals", "Jacobian evals", "#ff7f0e"),
               Curve("lu_decomps", "LU factorisations", "#2ca02c"),
               Curve("rejected", "rejected steps", "#d62728"),
               Curve("newton_failures", "Newton failures", "#9467bd")),
-             f"{tip('n_grad')}\n\n{tip('rejected')}\n\n{tip('newton_failures')}",
+             f"{tip('n_grad')}\n\n{tip('n_hvp')}\n\n{tip('rejected')}\n\n"
+             f"{tip('newton_failures')}",
              missing="not reported by this method: {}"),
     PlotSpec("order", "Order in use", "order p", "", False,
              (Curve("order", "order", "#17becf"),), tip("order")),
@@ -221,6 +226,7 @@ class LivePlot(pg.PlotWidget):
         self.lines: list[pg.InfiniteLine] = []
         self._line_legend: list[tuple[pg.PlotDataItem, str]] = []
         self._states: dict[str, str] = {}  # field → drawn, zero (so far) or missing (no data)
+        self._x_range: tuple[float, float] | None = None
         self._set_curves(spec.curves)
         self.setToolTip(spec.tooltip)
 
@@ -241,7 +247,7 @@ class LivePlot(pg.PlotWidget):
             self.getPlotItem().addItem(item)
             self.getPlotItem().addItem(item.dots)
             self.curves.append((curve, item))
-        self._states = {curve.field: "drawn" for curve in curves}
+        self._states = {curve.field: "zero" if curve.optional else "drawn" for curve in curves}
         self._rebuild_legend()
 
     def _rebuild_legend(self) -> None:
@@ -251,6 +257,8 @@ class LivePlot(pg.PlotWidget):
         missing = []
         for curve, item in self.curves:
             state = self._states[curve.field]
+            if curve.optional and state != "drawn":
+                continue  # not this method's work (or none yet): not named at all
             if state == "missing":
                 missing.append(curve.name)
             elif state == "zero":
@@ -261,7 +269,7 @@ class LivePlot(pg.PlotWidget):
                 self.legend.legend.addItem(item, curve.name)
         for sample, text in self._line_legend:
             self.legend.legend.addItem(sample, text)
-        every_curve = len(missing) == len(self.curves)  # then the note in the plot says so
+        every_curve = len(missing) == sum(not c.optional for c, _ in self.curves)
         self.legend.set_footnote(self.spec.missing.format(", ".join(missing))
                                  if missing and not every_curve else None)
         self.legend.relayout()
@@ -289,6 +297,10 @@ class LivePlot(pg.PlotWidget):
         """Hand the current data to every curve; returns how many points are drawn."""
         x = columns[x_field]
         self.view.x_extent = (float(x[0]), float(np.nanmax(x))) if columns.n else None
+        x_range = nice_x_range(*self.view.x_extent) if columns.n else None
+        if x_range != self._x_range:  # the axis grows with the run, even where a sparse
+            self._x_range = x_range  # curve (λmax, probed now and then) gained no point
+            self.view.updateAutoRange()
         drawn = 0
         states = {}
         for curve, item in self.curves:
@@ -298,8 +310,9 @@ class LivePlot(pg.PlotWidget):
                 ok &= y > 0
             count = int(np.count_nonzero(ok))
             drawn += count
-            states[curve.field] = ("drawn" if count or columns.n == 0 else
-                                   "missing" if np.isnan(y).all() else "zero")
+            states[curve.field] = ("drawn" if count or (columns.n == 0 and not curve.optional)
+                                   else "missing" if np.isnan(y).all() and not curve.optional
+                                   else "zero")
             key = (x_field, columns.generation, count)
             if key == item.drawn_key:
                 continue  # append-only columns: the same number of points is the same data

@@ -39,6 +39,7 @@ class RecordedSession(QObject):
 
     batch = Signal(list)  # [Snapshot, ...] in step order
     theta = Signal(int, object)  # step, θ (numpy array)
+    view_ready = Signal(int, object)  # step, what the data view draws at that θ (model_view)
     spectra_batch = Signal(list)  # [Spectrum, ...]: whole Hessian spectra, when measured
     ended = Signal(str, str)  # status (finished/failed/stopped/died), message
     record_failed = Signal(str)  # the disk refused the record: why (the rest stays in memory)
@@ -193,12 +194,16 @@ class RunSession(RecordedSession):
     """One run of one experiment in a worker process, driven by commands, reporting by signals.
 
     ``process_factory`` makes the worker (:class:`~odeprop.core.worker.RunProcess`; benchmarks
-    pass a stand-in that streams synthetic snapshots down a real pipe).
+    pass a stand-in that streams synthetic snapshots down a real pipe). ``model_view``, a
+    function θ → what the data view draws (:meth:`~odeprop.gui.data_view.DataView.model_view`),
+    is called by the receiving thread on every θ, so the window only draws the result
+    (``view_ready``).
     """
 
     def __init__(self, experiment: Experiment, start_paused: bool = False, parent=None,
-                 process_factory=RunProcess):
+                 process_factory=RunProcess, model_view=None):
         super().__init__(experiment, parent=parent)
+        self.model_view = model_view
         self._quit = threading.Event()
         self._ended_emitted = False
         try:
@@ -265,7 +270,9 @@ class RunSession(RecordedSession):
                     self.spectra.extend(message[1])
                 self.spectra_batch.emit(message[1])
             elif kind == "theta":
-                self.theta.emit(int(message[1]), np.asarray(message[2]))
+                step, theta = int(message[1]), np.asarray(message[2])
+                self.theta.emit(step, theta)
+                self._compute_view(step, theta)
             elif kind == "done":
                 self.report = message[1]
                 self._finish(message[1].status, message[1].message)
@@ -282,6 +289,17 @@ class RunSession(RecordedSession):
             last = self.last
             self._finish("stopped", last.message if last and last.message else
                          "the run was ended")
+
+    def _compute_view(self, step: int, theta: np.ndarray) -> None:
+        """What the data view draws at θ, computed here rather than on the GUI thread."""
+        if self.model_view is None:
+            return
+        try:
+            view = self.model_view(theta)
+        except Exception:  # a view it cannot compute is not drawn; the run goes on
+            return
+        if view is not None:
+            self.view_ready.emit(step, view)
 
     def _finish(self, status: str, message: str) -> None:
         self.status, self.message = status, message

@@ -16,7 +16,12 @@ GLOSSARY: dict[str, str] = {
             "the same data every time.",
     "test_fraction": "The share of points held back to test the network on data it never "
                      "trained on.",
-    "n_classes": "Number of blobs (classes) for the 'blobs' problem.",
+    "n_classes": "Number of classes for the 'blobs' and 'clusters' problems.",
+    "n_features": "Input dimension of the 'clusters' problem: 784 is the size of a 28 × 28 "
+                  "image (MNIST). The first layer has this many weights per unit.",
+    "n_params": "How many numbers the network learns: every weight and bias, the length of "
+                "θ. The flow dθ/dt = −∇L(θ) has this many equations; its Jacobian (the "
+                "Hessian) has this number squared entries.",
     "csv": "Read your own data: a UTF-8 CSV file with a header row. Every column except the "
            "target is a numeric input feature.",
     "target_column": "The column holding what the network must predict (a class label or a "
@@ -55,7 +60,10 @@ GLOSSARY: dict[str, str] = {
                  "error per unit time about 2^p times. 'auto' uses the method's own maximum.",
     "jacobian": "How the implicit method gets the Jacobian of the flow (−Hessian of the loss): "
                 "exact (computed analytically), fd (by finite differences, more gradient "
-                "calls) or none (functional iteration, no Newton matrix).",
+                "calls) or none (functional iteration, no Newton matrix). The Rosenbrock "
+                "W-methods use the Gauss–Newton matrix instead: on a sample of 32 training "
+                "points that doubles whenever a step fails to lower the loss "
+                "(sampled-gauss-newton), or on all of them (gauss-newton).",
     "learning_rate": "The fixed step h = η of gradient descent and its cousins. Gradient "
                      "descent is stable only while η·λmax < 2.",
     "momentum": "Heavy-ball momentum β: how much of the previous step is kept. Stable while "
@@ -109,6 +117,9 @@ GLOSSARY: dict[str, str] = {
                  "(or its finite-difference approximation).",
     "lu_decomps": "LU factorisations: how often an implicit method factorised its Newton "
                   "matrix I − γhJ (expensive for big networks).",
+    "n_hvp": "Hessian-vector products H·v: what a matrix-free implicit method (CVODE with "
+             "GMRES) computes instead of the Jacobian. Each costs one to three gradients and "
+             "needs no P × P matrix, so networks of 10⁵ parameters fit in memory.",
     "n_grad": "Gradient evaluations: how many times the solver computed ∇L — the honest "
               "measure of its work, comparable across all methods.",
     "x_axis": "What the horizontal axis of every plot measures: ODE time t, accepted solver "

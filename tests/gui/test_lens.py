@@ -7,7 +7,7 @@ from dataclasses import fields
 
 import numpy as np
 import pytest
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QPointF, Qt
 
 from odeprop.core import stability
 from odeprop.core.config import Experiment
@@ -15,7 +15,7 @@ from odeprop.core.snapshot import Snapshot, Spectrum
 from odeprop.gui.lens import TIPS, StiffnessLens, help_html
 from odeprop.gui.lens_axes import SymLogAxis, symlog, symlog_inverse
 from odeprop.gui.lens_regions import region_for
-from odeprop.gui.lens_views import SADDLE, STABLE, UNSTABLE
+from odeprop.gui.lens_views import SADDLE, STABLE, UNSTABLE, SpectrumView
 
 #: Gradient descent on two moons with η = 3: λmax starts near 0.87, so η·λmax ≈ 2.6 is past
 #: the edge of stability 2 (a point outside the disc), then training brings it back inside.
@@ -119,7 +119,7 @@ def test_the_slider_moves_both_views_and_the_marker_in_every_plot(qtbot, window)
         spectrum_y = lens.spectrum_view.points[1].copy()
         np.testing.assert_array_equal(region_x, -spec.h * spec.eigenvalues)
         assert f"step {spec.step}," in lens.moment.text()
-        assert f"at step {spec.step} " in lens.spectrum_view.getPlotItem().titleLabel.text
+        assert lens.spectrum_view.getPlotItem().titleLabel.text.endswith(f"at step {spec.step}")
         marker = window.time_marker
         assert marker.x == by_step[spec.step].t
         assert len(marker.lines) == len(window.plots.plots)
@@ -314,7 +314,71 @@ def test_lanczos_ends_sit_at_their_true_indices(qtbot):
     index, lam = lens.spectrum_view.points
     assert list(index[:16]) == list(range(1, 17)) and list(index[16:]) == list(range(4985, 5001))
     assert "Lanczos" in lens.status.text() and "5,000" in lens.status.text()
-    assert "16 of 5000" in lens.spectrum_facts.text()
+    assert "16 of 5,000" in lens.spectrum_facts.text()
+    item = lens.spectrum_view.getPlotItem()
+    assert item.titleLabel.text == "Hessian spectrum at step 3"
+    assert item.getAxis("bottom").labelText == "index i of 5,000 (both ends, by Lanczos)"
+    x0, x1 = lens.spectrum_view.getViewBox().viewRange()[0]
+    assert x0 < -50 and x1 > 5050  # the markers at index 1 and 5,000 are drawn whole
+
+
+def test_the_largest_eigenvalue_of_a_big_network_is_inside_a_narrow_lens(qtbot):
+    """At the lens's narrowest, the spectrum plot stays inside its widget: a long title made
+    it wider, and λmax, drawn at index 101,770 on the right, fell off the edge."""
+    view = SpectrumView()
+    qtbot.addWidget(view)
+    view.resize(280, 220)
+    view.show()
+    qtbot.waitExposed(view)
+    view.show_spectrum(Spectrum(18, 107.8, 20.7, np.array([-0.002173, 0.02602]), False),
+                       101_770)
+    qtbot.wait(20)
+    assert view.getPlotItem().width() <= view.width()
+    box = view.getViewBox()
+    right = box.mapViewToScene(QPointF(101_770, 0)).x()
+    assert 0 < right < box.sceneBoundingRect().right() <= view.width()
+
+
+def test_a_new_spectrum_of_the_same_kinds_keeps_both_legends(qtbot):
+    """Each spectrum of a long run redraws the points, not the legends (rebuilding them was
+    half the cost of a lens update, a redraw tick's worth for a big network's run)."""
+    lens = StiffnessLens()
+    qtbot.addWidget(lens)
+    lens.start_run(Experiment().with_changes(solver={"method": "RK45"}), n_params=3)
+    lens.add_snapshots([snapshot(1), snapshot(2), snapshot(3)])
+    lens.add_spectra([spectrum(1, [0.1, 1.0, 2.0])])
+    lens.refresh()
+    labels = [[label for _, label in view.legend.legend.items]
+              for view in (lens.spectrum_view, lens.region_view)]
+    lens.add_spectra([spectrum(2, [0.2, 1.5, 2.5])])
+    lens.refresh()
+    assert [[label for _, label in view.legend.legend.items]
+            for view in (lens.spectrum_view, lens.region_view)] == labels  # the same objects
+    lens.add_spectra([spectrum(3, [-1.0, 1.5, 2.5])])  # a saddle: a new entry
+    lens.refresh()
+    names = lens.spectrum_view.legend.names()
+    assert any("saddle" in name for name in names) and len(names) == len(labels[0]) + 1
+
+
+def test_longer_facts_do_not_widen_the_lens_or_move_the_plots(qtbot, window):
+    """Every spectrum changes the facts under the plots; they wrap inside the lens instead of
+    widening its dock, which relaid out (and repainted) the whole window at every spectrum."""
+    window.lens_dock.show()
+    lens = window.lens
+    lens.start_run(Experiment().with_changes(solver={"method": "RK45"},
+                                             probe={"full_spectrum": True}), n_params=101_770)
+    qtbot.wait(20)
+    sizes = None
+    for step, (lam, h) in enumerate([([-0.13, 0.41], 1.3), ([-0.1234567, 0.35], 2.3),
+                                     ([-0.000412345, 0.00521234], 106.0)], start=1):
+        lens.add_snapshots([snapshot(step, h=h)])
+        lens.add_spectra([Spectrum(step, float(step), h, np.array(lam), False)])
+        lens.refresh()
+        qtbot.wait(20)
+        now = (window.lens_dock.width(), window.plots.size(), lens.region_view.width())
+        assert sizes is None or now == sizes, step
+        sizes = now
+    assert "0.005212" in lens.spectrum_facts.text()
 
 
 # -- export, help, tooltips -----------------------------------------------------------------

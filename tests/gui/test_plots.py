@@ -211,6 +211,40 @@ def test_unreported_and_zero_counts_are_told_apart_in_the_legend(qtbot):
     assert len(plot.legend_names()) == 5 and not plot.legend.footnote_text
 
 
+def test_hv_products_are_named_only_for_a_method_that_computes_them(qtbot):
+    """A matrix-free method's Jacobian work is Hessian-vector products: drawn and named in
+    the work plot; a method that never computes one gets no "Hv products (0 so far)"."""
+    plot = shown_plot(qtbot, "work", width=700)
+    cols = columns_with(n_grad=np.arange(1.0, 201.0), n_hvp=np.zeros(200),
+                        jac_evals=np.zeros(200))
+    plot.refresh(cols, "t")
+    assert plot.legend_names() == ["gradient evals", "Jacobian evals (0 so far)"]
+    cols._data["n_hvp"][:200] = 3.0 * np.arange(200)
+    plot.refresh(cols, "t")
+    assert plot.legend_names() == ["gradient evals", "Hv products",
+                                   "Jacobian evals (0 so far)"]
+    item = next(item for curve, item in plot.curves if curve.field == "n_hvp")
+    x, y = item.getData()
+    assert len(x) == 199 and 10 ** y[-1] == pytest.approx(597.0)  # no 0 on a log axis
+
+
+def test_a_sparse_curve_s_x_axis_follows_the_run(qtbot):
+    """λmax, probed a few times in a long run of a big network: its x axis still grows with
+    the run (it used to stop where the last probe was, beside plots reaching 30 times
+    further)."""
+    plot = shown_plot(qtbot, "lambda")
+    lam = np.full(200, np.nan)
+    lam[[0, 4]] = [0.5, 0.4]
+    cols = columns_with(n=5, lambda_max=lam[:5])
+    plot.refresh(cols, "t")
+    qtbot.wait(10)  # painted: the range is settled
+    assert plot.getViewBox().viewRange()[0][1] < 6
+    cols = columns_with(n=150, lambda_max=lam[:150])
+    plot.refresh(cols, "t")  # the same two points, a longer run
+    qtbot.wait(10)
+    assert plot.getViewBox().viewRange()[0][1] >= 149
+
+
 def test_all_plots_share_one_x_range_from_zero(qtbot, window):
     from test_run_window import run_to_end
 
