@@ -257,6 +257,28 @@ def test_power_method_matches_dense_eigenvalues(problem):
     assert tight.lambda_min == pytest.approx(eigs[0], abs=1e-4 * eigs[-1])
 
 
+def test_the_first_power_probe_is_a_lanczos_run_then_power_steps_are_warm(problem):
+    """Cold, one Lanczos run finds both ends in fewer products than power iteration from the
+    same random start would, and leaves both eigenvectors; at a nearby θ warm power
+    iteration then needs only a few products."""
+    net, X, T, theta = problem
+    obj = Objective(net, X, T)
+    eigs = dense_eigs(net, X, T, theta)
+    probe = StiffnessProbe(obj, "power")
+    first = probe.estimate(theta)
+    assert first.lambda_max == pytest.approx(eigs[-1], rel=1e-3)
+    assert first.lambda_min == pytest.approx(eigs[0], abs=1e-3 * eigs[-1])
+    cold_power = StiffnessProbe(obj, "power")
+    cold_power._warm = True  # power iteration from its random vectors
+    assert cold_power.estimate(theta).hvp > first.hvp
+    near = theta + 1e-3 * np.random.default_rng(7).normal(size=theta.size)
+    eigs_near = dense_eigs(net, X, T, near)
+    second = probe.estimate(near)
+    assert second.hvp < first.hvp / 2
+    assert second.lambda_max == pytest.approx(eigs_near[-1], rel=1e-2)
+    assert second.lambda_min == pytest.approx(eigs_near[0], abs=2e-2 * eigs_near[-1])
+
+
 def test_power_method_when_the_negative_end_dominates():
     net, X, T, theta = make_problem(init="he_normal", seed=5, scale=4.0)
     eigs = dense_eigs(net, X, T, theta)
