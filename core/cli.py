@@ -200,19 +200,38 @@ class _SnapshotStream:
 
 
 def _compare(args) -> int:
+    import tempfile
+
     from .comparison import Comparison
     from .comparison_runner import ComparisonRunner
-    from .io import write_text_atomic
-    from .snapshot import snapshots_to_csv
-    from .summary import summarize
 
     comparison = _document(args, "compare", Comparison, load_comparison, "comparison", "run")
     if args.parallel is not None and args.parallel < 1:
         raise CliError("--parallel must be at least 1")
     out = _out_folder(args.out)
-    runner = ComparisonRunner(comparison, args.parallel)
+    # With --out, each run's rows go to a record in a temporary folder (memory stays bounded)
+    # and its CSV is copied from there; the folder goes when the command ends.
+    records = tempfile.TemporaryDirectory(prefix="odeprop-compare-") if out is not None else None
+    try:
+        runner = ComparisonRunner(comparison, args.parallel,
+                                  record_dir=records.name if records is not None else None)
+        try:
+            return _compare_to_end(args, comparison, runner, out)
+        finally:
+            runner.discard_records()
+    finally:
+        if records is not None:
+            records.cleanup()
+
+
+def _compare_to_end(args, comparison, runner, out) -> int:
+    """Run every run, print the table; with ``out``, write it and copy each run's record."""
+    from .io import write_text_atomic
+    from .summary import summarize
 
     def show(event):
+        if event.kind == "record_failed":  # the run goes on; its rows stay in memory
+            print(f"odeprop: {event.payload}", file=sys.stderr, flush=True)
         if args.quiet or event.kind not in ("done", "error", "died"):
             return
         result = runner.results[event.index]
@@ -229,12 +248,17 @@ def _compare(args) -> int:
     print(f"# {comparison.name}\n")
     print(summary.to_markdown())
     if out is not None:
-        write_text_atomic(out / "summary.md", f"# {comparison.name}\n\n{summary.to_markdown()}")
-        write_text_atomic(out / "summary.csv", summary.to_csv())
-        write_text_atomic(out / "comparison.toml", comparison.to_toml())
-        for result in runner.results:
-            name = f"run-{result.index + 1}-{_slug(result.label)}.csv"
-            write_text_atomic(out / name, snapshots_to_csv(result.snapshots))
+        try:
+            write_text_atomic(out / "summary.md",
+                              f"# {comparison.name}\n\n{summary.to_markdown()}")
+            write_text_atomic(out / "summary.csv", summary.to_csv())
+            write_text_atomic(out / "comparison.toml", comparison.to_toml())
+            runner.close_records()
+            for result in runner.results:
+                result.export_csv(out / f"run-{result.index + 1}-{_slug(result.label)}.csv")
+        except OSError as exc:
+            raise CliError(f"--out {out}: could not write the results "
+                           f"({exc.strerror or exc})") from None
         print(f"wrote summary.md, summary.csv and {len(runner.results)} run CSVs to {out}")
     return 0 if all(r.status != "died" for r in runner.results) else 1
 

@@ -2,41 +2,120 @@
 
 The same code serves the command line (``odeprop compare``) and the lab: :meth:`poll` returns
 what arrived since the last call and starts queued runs as others end.
+
+Memory stays bounded however long the runs stream: a :class:`RunResult` keeps only the snapshots
+the summary needs (the first to reach each target, decided as batches arrive, and the last) and a
+count; given a ``record_dir``, every row goes to a :class:`~odeprop.core.recording.SnapshotRecorder`
+per run, and exports copy that record. Should the disk refuse it, the rest of that run is kept in
+memory (exports stay whole) and a ``record_failed`` event says why.
 """
 
 from __future__ import annotations
 
 import os
+import threading
+from contextlib import suppress
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 
 from .comparison import Comparison
+from .io import write_text_atomic
+from .recording import SnapshotRecorder, new_record_name, rows_csv
 from .run import Problem
+from .snapshot import Snapshot, snapshots_to_csv
 from .worker import RunProcess, terminate_all, wait_any
 
 
 @dataclass
 class RunResult:
-    """Everything received from one run of a comparison."""
+    """What is kept of one run of a comparison: the first snapshot to reach each of
+    ``targets`` (None until one does), the last one, how many arrived, and (with a
+    ``recorder``) every row on disk."""
 
     index: int
     label: str
-    snapshots: list = field(default_factory=list)
+    targets: tuple = ()  # the comparison's Target objects, in its order
+    hits: list = field(default_factory=list)  # first snapshot reaching each target, or None
+    last: Snapshot | None = None
+    count: int = 0
     spectra: list = field(default_factory=list)  # Spectrum records, when probe.full_spectrum
     theta: np.ndarray | None = None
     report: object | None = None  # RunReport when the run ended normally
     status: str = "queued"  # queued, running, finished, failed, stopped, died
     message: str = ""
+    recorder: SnapshotRecorder | None = None  # every row on disk, when recorded
+    record_error: str | None = None  # why the disk refused the record (the rest is in memory)
+    _memory: list = field(default_factory=list, repr=False)  # rows the disk refused
+
+    def __post_init__(self):
+        if len(self.hits) != len(self.targets):
+            self.hits = [None] * len(self.targets)
 
     @property
     def done(self) -> bool:
         return self.status not in ("queued", "running")
 
+    @property
+    def kept(self) -> list[Snapshot]:
+        """The snapshots held in memory (each target's first hit, the last), in step order."""
+        unique = {id(s): s for s in [*self.hits, self.last] if s is not None}
+        return sorted(unique.values(), key=lambda s: s.step)
+
+    def add(self, snapshots) -> str | None:
+        """Take one batch in step order: targets first reached, the last, the count, and the
+        rows on disk; the error message when the disk refused them just now."""
+        if not snapshots:
+            return None
+        for j, target in enumerate(self.targets):
+            if self.hits[j] is None:
+                self.hits[j] = next((s for s in snapshots if target.reached(s)), None)
+        self.last = snapshots[-1]
+        self.count += len(snapshots)
+        failed = None
+        if self.recorder is not None and self.record_error is None:
+            try:
+                self.recorder.append(snapshots)
+                return None
+            except (OSError, ValueError) as exc:
+                failed = self.record_error = (
+                    f"recording run {self.index + 1} ({self.label}) to disk stopped at step "
+                    f"{snapshots[0].step} ({exc}); the rest is kept in memory")
+        if self.record_error is not None:
+            self._memory.extend(snapshots)
+        return failed
+
+    def export_csv(self, path) -> int:
+        """Every recorded row as CSV (the :func:`~odeprop.core.snapshot.snapshots_to_csv`
+        text) in ``path``, copied from the record atomically: a failure (``OSError``) leaves
+        no partial file. Returns the number of rows."""
+        if self.recorder is None:
+            write_text_atomic(Path(path), snapshots_to_csv(self._memory))
+            return len(self._memory)
+        self.recorder.copy_to(Path(path), tail=rows_csv(self._memory))
+        return self.recorder.count + len(self._memory)
+
+    def close_record(self, finished: bool = False) -> None:
+        """Close the record's data (it stays on disk); the run's status goes in its description."""
+        if self.recorder is not None:
+            with suppress(OSError):
+                self.recorder.close(finished=finished, status=self.status,
+                                    message=self.message)
+
+    def discard_record(self) -> None:
+        """Delete the record (and any rows kept in memory): the user is done with the run."""
+        self._memory = []
+        recorder, self.recorder = self.recorder, None  # later batches are counted, not kept
+        if recorder is not None:
+            with suppress(OSError):
+                recorder.discard()
+
 
 @dataclass(frozen=True)
 class RunEvent:
-    """One message from one run: ``kind`` is batch, spectra, theta, done, error or died."""
+    """One message from one run: ``kind`` is batch, spectra, theta, done, error or died, or
+    record_failed (the disk refused the run's record: why)."""
 
     index: int
     kind: str
@@ -47,17 +126,24 @@ class ComparisonRunner:
     """Drives the runs of one comparison; every run starts from the same θ0."""
 
     def __init__(self, comparison: Comparison, max_parallel: int | None = None,
-                 niceness: int = 10):
+                 niceness: int = 10, record_dir: Path | None = None,
+                 record_prefix: str = "compare"):
         self.comparison = comparison
+        self.record_dir = Path(record_dir) if record_dir is not None else None
+        self.record_prefix = record_prefix
+        #: held while results change (receiving side) and while they are exported (any thread)
+        self.lock = threading.RLock()
         self.max_parallel = max(1, max_parallel or os.cpu_count() or 1)
         self.niceness = niceness
         self.problem = Problem.build(comparison.experiment(0))
         self.theta0 = self.problem.theta0  # one array, sent to every worker: bitwise identical
-        self.results = [RunResult(i, spec.label) for i, spec in enumerate(comparison.runs)]
+        self.results = [RunResult(i, spec.label, tuple(comparison.targets))
+                        for i, spec in enumerate(comparison.runs)]
         self._processes: dict[int, RunProcess] = {}
         self._ended: list[RunProcess] = []  # reported their end; reaped without blocking
         self._queue = list(range(len(comparison.runs)))
         self._stopping = False
+        self._record_failures: list[RunEvent] = []  # not yet reported by poll()
 
     @property
     def done(self) -> bool:
@@ -72,18 +158,47 @@ class ComparisonRunner:
             self._processes[index] = RunProcess(self.comparison.experiment(index), self.theta0,
                                                 niceness=self.niceness)
             self.results[index].status = "running"
+            self._start_record(index)
+
+    def _start_record(self, index: int) -> None:
+        """The run's record on disk (when recording); a refusal keeps its rows in memory."""
+        if self.record_dir is None:
+            return
+        result, comparison = self.results[index], self.comparison
+        try:
+            result.recorder = SnapshotRecorder(
+                self.record_dir, new_record_name(self.record_prefix),
+                comparison.experiment(index).to_toml(), f"{comparison.name}: {result.label}",
+                comparison=comparison.name, run=index + 1)
+        except OSError as exc:
+            result.record_error = (f"cannot record run {index + 1} ({result.label}) in "
+                                   f"{self.record_dir} ({exc.strerror or exc}); it is kept in "
+                                   "memory instead")
+            self._record_failures.append(RunEvent(index, "record_failed", result.record_error))
 
     def poll(self, timeout: float | None = 0.1) -> list[RunEvent]:
         """Messages that arrived within ``timeout`` seconds; queued runs start as others end."""
         events = []
         by_process = {id(p): i for i, p in self._processes.items()}
-        for proc in wait_any(list(self._processes.values()), timeout):
+        ready = wait_any(list(self._processes.values()), timeout)
+        with self.lock:
+            self._receive(ready, by_process, events)
+            self._reap()
+            self._fill()
+            events += self._record_failures
+            self._record_failures = []
+        return events
+
+    def _receive(self, ready, by_process, events) -> None:
+        for proc in ready:
             index = by_process[id(proc)]
             kind, *rest = proc.receive()
             result = self.results[index]
             if kind == "batch":
-                result.snapshots.extend(rest[0])
+                failed = result.add(rest[0])
                 payload = rest[0]
+                if failed:
+                    self._record_failures.append(RunEvent(index, "record_failed", failed))
             elif kind == "spectra":
                 result.spectra.extend(rest[0])
                 payload = rest[0]
@@ -98,12 +213,11 @@ class ComparisonRunner:
             else:  # error or died
                 result.status, result.message = ("failed" if kind == "error" else "died"), rest[0]
                 payload = rest[0]
+            if kind in ("done", "error", "died"):
+                result.close_record()
             events.append(RunEvent(index, kind, payload))
             if proc.finished:
                 self._ended.append(self._processes.pop(index))
-        self._reap()
-        self._fill()
-        return events
 
     def _reap(self) -> None:
         """Join workers that have ended, without waiting for those still exiting."""
@@ -149,3 +263,16 @@ class ComparisonRunner:
         for index in self._queue:
             self.results[index].status = "stopped"
         self._queue.clear()
+
+    def close_records(self, finished: bool = False) -> None:
+        """Close every run's record (kept on disk; ``finished``: no longer offered after a
+        crash, e.g. every run was exported)."""
+        with self.lock:
+            for result in self.results:
+                result.close_record(finished)
+
+    def discard_records(self) -> None:
+        """Delete every run's record: the comparison is discarded (call after the end)."""
+        with self.lock:
+            for result in self.results:
+                result.discard_record()

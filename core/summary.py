@@ -28,6 +28,7 @@ class TargetHit:
 
 
 def first_hit(snapshots, target: Target) -> TargetHit | None:
+    """The first of ``snapshots`` (in step order) that reaches ``target``, or None."""
     for snap in snapshots:
         if target.reached(snap):
             return TargetHit(snap.solver_wall, snap.n_grad, snap.step)
@@ -97,7 +98,8 @@ class ComparisonSummary:
 
 def summarize(comparison: Comparison, results: list[RunResult],
               reference: int | None = None) -> ComparisonSummary:
-    """Build the table from what the runs sent (live: from the snapshots so far)."""
+    """Build the table from what the runs sent (live: so far), from the snapshots each
+    :class:`RunResult` keeps: its first hit of each target and its last."""
     if reference is None:
         methods = [spec.solver.method for spec in comparison.runs]
         reference = methods.index("gd") if "gd" in methods else None
@@ -122,12 +124,14 @@ def summarize(comparison: Comparison, results: list[RunResult],
 def _row(comparison: Comparison, result: RunResult) -> dict:
     spec = comparison.runs[result.index]
     row = {"label": spec.label, "method": spec.solver.method, "status": result.status}
+    if len(result.hits) != len(comparison.targets):
+        raise ValueError(f"run {result.index + 1}: its results track {len(result.hits)} "
+                         f"targets, the comparison has {len(comparison.targets)}")
     for j, target in enumerate(comparison.targets):
-        hit = first_hit(result.snapshots, target)
+        hit = first_hit([result.hits[j]] if result.hits[j] is not None else [], target)
         row[f"t{j}_wall"] = hit.wall if hit else None
         row[f"t{j}_grads"] = hit.grads if hit else None
-    last = result.report.final if result.report is not None else (
-        result.snapshots[-1] if result.snapshots else None)
+    last = result.report.final if result.report is not None else result.last
     if last is not None:
         row.update(steps=last.step, grads=last.n_grad, hvp=last.n_hvp, hess=last.n_hess,
                    jac_evals=last.jac_evals, lu_decomps=last.lu_decomps, rejected=last.rejected,

@@ -5,8 +5,9 @@ the machine has cores (DESIGN.md). Only the receiving thread touches it while it
 starts it, calls ``runner.poll(0.05)`` in a loop (which also starts queued runs as others end),
 carries out Stop between polls, and emits one Qt signal per batch of events with every run's
 status. The window keeps its own copy of what arrived, so nothing is shared across threads.
-The same thread records every run's batches on disk (one
-:class:`~odeprop.core.recording.SnapshotRecorder` per run, in the recovery folder): should the
+The runner records every run's batches on disk as they arrive (one
+:class:`~odeprop.core.recording.SnapshotRecorder` per run, in the recovery folder) and keeps only
+what the summary needs in memory; exports copy the records (:meth:`export_run`). Should the
 window crash, the next lab window offers each run to reopen.
 """
 
@@ -14,13 +15,13 @@ from __future__ import annotations
 
 import threading
 import time
-from contextlib import suppress
+from pathlib import Path
 
 from PySide6.QtCore import QObject, Signal
 
 from odeprop.core.comparison import Comparison
 from odeprop.core.comparison_runner import ComparisonRunner, RunEvent
-from odeprop.core.recording import SnapshotRecorder, new_record_name, recovery_dir
+from odeprop.core.recording import SnapshotRecorder, recovery_dir
 
 POLL_SECONDS = 0.05
 #: After Stop, runs get this long to send their last snapshots and reports before they are ended.
@@ -37,10 +38,8 @@ class ComparisonSession(QObject):
     def __init__(self, comparison: Comparison, max_parallel: int | None = None, parent=None):
         super().__init__(parent)
         self.comparison = comparison
-        self.runner = ComparisonRunner(comparison, max_parallel=max_parallel)
-        self.recorders: dict[int, SnapshotRecorder] = {}  # by run index, from its first batch
-        self.record_errors: dict[int, str] = {}  # runs the disk refused (kept in memory only)
-        self._record_lock = threading.Lock()
+        self.runner = ComparisonRunner(comparison, max_parallel=max_parallel,
+                                       record_dir=recovery_dir())
         self._disposed = False
         self._stop = threading.Event()
         self._quit = threading.Event()
@@ -66,61 +65,44 @@ class ComparisonSession(QObject):
     def running(self) -> bool:
         return self._thread.is_alive()
 
+    @property
+    def recorders(self) -> dict[int, SnapshotRecorder]:
+        """Each started run's record on disk, by run index."""
+        with self.runner.lock:
+            return {r.index: r.recorder for r in self.runner.results if r.recorder is not None}
+
+    @property
+    def record_errors(self) -> dict[int, str]:
+        """Runs whose record the disk refused (the rest of each is kept in memory): why."""
+        with self.runner.lock:
+            return {r.index: r.record_error for r in self.runner.results if r.record_error}
+
+    def export_run(self, index: int, path: Path) -> int:
+        """Every row run ``index`` sent, as CSV in ``path`` (copied from its record,
+        atomically: ``OSError`` leaves no partial file); the number of rows."""
+        with self.runner.lock:
+            if self._disposed:
+                raise OSError("the comparison's records were already discarded")
+            return self.runner.results[index].export_csv(path)
+
     def dispose(self) -> None:
         """The user is done with these runs (a new start, the window closed): delete their
         records. Call after :meth:`shutdown`."""
-        with self._record_lock:
+        with self.runner.lock:
             self._disposed = True
-            for recorder in self.recorders.values():
-                with suppress(OSError):
-                    recorder.discard()
+            self.runner.discard_records()
 
     def mark_exported(self) -> None:
         """Every run was exported: the records are no longer offered after a crash."""
-        with self._record_lock:
+        with self.runner.lock:
             if self._disposed or self.running:
                 return
-            for recorder in self.recorders.values():
-                with suppress(OSError):
-                    recorder.close(finished=True)
-
-    # -- the record on disk (receiving thread) ---------------------------------------------
-    def _record(self, events) -> None:
-        with self._record_lock:
-            if self._disposed:
-                return
-            for event in events:
-                if event.kind == "batch" and event.index not in self.record_errors:
-                    try:
-                        self._recorder(event.index).append(event.payload)
-                    except (OSError, ValueError) as exc:
-                        self.record_errors[event.index] = str(exc)
-                elif event.kind in ("done", "error", "died") and event.index in self.recorders:
-                    self._close_record(event.index)
-
-    def _recorder(self, index: int) -> SnapshotRecorder:
-        recorder = self.recorders.get(index)
-        if recorder is None:
-            comparison = self.comparison
-            label = f"{comparison.name}: {comparison.runs[index].label}"
-            recorder = SnapshotRecorder(recovery_dir(), new_record_name("compare"),
-                                        comparison.experiment(index).to_toml(), label,
-                                        comparison=comparison.name, run=index + 1)
-            self.recorders[index] = recorder
-        return recorder
-
-    def _close_record(self, index: int) -> None:
-        result = self.runner.results[index]
-        with suppress(OSError):
-            self.recorders[index].close(finished=False, status=result.status,
-                                        message=result.message)
+            self.runner.close_records(finished=True)
 
     def _close_records(self) -> None:
-        with self._record_lock:
+        with self.runner.lock:
             if not self._disposed:
-                for index, recorder in self.recorders.items():
-                    if not recorder.closed:
-                        self._close_record(index)
+                self.runner.close_records(finished=False)
 
     # -- the receiving thread ----------------------------------------------------------------
     def _receive_loop(self) -> None:
@@ -134,7 +116,6 @@ class ComparisonSession(QObject):
                     runner.stop_all()
                     stop_at = time.monotonic()
                 events = runner.poll(POLL_SECONDS)
-                self._record(events)
                 statuses = [(r.status, r.message) for r in runner.results]
                 if events or statuses != last:
                     last = statuses

@@ -1,11 +1,11 @@
 """The comparison's summary: one sortable row per run, and the distances between final weights.
 
-:class:`LiveSummary` keeps the window's copy of every run's data (core ``RunResult`` objects,
-filled from the runner's events) and builds the core summary (``summarize``) from it. Live, it
-scans each snapshot once for the targets and hands ``summarize`` only the snapshots that decide a
-row (each target's first hit and the latest), so a refresh costs the same after a million steps
-as after ten. The table shows the core's rows in the core's formats; it sorts on the numbers
-themselves, runs without a value last ("—").
+:class:`LiveSummary` keeps the window's copy of what the summary needs of every run (core
+``RunResult`` objects, filled from the runner's events: each target's first hit, decided as
+batches arrive, the latest snapshot, a count) and builds the core summary (``summarize``) from
+it, so a refresh costs the same, in time and memory, after a million steps as after ten; the
+rows themselves are in the session's records on disk. The table shows the core's rows in the
+core's formats; it sorts on the numbers themselves, runs without a value last ("—").
 """
 
 from __future__ import annotations
@@ -60,9 +60,8 @@ class LiveSummary:
 
     def __init__(self, comparison: Comparison):
         self.comparison = comparison
-        self.results = [RunResult(i, spec.label) for i, spec in enumerate(comparison.runs)]
-        self._hits = [[None] * len(comparison.targets) for _ in comparison.runs]
-        self._scanned = [0] * len(comparison.runs)
+        self.results = [RunResult(i, spec.label, tuple(comparison.targets))
+                        for i, spec in enumerate(comparison.runs)]
 
     def apply(self, events, statuses) -> list[int]:
         """Take one batch of runner events; returns the runs that got new snapshots."""
@@ -70,7 +69,7 @@ class LiveSummary:
         for event in events:
             result = self.results[event.index]
             if event.kind == "batch":
-                result.snapshots.extend(event.payload)
+                result.add(event.payload)
                 grown.append(event.index)
             elif event.kind == "spectra":
                 result.spectra.extend(event.payload)
@@ -80,33 +79,10 @@ class LiveSummary:
                 result.report, result.theta = event.payload, event.payload.theta
         for result, (status, message) in zip(self.results, statuses, strict=True):
             result.status, result.message = status, message
-        for index in dict.fromkeys(grown):
-            self._scan(index)
-        return grown
-
-    def _scan(self, index: int) -> None:
-        snapshots = self.results[index].snapshots
-        new = snapshots[self._scanned[index]:]
-        hits = self._hits[index]
-        for j, target in enumerate(self.comparison.targets):
-            if hits[j] is None:
-                hits[j] = next((s for s in new if target.reached(s)), None)
-        self._scanned[index] = len(snapshots)
+        return list(dict.fromkeys(grown))
 
     def summary(self) -> ComparisonSummary:
-        """The core summary of what arrived so far, from each run's deciding snapshots."""
-        condensed = []
-        for result, hits in zip(self.results, self._hits, strict=True):
-            kept = {id(s): s for s in [*hits, result.snapshots[-1] if result.snapshots else None]
-                    if s is not None}
-            condensed.append(RunResult(result.index, result.label,
-                                       sorted(kept.values(), key=lambda s: s.step), [],
-                                       result.theta, result.report, result.status,
-                                       result.message))
-        return summarize(self.comparison, condensed)
-
-    def full_summary(self) -> ComparisonSummary:
-        """The core summary over every snapshot received (for export)."""
+        """The core summary of what arrived so far."""
         return summarize(self.comparison, self.results)
 
 

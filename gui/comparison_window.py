@@ -343,6 +343,9 @@ class ComparisonWindow(DocumentWindow):
         for event in events:
             if event.kind == "batch":
                 self.plots.append(event.index, event.payload)
+            elif event.kind == "record_failed":  # the run goes on, its rows kept in memory
+                self.show_banner(f"Note: {event.payload}. Export the runs' data before closing "
+                                 "the window.", "info")
         self._summary_dirty = True
 
     def _on_ended(self) -> None:
@@ -350,15 +353,19 @@ class ComparisonWindow(DocumentWindow):
             return
         self._set_state("ended")
         self.plots.refresh()
-        self._update_summary(final=True)
+        self._update_summary()
         results = self.live.results
         counts = {s: sum(r.status == s for r in results) for s in
                   ("finished", "failed", "stopped", "died")}
         text = ", ".join(f"{n} {s}" for s, n in counts.items() if n)
         failed = counts["failed"] + counts["died"]
+        refused = self.session.record_errors
+        disk = (f" Note: {next(iter(refused.values()))}" + (
+            f" (and {len(refused) - 1} more runs)" if len(refused) > 1 else "")
+            + "; export the runs' data before closing the window." if refused else "")
         self.show_banner(f"Done: {text}. File ▸ Export saves the summary (CSV, Markdown) and "
-                         "each run's data.", "error" if failed == len(results) else
-                         "info" if failed else "ok")
+                         f"each run's data.{disk}", "error" if failed == len(results) else
+                         "info" if failed or refused else "ok")
         self.status_label.setText(f"Done: {text}.")
         self.comparison_ended.emit()
 
@@ -371,13 +378,13 @@ class ComparisonWindow(DocumentWindow):
         if self._summary_dirty and now - self._summary_at >= SUMMARY_SECONDS:
             self._update_summary()
 
-    def _update_summary(self, final: bool = False) -> None:
+    def _update_summary(self) -> None:
         """The table, the distance matrix and the run list's statuses from what arrived."""
         if self.live is None:
             return
         self._summary_dirty = False
         self._summary_at = time.perf_counter()
-        summary = self.live.full_summary() if final else self.live.summary()
+        summary = self.live.summary()
         comparison = self.live.comparison
         colors = [comparison.color(i) for i in range(len(comparison.runs))]
         results = self.live.results
@@ -386,7 +393,7 @@ class ComparisonWindow(DocumentWindow):
         started = self.session is not None
         if len(results) == len(self.runs_editor.specs):
             for i, result in enumerate(results):
-                last = result.snapshots[-1] if result.snapshots else None
+                last = result.last
                 status = result.status if started else ""
                 detail = ""
                 if status == "running":
@@ -436,10 +443,10 @@ class ComparisonWindow(DocumentWindow):
 
     def export_summary(self, path: str | Path) -> bool:
         """The summary over everything received, as Markdown (.md) or CSV (otherwise)."""
-        if self.live is None or not any(r.snapshots for r in self.live.results):
+        if self.live is None or not any(r.count for r in self.live.results):
             self.show_banner("Nothing to export yet: start the comparison first.", "info")
             return False
-        summary = self.live.full_summary()
+        summary = self.live.summary()
         path = Path(path)
         if path.suffix.lower() in (".md", ".markdown"):
             text = f"# {self.live.comparison.name}\n\n{summary.to_markdown()}"
@@ -454,7 +461,8 @@ class ComparisonWindow(DocumentWindow):
         return True
 
     def export_runs(self, folder: str | Path) -> list[Path]:
-        """Every received snapshot of every run, one CSV per run (``01-label.csv``, …)."""
+        """Every received snapshot of every run, one CSV per run (``01-label.csv``, …), copied
+        from the runs' records on disk."""
         if self.live is None:
             return []
         folder = Path(folder)
@@ -462,7 +470,10 @@ class ComparisonWindow(DocumentWindow):
         try:
             for result in self.live.results:
                 path = folder / f"{result.index + 1:02d}-{file_stem(result.label)}.csv"
-                write_text_atomic(path, snapshots_to_csv(result.snapshots))
+                if self.session is not None:
+                    self.session.export_run(result.index, path)
+                else:  # nothing started: the header alone
+                    write_text_atomic(path, snapshots_to_csv([]))
                 written.append(path)
         except OSError as exc:
             done = f" ({len(written)} of {len(self.live.results)} runs were exported whole)" \

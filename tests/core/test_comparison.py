@@ -11,6 +11,7 @@ from odeprop.core.comparison import Comparison, RunSpec, Target
 from odeprop.core.comparison_runner import ComparisonRunner
 from odeprop.core.config import DatasetConfig, NetworkConfig, SolverConfig, StopConfig
 from odeprop.core.presets import comparison_names, load_comparison
+from odeprop.core.recording import read_recording
 from odeprop.core.run import Run
 from odeprop.core.summary import first_hit, summarize
 
@@ -25,11 +26,13 @@ SMALL = Comparison(
 
 
 @pytest.fixture(scope="module")
-def finished():
+def finished(tmp_path_factory):
     events = []
-    runner = ComparisonRunner(SMALL, max_parallel=2, niceness=0)
+    runner = ComparisonRunner(SMALL, max_parallel=2, niceness=0,
+                              record_dir=tmp_path_factory.mktemp("records"))
     runner.run_all(events.append)
-    return runner, events
+    yield runner, events
+    runner.discard_records()
 
 
 def test_every_run_starts_from_bitwise_identical_weights(finished):
@@ -52,11 +55,13 @@ def test_table_values_equal_the_runs_own_final_snapshots(finished):
         assert result.status == "finished" and final.loss_train <= 0.05
         assert row["steps"] == final.step and row["grads"] == final.n_grad
         assert row["loss_train"] == final.loss_train and row["wall"] == final.solver_wall
-        assert [s.step for s in result.snapshots] == list(range(final.step + 1))
-        hit = first_hit(result.snapshots, SMALL.targets[0])
+        snapshots = read_recording(result.recorder.path)  # every one the run sent
+        assert [s.step for s in snapshots] == list(range(final.step + 1))
+        assert result.count == len(snapshots) and result.last == snapshots[-1]
+        hit = first_hit(snapshots, SMALL.targets[0])
         assert row["t0_wall"] == hit.wall and row["t0_grads"] == hit.grads
-        before = result.snapshots[hit.step - 1]
-        assert before.loss_train > 0.2 >= result.snapshots[hit.step].loss_train
+        before = snapshots[hit.step - 1]
+        assert before.loss_train > 0.2 >= snapshots[hit.step].loss_train
     assert summary.rows[0]["t0_speedup"] == 1.0 == summary.rows[0]["t0_grad_ratio"]
     bdf = summary.rows[1]
     assert bdf["t0_grad_ratio"] == summary.rows[0]["t0_grads"] / bdf["t0_grads"]

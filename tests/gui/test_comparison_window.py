@@ -21,7 +21,8 @@ from odeprop.core.config import (
     TolerancePhase,
 )
 from odeprop.core.presets import comparison_names, load_comparison
-from odeprop.core.recording import read_recording
+from odeprop.core.recording import SnapshotRecorder, read_recording
+from odeprop.core.snapshot import snapshots_to_csv
 from odeprop.core.summary import summarize
 from odeprop.gui.comparison_table import NONE_TEXT, SummaryModel
 from odeprop.gui.comparison_window import ComparisonWindow
@@ -92,11 +93,12 @@ def test_every_plot_holds_a_curve_per_run_with_increasing_x(finished):
                 assert np.all(np.diff(x) >= 0) and x[-1] > x[0], (key, run, mode)
                 assert item.isVisible()
             assert X_MODES[mode][1] in plot.getPlotItem().getAxis("bottom").labelText
-    # in t, the loss curve of each run is exactly its received snapshots
+    # in t, the loss curve of each run is exactly its received snapshots (its record)
     finished.set_x_mode("t")
     for item, result in zip(finished.plots.plots["loss"].run_curves(), results, strict=True):
-        np.testing.assert_array_equal(item.xData, [s.t for s in result.snapshots])
-        np.testing.assert_array_equal(item.yData, [s.loss_train for s in result.snapshots])
+        snapshots = read_recording(result.recorder.path)
+        np.testing.assert_array_equal(item.xData, [s.t for s in snapshots])
+        np.testing.assert_array_equal(item.yData, [s.loss_train for s in snapshots])
 
 
 def test_summary_rows_equal_the_runs_final_snapshots(finished):
@@ -160,7 +162,13 @@ def test_every_run_is_recorded_on_disk_for_recovery(finished):
     assert sorted(session.recorders) == [0, 1, 2] and not session.record_errors
     for result in finished.live.results:
         recorder = session.recorders[result.index]
-        assert read_recording(recorder.path) == result.snapshots
+        snapshots = read_recording(recorder.path)
+        assert [s.step for s in snapshots] == list(range(result.count))
+        assert snapshots[-1] == result.last == result.report.final
+        # the window keeps each target's first hit (as the full scan finds it) and the last
+        assert result.hits == [next(s for s in snapshots if t.reached(s))
+                               for t in THREE.targets]
+        assert len(result.kept) <= len(THREE.targets) + 1 < len(snapshots)
         meta = recorder.meta
         assert meta["label"] == f"three solvers: {result.label}" and meta["run"] == \
             result.index + 1
@@ -222,13 +230,16 @@ def test_exports_round_trip(finished, tmp_path):
     paths = finished.export_runs(tmp_path)
     assert [p.name for p in paths] == ["01-GD.csv", "02-BDF.csv", "03-RK45.csv"]
     for path, result in zip(paths, finished.live.results, strict=True):
-        data = list(csv.DictReader(io.StringIO(path.read_text(encoding="utf-8"))))
-        assert [int(d["step"]) for d in data] == [s.step for s in result.snapshots]
+        text = path.read_text(encoding="utf-8")
+        data = list(csv.DictReader(io.StringIO(text)))
+        assert [int(d["step"]) for d in data] == list(range(result.count))
+        assert text == snapshots_to_csv(read_recording(finished.session.recorders[
+            result.index].path))
 
 
 def _start_endless(qtbot, win):
     assert win.start()
-    qtbot.waitUntil(lambda: sum(len(r.snapshots) > 20 for r in win.live.results) >= 2,
+    qtbot.waitUntil(lambda: sum(r.count > 20 for r in win.live.results) >= 2,
                     timeout=15_000)
 
 
@@ -242,7 +253,7 @@ def test_closing_mid_run_ends_every_worker_within_a_second(qtbot, settings):
     win.close()
     qtbot.waitUntil(lambda: not any(_alive(p) for p in workers), timeout=1_000)
     assert time.perf_counter() - begin < 1.0
-    kept = [len(r.snapshots) for r in win.live.results]
+    kept = [r.count for r in win.live.results]
     assert sum(kept) > 40  # what arrived stays with the window
     assert all(r.status in ("stopped", "queued") for r in win.session.runner.results)
 
@@ -258,8 +269,8 @@ def test_stop_ends_every_run_and_keeps_its_data(qtbot, settings):
     assert win.live.results[2].message == "not started"  # the third run was queued
     for result, item in zip(win.live.results[:2], win.plots.plots["loss"].run_curves(),
                             strict=False):
-        assert result.report is not None and len(result.snapshots) > 20
-        assert len(item.xData) == len(result.snapshots)
+        assert result.report is not None and result.count > 20
+        assert len(item.xData) == result.count
     assert win.runs_editor.status_text(0).startswith("stopped")
     assert win.controls.start_action.isEnabled()
 
@@ -407,3 +418,59 @@ def _alive(process) -> bool:
         return process.is_alive()
     except ValueError:
         return False
+
+
+def test_a_full_disk_keeps_the_runs_the_table_and_whole_exports(qtbot, settings, tmp_path,
+                                                                 recovery_folder, monkeypatch):
+    """The disk refuses the records from the second batch on: the runs go on, the window says
+    why, the table is the one a scan of every snapshot gives, and exports are still whole."""
+    import errno
+
+    real_append = SnapshotRecorder.append
+    appended = {}
+
+    def fills_up(self, snapshots):  # run 1: full from its second batch; run 2: never
+        appended[self.meta["run"]] = appended.get(self.meta["run"], 0) + 1
+        if self.meta["run"] == 1 and appended[1] > 1:
+            raise OSError(errno.ENOSPC, "No space left on device")
+        real_append(self, snapshots)
+
+    monkeypatch.setattr(SnapshotRecorder, "append", fills_up)
+    short = replace(ENDLESS, stop=StopConfig(t_end=1e9, max_steps=1500, max_wall_time=20.0),
+                    runs=ENDLESS.runs[:2])
+    win = make_window(settings, short)
+    qtbot.addWidget(win)
+    with qtbot.waitSignal(win.comparison_ended, timeout=30_000):
+        assert win.start()
+        qtbot.waitUntil(lambda: "No space left" in win.banner.text(), timeout=20_000)
+    results = win.session.runner.results
+    assert [r.status for r in results] == ["stopped"] * 2  # the step limit: both ran to it
+    assert appended[1] > 1, "run 1 sent a single batch: lower the batch time or more steps"
+    assert list(win.session.record_errors) == [0]
+    assert win.banner.text().startswith("Done: 2 stopped.")
+    assert "Note: recording run 1 (GD slow) to disk stopped at step " in win.banner.text()
+    assert "No space left on device" in win.banner.text()
+    monkeypatch.undo()
+    (tmp_path / "out").mkdir()
+    paths = win.export_runs(tmp_path / "out")
+    assert len(paths) == 2
+    for path, result in zip(paths, win.live.results, strict=True):
+        snapshots = read_recording(path)
+        assert [s.step for s in snapshots] == list(range(1501)) and result.count == 1501
+        assert path.read_text(encoding="utf-8") == snapshots_to_csv(snapshots)
+        row = win.table.source.rows[result.index]
+        for j, target in enumerate(short.targets):
+            hit = next((s for s in snapshots if target.reached(s)), None)
+            assert row[f"t{j}_grads"] == (hit.n_grad if hit else None)
+        assert row["steps"] == 1500 == snapshots[-1].step
+
+
+def test_discarding_the_comparison_deletes_its_records(qtbot, settings, recovery_folder):
+    win = make_window(settings, replace(THREE, runs=THREE.runs[:1]))
+    qtbot.addWidget(win)
+    with qtbot.waitSignal(win.comparison_ended, timeout=30_000):
+        assert win.start()
+    records = [r.recorder.path for r in win.session.runner.results]
+    assert all(p.exists() for p in records) and len(list(recovery_folder.iterdir())) == 2
+    win.close()  # a clean close disposes of the runs
+    assert list(recovery_folder.iterdir()) == []
