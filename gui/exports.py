@@ -11,6 +11,8 @@ import os
 import tempfile
 from pathlib import Path
 
+from PySide6.QtWidgets import QWidget
+
 
 def write_atomically(path, write) -> None:
     """Have ``write(temporary_path)`` write the file (Qt's image and SVG writers need a file
@@ -38,3 +40,26 @@ def export_error(path, exc: OSError) -> str:
     why = exc.strerror or str(exc)
     return (f"Cannot export to {path}: {why}. Nothing was written there; the run's data is "
             "still here — choose another folder or free some space, then export again.")
+
+
+def render_svg(widget: QWidget, path: str, title: str) -> None:
+    """Draw ``widget`` as vector graphics: a plot's scene, or a panel with every child in its
+    place (pyqtgraph's own SVG exporter trips on empty curves)."""
+    from PySide6.QtCore import QPoint
+    from PySide6.QtGui import QPainter
+    from PySide6.QtSvg import QSvgGenerator
+    from PySide6.QtWidgets import QGraphicsView
+
+    generator = QSvgGenerator()
+    generator.setFileName(path)
+    generator.setSize(widget.size())
+    generator.setViewBox(widget.rect())
+    generator.setTitle(f"odeprop: {title}")
+    painter = QPainter(generator)
+    try:
+        if isinstance(widget, QGraphicsView):  # a plot: its scene, as vectors
+            widget.render(painter)
+        else:  # a panel of plots and labels: every child in its place
+            QWidget.render(widget, painter, QPoint())
+    finally:
+        painter.end()

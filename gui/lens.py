@@ -39,7 +39,7 @@ from odeprop.core.io import write_text_atomic
 from odeprop.core.snapshot import Snapshot, Spectrum, spectra_to_csv
 from odeprop.core.stiffness import LANCZOS_STEPS, SPECTRUM_ENDS, SPECTRUM_LIMIT
 
-from .exports import write_atomically
+from .exports import render_svg, write_atomically
 from .lens_regions import Region, outside, region_for
 from .lens_views import SADDLE, SCALES, UNSTABLE, RegionView, SpectrumView, classify
 from .log_axis import compact
@@ -497,7 +497,7 @@ class StiffnessLens(QWidget):
 
         def write(tmp: str) -> None:
             if path.lower().endswith(".svg"):
-                _render_svg(widget, tmp, f"stiffness lens, {which}")
+                render_svg(widget, tmp, f"stiffness lens, {which}")
             elif not widget.grab().save(tmp):
                 raise OSError(f"could not write {path}")
 
@@ -521,25 +521,3 @@ class StiffnessLens(QWidget):
             if not path.lower().endswith((".png", ".svg")):
                 path += ".svg" if "svg" in chosen.lower() else ".png"
             self.export_view(which, path)
-
-
-def _render_svg(widget: QWidget, path: str, title: str) -> None:
-    """Draw ``widget`` as vector graphics (as the main window does for its plots)."""
-    from PySide6.QtCore import QPoint
-    from PySide6.QtGui import QPainter
-    from PySide6.QtSvg import QSvgGenerator
-    from PySide6.QtWidgets import QGraphicsView
-
-    generator = QSvgGenerator()
-    generator.setFileName(path)
-    generator.setSize(widget.size())
-    generator.setViewBox(widget.rect())
-    generator.setTitle(f"odeprop: {title}")
-    painter = QPainter(generator)
-    try:
-        if isinstance(widget, QGraphicsView):  # a plot: its scene, as vectors
-            widget.render(painter)
-        else:  # a panel of plots and labels: every child in its place
-            QWidget.render(widget, painter, QPoint())
-    finally:
-        painter.end()

@@ -1,0 +1,67 @@
+"""The lab's status line and progress text for a run's latest snapshot: plain text, no widgets.
+
+Both change at most a few times a second (the window decides when); the progress is the largest
+fraction of the way toward t_end or the nearest stopping target.
+"""
+
+from __future__ import annotations
+
+import math
+
+from .log_axis import compact
+
+STATUS_TITLES = {"finished": "Finished", "failed": "Run failed", "stopped": "Stopped",
+                 "died": "Worker died"}
+
+
+def status_line(snap, state: str) -> str:
+    """Step, time, step size, loss and the solver's counters of ``snap``, then the run's state."""
+    parts = [f"step {snap.step}", f"t = {compact(snap.t)}", f"h = {compact(snap.h, 3)}",
+             f"loss {compact(snap.loss_train)}"]
+    if snap.accuracy_train is not None:
+        parts.append(f"accuracy {snap.accuracy_train:.1%}")
+    if snap.rms_train is not None:
+        parts.append(f"RMS {compact(snap.rms_train, 3)}")
+    parts.append(f"∇L evals {snap.n_grad}")
+    if snap.n_hvp:  # a matrix-free method's Jacobian work
+        parts.append(f"Hv {snap.n_hvp}")
+    for name, value in (("rejected", snap.rejected), ("Jacobians", snap.jac_evals),
+                        ("LU", snap.lu_decomps), ("Newton failures", snap.newton_failures),
+                        ("order", snap.order)):
+        if value is not None:
+            parts.append(f"{name} {value}")
+    if snap.method_in_use:
+        parts.append(f"using {snap.method_in_use}")
+    if state in ("running", "paused") and snap.status != "running":
+        # the worker is writing its report: λmin and λmax at the end (a second or two
+        # of Hessian-vector products for a big network)
+        parts.append(f"{snap.status}; measuring the Hessian at the end…")
+    else:
+        parts.append(state)
+    return "  ·  ".join(parts)
+
+
+def run_progress(snap, first, stop, state: str) -> tuple[float, str]:
+    """How far the run is toward ``stop.t_end`` or its nearest target (the largest fraction),
+    measured from ``first`` (the run's first snapshot), and what that fraction counts."""
+    candidates = [(snap.t / stop.t_end, f"t = {compact(snap.t, 3)} of {compact(stop.t_end)}")]
+
+    def toward(now, start, target, name):
+        if target is None or now is None or start is None or not start > target > 0:
+            return
+        if now > 0 and math.isfinite(now):
+            candidates.append((math.log(start / now) / math.log(start / target),
+                               f"{name} {compact(now, 3)} → {compact(target)}"))
+
+    toward(snap.loss_train, first.loss_train, stop.target_loss, "loss")
+    toward(snap.rms_train, first.rms_train, stop.target_rms, "RMS")
+    if stop.target_accuracy and snap.accuracy_train is not None:
+        candidates.append((snap.accuracy_train / stop.target_accuracy,
+                           f"accuracy → {stop.target_accuracy:.0%}"))
+    if stop.max_steps:
+        candidates.append((snap.step / stop.max_steps, f"step {snap.step} of "
+                           f"{stop.max_steps}"))
+    if stop.max_wall_time:
+        candidates.append((snap.wall / stop.max_wall_time, "wall-time limit"))
+    fraction, text = max(candidates, key=lambda c: c[0])
+    return (1.0 if state == "ended" and snap.status == "finished" else fraction), text
