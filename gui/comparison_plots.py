@@ -22,14 +22,11 @@ from PySide6.QtWidgets import QGridLayout, QToolButton, QVBoxLayout, QWidget
 from odeprop.core.methods import METHODS
 
 from .log_axis import compact
+from .plot_parts import PlotGrid
 from .plots import (
-    ACCURACY_CURVES,
     COLUMNS,
     IMPLICIT_NOTE,
-    RMS_CURVES,
     SPECS,
-    SYMBOL_MAX,
-    X_MODES,
     Curve,
     LivePlot,
     SnapshotColumns,
@@ -218,10 +215,7 @@ class RunsPlot(LivePlot):
             x = cols[x_field]
             for k, (curve, item) in enumerate(zip(self.fields, self.run_items[i], strict=True)):
                 y = cols[curve.field]
-                ok = np.isfinite(y) & np.isfinite(x)
-                if self.spec.log_y:
-                    ok &= y > 0
-                count = int(np.count_nonzero(ok))
+                ok, count = self._drawable(x, y)
                 drawn += count
                 if k == 0:
                     states[i] = ("drawn" if count or cols.n == 0 else
@@ -232,27 +226,16 @@ class RunsPlot(LivePlot):
                 if key == item.drawn_key or i in self.hidden:
                     continue  # append-only columns: the same number of points is the same data
                 item.drawn_key = key
-                xs, ys = (x, y) if count == len(x) else (x[ok], y[ok])
-                if curve.scale != 1.0:
-                    ys = ys * curve.scale
-                item.setData(xs, ys)
-                if 0 < count <= SYMBOL_MAX:  # a ScatterPlotItem has no log mode: log10 here
-                    self._show_dots(item, k, xs, np.log10(ys) if self.spec.log_y else ys)
+                dots = self._set_curve_data(item, curve, x, y, ok, count)
+                if dots is not None:
+                    self._show_dots(item, k, *dots)
                 elif item.dots is not None:
                     item.dots.hide()
         dashed = dashed or not any(c.n for c in columns)
         if states != self._states or dashed != self.dashed_drawn:  # rare: a run's first data
             self._states, self.dashed_drawn = states, dashed
             self._rebuild_legend()
-        empty = any(c.n for c in columns) and drawn == 0
-        if self.fixed_note:
-            self.note.show_text(self.fixed_note, "top")
-        else:
-            self.note.show_text(self.empty_note if empty else None)
-        headroom = self.note.boundingRect().height() + 6 if self.fixed_note else 0.0
-        if headroom != self.view.headroom_px:
-            self.view.headroom_px = headroom
-            self.view.enableAutoRange(y=True)
+        self._show_note(empty=any(c.n for c in columns) and drawn == 0)
         return drawn
 
     def run_curves(self) -> list[pg.PlotDataItem]:
@@ -313,14 +296,14 @@ class RunKey(QWidget):
         return [button.text() for button in self.buttons]
 
 
-class ComparisonPlots(QWidget):
+class ComparisonPlots(PlotGrid):
     """Six live plots in a 3 × 2 grid, each overlaying every run of the comparison."""
+
+    PLOTS_PER_CALL = 2
 
     def __init__(self, parent=None):
         super().__init__(parent)
         self.columns: list[SnapshotColumns] = []
-        self._stale: dict[str, None] = {}
-        self.x_mode = "t"
         self.work_field = "step"
         self.metric = "accuracy"
         self.plots: dict[str, RunsPlot] = {s.key: RunsPlot(s) for s in COMPARISON_SPECS}
@@ -359,53 +342,27 @@ class ComparisonPlots(QWidget):
 
     def append(self, index: int, snapshots) -> None:
         self.columns[index].append(snapshots)
-        for key in self.plots:
-            self._stale.setdefault(key)
+        self._mark_stale()
 
     def clear(self) -> None:
         for cols in self.columns:
             cols.clear()
         self.refresh()
 
-    def refresh(self) -> None:
-        for plot in self.plots.values():
-            plot.refresh(self.columns, self.x_mode)
-        self._stale.clear()
-
-    def refresh_some(self, limit: int = 2) -> bool:
-        """Redraw up to ``limit`` plots with new data, oldest first (painting all six in one
-        timer tick costs more than a tick); True if some still wait."""
-        for key in list(self._stale)[:limit]:
-            self.plots[key].refresh(self.columns, self.x_mode)
-            del self._stale[key]
-        return bool(self._stale)
-
     # -- settings --------------------------------------------------------------------------
-    def set_x_mode(self, mode: str) -> None:
-        if mode not in X_MODES:
-            raise ValueError(f"unknown x-axis mode {mode!r}; choose one of {', '.join(X_MODES)}")
-        self.x_mode = mode
-        _, label, units = X_MODES[mode]
-        for plot in self.plots.values():
-            plot.getPlotItem().setLabel("bottom", label, units=units)
-            plot.getPlotItem().enableAutoRange()
-        self._note_same_axes()
-        self.refresh()
-
     def set_work(self, field: str) -> None:
         """Which cumulative counter the work plot shows (see :data:`WORK_FIELDS`)."""
         name, tooltip = WORK_FIELDS[field]
         self.work_field = field
         plot = self.plots["work"]
-        plot.title = f"Solver work: {name}"
-        plot.getPlotItem().setTitle(plot.title, size="11pt")
+        plot.set_title(f"Solver work: {name}")
         plot.setToolTip(tooltip)
         plot._set_curves((Curve(field, name, ""),))
         plot.enableAutoRange()
-        self._note_same_axes()
+        self._note_x_axis()
         plot.refresh(self.columns, self.x_mode)
 
-    def _note_same_axes(self) -> None:
+    def _note_x_axis(self) -> None:
         """The work plot against its own count is a diagonal for every run: say so."""
         plot = self.plots["work"]
         plot.fixed_note = (f"x and y are both {WORK_FIELDS[self.work_field][0]}: choose "
@@ -416,12 +373,7 @@ class ComparisonPlots(QWidget):
         """"accuracy" (%) or "rms" (RMS error) in the second plot, train solid, test dashed."""
         self.metric = kind
         plot = self.plots["metric"]
-        accuracy = kind == "accuracy"
-        plot.title = "Accuracy" if accuracy else "RMS error"
-        plot.getPlotItem().setTitle(plot.title, size="11pt")
-        plot.getPlotItem().setLabel("left", "accuracy" if accuracy else "RMS error",
-                                    units="%" if accuracy else None)
-        plot._set_curves(ACCURACY_CURVES if accuracy else RMS_CURVES)
+        plot.show_metric(kind == "accuracy")
         plot.refresh(self.columns, self.x_mode)
 
     def set_comparison(self, comparison) -> None:

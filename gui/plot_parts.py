@@ -5,6 +5,8 @@
   easily and repainted only when a bound is passed.
 - :class:`BottomLegend` sits in its own row under the x axis, never over the data.
 - :class:`PlotNote` is a line of text centred in the plot ("not reported by this method").
+- :class:`PlotGrid` is what the lab's and the comparison's panels of plots share: the x-axis
+  switch (:data:`X_MODES`) and redrawing the plots with new data a few per timer tick.
 """
 
 from __future__ import annotations
@@ -14,7 +16,15 @@ import math
 
 import pyqtgraph as pg
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QGraphicsWidget
+from PySide6.QtWidgets import QGraphicsWidget, QWidget
+
+#: x-axis modes: key → (menu label, axis label, units)
+X_MODES: dict[str, tuple[str, str, str]] = {
+    "t": ("ODE time t", "ODE time t", "time units"),
+    "step": ("Solver steps", "accepted solver steps", "steps"),
+    "n_grad": ("Gradient evaluations", "gradient evaluations ∇L", "calls"),
+    "wall": ("Wall time", "wall-clock time", "s"),
+}
 
 GROWTH_STEPS = (1.0, 1.5, 2.0, 3.0, 4.0, 5.0, 6.0, 8.0, 10.0)
 LOG_STEPS = (1.0, 2.0, 5.0, 10.0)
@@ -237,3 +247,57 @@ class PlotNote(pg.TextItem):
         if abs(self.textItem.textWidth() - width) > 1:
             self.setTextWidth(width)
         self.setPos(rect.center().x(), rect.center().y() if self.where == "center" else 4.0)
+
+
+class PlotGrid(QWidget):
+    """A panel of live plots (``self.plots``, key → plot with ``refresh(columns, x_field)``)
+    drawn from ``self.columns`` against ``self.x_mode``; plots with undrawn data wait in
+    ``_stale`` for :meth:`refresh_some`."""
+
+    #: how many stale plots :meth:`refresh_some` redraws when not told
+    PLOTS_PER_CALL = 4
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.plots: dict = {}
+        self._stale: dict[str, None] = {}  # plots with undrawn data, in the order they went stale
+        self.x_mode = "t"
+
+    def _mark_stale(self) -> None:
+        """Every plot has new data to draw."""
+        for key in self.plots:
+            self._stale.setdefault(key)
+
+    def refresh(self) -> None:
+        """Redraw every plot now."""
+        for plot in self.plots.values():
+            plot.refresh(self.columns, self.x_mode)
+        self._stale.clear()
+
+    def refresh_some(self, limit: int | None = None) -> bool:
+        """Redraw up to ``limit`` plots that have new data, oldest first; True if some still
+        wait.
+
+        Painting every plot in one timer tick costs more than a tick on a software-rendered
+        display, so the window spreads them over successive ticks (each plot still updates
+        about 15 times a second).
+        """
+        for key in list(self._stale)[: self.PLOTS_PER_CALL if limit is None else limit]:
+            self.plots[key].refresh(self.columns, self.x_mode)
+            del self._stale[key]
+        return bool(self._stale)
+
+    def set_x_mode(self, mode: str) -> None:
+        """Switch the x axis of every plot: t, step, n_grad or wall."""
+        if mode not in X_MODES:
+            raise ValueError(f"unknown x-axis mode {mode!r}; choose one of {', '.join(X_MODES)}")
+        self.x_mode = mode
+        _, label, units = X_MODES[mode]
+        for plot in self.plots.values():
+            plot.getPlotItem().setLabel("bottom", label, units=units)
+            plot.getPlotItem().enableAutoRange()
+        self._note_x_axis()
+        self.refresh()
+
+    def _note_x_axis(self) -> None:
+        """Notes that depend on the x axis (none by default)."""

@@ -19,16 +19,9 @@ from PySide6.QtWidgets import QGridLayout, QWidget
 from odeprop.core.methods import MethodInfo
 
 from .log_axis import LogAxis, compact
-from .plot_parts import BottomLegend, PlotNote, SteadyViewBox, nice_x_range
+from .plot_parts import X_MODES as X_MODES  # the panels' x-axis modes, imported from here too
+from .plot_parts import BottomLegend, PlotGrid, PlotNote, SteadyViewBox, nice_x_range
 from .tooltips import tip
-
-#: x-axis modes: key → (menu label, axis label, units)
-X_MODES: dict[str, tuple[str, str, str]] = {
-    "t": ("ODE time t", "ODE time t", "time units"),
-    "step": ("Solver steps", "accepted solver steps", "steps"),
-    "n_grad": ("Gradient evaluations", "gradient evaluations ∇L", "calls"),
-    "wall": ("Wall time", "wall-clock time", "s"),
-}
 
 COLUMNS = ("t", "step", "n_grad", "wall", "loss_train", "loss_test", "accuracy_train",
            "accuracy_test", "rms_train", "rms_test", "h", "lambda_max", "h_lambda_max",
@@ -305,10 +298,7 @@ class LivePlot(pg.PlotWidget):
         states = {}
         for curve, item in self.curves:
             y = columns[curve.field]
-            ok = np.isfinite(y) & np.isfinite(x)
-            if self.spec.log_y:
-                ok &= y > 0
-            count = int(np.count_nonzero(ok))
+            ok, count = self._drawable(x, y)
             drawn += count
             states[curve.field] = ("drawn" if count or (columns.n == 0 and not curve.optional)
                                    else "missing" if np.isnan(y).all() and not curve.optional
@@ -317,14 +307,10 @@ class LivePlot(pg.PlotWidget):
             if key == item.drawn_key:
                 continue  # append-only columns: the same number of points is the same data
             item.drawn_key = key
-            xs, ys = (x, y) if count == len(x) else (x[ok], y[ok])
-            if curve.scale != 1.0:
-                ys = ys * curve.scale
-            item.setData(xs, ys)
-            few = 0 < count <= SYMBOL_MAX
-            if few:  # a ScatterPlotItem has no log mode: it gets log10 values itself
-                item.dots.setData(x=xs, y=np.log10(ys) if self.spec.log_y else ys)
-            item.dots.setVisible(few)
+            dots = self._set_curve_data(item, curve, x, y, ok, count)
+            if dots is not None:
+                item.dots.setData(x=dots[0], y=dots[1])
+            item.dots.setVisible(dots is not None)
         if states != self._states:  # rare: a run's first data, or a count leaving zero
             self._states = states
             self._rebuild_legend()
@@ -336,7 +322,30 @@ class LivePlot(pg.PlotWidget):
                 self.getPlotItem().getAxis("left").setTicks(
                     [[(p, str(p)) for p in range(0, int(top) + 2, every)]])
                 self.view.enableAutoRange(y=True)
-        empty = columns.n > 0 and drawn == 0
+        self._show_note(empty=columns.n > 0 and drawn == 0)
+        return drawn
+
+    def _drawable(self, x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, int]:
+        """Which points can be drawn (finite; positive on a log axis), and how many."""
+        ok = np.isfinite(y) & np.isfinite(x)
+        if self.spec.log_y:
+            ok &= y > 0
+        return ok, int(np.count_nonzero(ok))
+
+    def _set_curve_data(self, item, curve: Curve, x, y, ok, count: int):
+        """Hand the drawable points (scaled) to ``item``; returns them as its dots want them
+        (a ScatterPlotItem has no log mode: log10 values) when they are few, else None."""
+        xs, ys = (x, y) if count == len(x) else (x[ok], y[ok])
+        if curve.scale != 1.0:
+            ys = ys * curve.scale
+        item.setData(xs, ys)
+        if 0 < count <= SYMBOL_MAX:
+            return xs, np.log10(ys) if self.spec.log_y else ys
+        return None
+
+    def _show_note(self, empty: bool) -> None:
+        """The fixed note along the top, else the empty note when the run has data but this
+        plot has none."""
         if self.fixed_note:
             self.note.show_text(self.fixed_note, "top")
         else:
@@ -346,17 +355,26 @@ class LivePlot(pg.PlotWidget):
         if headroom != self.view.headroom_px:
             self.view.headroom_px = headroom
             self.view.enableAutoRange(y=True)
-        return drawn
+
+    def set_title(self, title: str) -> None:
+        if title != self.title:
+            self.title = title
+            self.getPlotItem().setTitle(title, size="11pt")
+
+    def show_metric(self, accuracy: bool) -> None:
+        """Accuracy (%) or the RMS error: title, y label and curves."""
+        self.set_title("Accuracy" if accuracy else "RMS error")
+        self.getPlotItem().setLabel("left", "accuracy" if accuracy else "RMS error",
+                                    units="%" if accuracy else None)
+        self._set_curves(ACCURACY_CURVES if accuracy else RMS_CURVES)
 
 
-class PlotPanel(QWidget):
+class PlotPanel(PlotGrid):
     """The grid of live plots; the data view (if given) takes the first cell."""
 
     def __init__(self, data_view: QWidget | None = None, parent=None):
         super().__init__(parent)
         self.columns = SnapshotColumns()
-        self._stale: dict[str, None] = {}  # plots with undrawn data, in the order they went stale
-        self.x_mode = "t"
         self.plots: dict[str, LivePlot] = {spec.key: LivePlot(spec) for spec in SPECS}
         grid = QGridLayout(self)
         grid.setContentsMargins(0, 0, 0, 0)
@@ -375,8 +393,7 @@ class PlotPanel(QWidget):
     # -- data ------------------------------------------------------------------------------
     def append(self, snapshots) -> None:
         self.columns.append(snapshots)
-        for key in self.plots:
-            self._stale.setdefault(key)
+        self._mark_stale()
 
     def clear(self) -> None:
         self.columns.clear()
@@ -384,47 +401,11 @@ class PlotPanel(QWidget):
         self.plots["order"].getPlotItem().getAxis("left").setTicks(None)
         self.refresh()
 
-    def refresh(self) -> None:
-        """Redraw every plot now."""
-        for plot in self.plots.values():
-            plot.refresh(self.columns, self.x_mode)
-        self._stale.clear()
-
-    def refresh_some(self, limit: int = 4) -> bool:
-        """Redraw up to ``limit`` plots that have new data, oldest first; True if any.
-
-        Painting eight plots in one timer tick costs more than a tick on a software-rendered
-        display, so the window spreads them over successive ticks (each plot still updates
-        about 15 times a second).
-        """
-        for key in list(self._stale)[:limit]:
-            self.plots[key].refresh(self.columns, self.x_mode)
-            del self._stale[key]
-        return bool(self._stale)
-
     # -- settings --------------------------------------------------------------------------
-    def set_x_mode(self, mode: str) -> None:
-        """Switch the x axis of every plot: t, step, n_grad or wall."""
-        if mode not in X_MODES:
-            raise ValueError(f"unknown x-axis mode {mode!r}; choose one of {', '.join(X_MODES)}")
-        self.x_mode = mode
-        _, label, units = X_MODES[mode]
-        for plot in self.plots.values():
-            plot.getPlotItem().setLabel("bottom", label, units=units)
-            plot.getPlotItem().enableAutoRange()
-        self.refresh()
-
     def set_task(self, task: str) -> None:
         """Classification shows accuracy (%), regression the RMS error."""
         plot = self.plots["metric"]
-        classify = task == "classification"
-        title = "Accuracy" if classify else "RMS error"
-        if title != plot.title:
-            plot.title = title
-            plot.getPlotItem().setTitle(title, size="11pt")
-        plot.getPlotItem().setLabel("left", "accuracy" if classify else "RMS error",
-                                    units="%" if classify else None)
-        plot._set_curves(ACCURACY_CURVES if classify else RMS_CURVES)
+        plot.show_metric(task == "classification")
         plot.refresh(self.columns, self.x_mode)
 
     def set_experiment(self, exp) -> None:

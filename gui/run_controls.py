@@ -36,7 +36,75 @@ def format_seconds(seconds: float | None) -> str:
     return f"{minutes} min {secs:02d} s"
 
 
-class RunControls(QWidget):
+class ControlBar(QWidget):
+    """What the lab's and the comparison's bars share: ``QAction``s with shortcuts shown as
+    tool buttons, the x-axis switch, and a red line under the row saying why Start is blocked.
+
+    A subclass builds its row with :meth:`_button_row`, :meth:`_add_x_axis` and
+    :meth:`_finish`, and defines ``start_action`` and ``set_state``.
+    """
+
+    x_mode_changed = Signal(str)
+
+    def _action(self, text, icon, shortcut, tooltip, target) -> QAction:
+        """A shortcut-backed action (shared with the window's Run menu), its tooltip naming
+        the shortcut."""
+        action = QAction(self.style().standardIcon(icon), text, self)
+        action.setShortcut(QKeySequence(shortcut))
+        action.setToolTip(f"{tooltip} ({shortcut})")
+        action.triggered.connect(target)
+        self.addAction(action)
+        return action
+
+    @staticmethod
+    def _button_row(actions) -> QHBoxLayout:
+        """A row that starts with one text-beside-icon button per action."""
+        row = QHBoxLayout()
+        row.setContentsMargins(0, 0, 0, 0)
+        for action in actions:
+            button = QToolButton()
+            button.setDefaultAction(action)
+            button.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
+            button.setMinimumWidth(70)
+            row.addWidget(button)
+        row.addSpacing(12)
+        return row
+
+    def _add_x_axis(self, row: QHBoxLayout) -> None:
+        """The labelled x-axis switch (:data:`X_MODES`); emits ``x_mode_changed``."""
+        axis_label = QLabel("x axis:")
+        axis_label.setToolTip(tip("x_axis"))
+        row.addWidget(axis_label)
+        self.x_axis = QComboBox()
+        for key, (label, _, _) in X_MODES.items():
+            self.x_axis.addItem(label, key)
+        self.x_axis.setToolTip(tip("x_axis"))
+        self.x_axis.currentIndexChanged.connect(
+            lambda _i: self.x_mode_changed.emit(self.x_axis.currentData()))
+        row.addWidget(self.x_axis)
+
+    def _finish(self, row: QHBoxLayout) -> None:
+        """Lay out ``row`` with the (hidden) blocker line under it."""
+        self.blocker = QLabel("")
+        self.blocker.setWordWrap(True)
+        self.blocker.setStyleSheet("color: #b00020; font-weight: bold;")
+        self.blocker.hide()
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(4, 4, 4, 0)
+        layout.addLayout(row)
+        layout.addWidget(self.blocker)
+
+    def set_blocker(self, message: str) -> None:
+        """Show why Start is not possible (empty: nothing blocks it)."""
+        self.blocker.setText(f"Cannot start: {message}" if message else "")
+        self.blocker.setVisible(bool(message))
+        self.set_state(self.state)
+
+    def set_x_mode(self, mode: str) -> None:
+        self.x_axis.setCurrentIndex(self.x_axis.findData(mode))
+
+
+class RunControls(ControlBar):
     """The bar above the plots; emits the user's commands."""
 
     start_requested = Signal()
@@ -45,7 +113,6 @@ class RunControls(QWidget):
     step_requested = Signal()
     stop_requested = Signal()
     reset_requested = Signal()
-    x_mode_changed = Signal(str)
 
     def __init__(self, parent=None):
         super().__init__(parent)
@@ -68,15 +135,7 @@ class RunControls(QWidget):
                                          "(same seed, same weights).", self.reset_requested)
         self.actions_ = [self.start_action, self.pause_action, self.step_action,
                          self.stop_action, self.reset_action]
-        top = QHBoxLayout()
-        top.setContentsMargins(0, 0, 0, 0)
-        for action in self.actions_:
-            button = QToolButton()
-            button.setDefaultAction(action)
-            button.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
-            button.setMinimumWidth(70)
-            top.addWidget(button)
-        top.addSpacing(12)
+        top = self._button_row(self.actions_)
         self.progress = QProgressBar()
         self.progress.setRange(0, 1000)
         self.progress.setTextVisible(True)
@@ -92,33 +151,9 @@ class RunControls(QWidget):
         self.progress.setMinimumWidth(160)
         top.addWidget(self.time_label)
         top.addSpacing(6)
-        axis_label = QLabel("x axis:")
-        axis_label.setToolTip(tip("x_axis"))
-        top.addWidget(axis_label)
-        self.x_axis = QComboBox()
-        for key, (label, _, _) in X_MODES.items():
-            self.x_axis.addItem(label, key)
-        self.x_axis.setToolTip(tip("x_axis"))
-        self.x_axis.currentIndexChanged.connect(
-            lambda _i: self.x_mode_changed.emit(self.x_axis.currentData()))
-        top.addWidget(self.x_axis)
-        self.blocker = QLabel("")
-        self.blocker.setWordWrap(True)
-        self.blocker.setStyleSheet("color: #b00020; font-weight: bold;")
-        self.blocker.hide()
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(4, 4, 4, 0)
-        layout.addLayout(top)
-        layout.addWidget(self.blocker)
+        self._add_x_axis(top)
+        self._finish(top)
         self.set_state("idle")
-
-    def _action(self, text, icon, shortcut, tooltip, target) -> QAction:
-        action = QAction(self.style().standardIcon(icon), text, self)
-        action.setShortcut(QKeySequence(shortcut))
-        action.setToolTip(f"{tooltip} ({shortcut})")
-        action.triggered.connect(target)
-        self.addAction(action)
-        return action
 
     def _pause_clicked(self) -> None:
         if self.state == "paused":
@@ -140,15 +175,6 @@ class RunControls(QWidget):
         self.step_action.setEnabled(state in ("idle", "paused") and not self.blocker.text())
         self.stop_action.setEnabled(running or state == "paused")
         self.reset_action.setEnabled(state in ("idle", "ended", "paused"))
-
-    def set_blocker(self, message: str) -> None:
-        """Show why Start is not possible (empty: nothing blocks it)."""
-        self.blocker.setText(f"Cannot start: {message}" if message else "")
-        self.blocker.setVisible(bool(message))
-        self.set_state(self.state)
-
-    def set_x_mode(self, mode: str) -> None:
-        self.x_axis.setCurrentIndex(self.x_axis.findData(mode))
 
     def set_progress(self, fraction: float | None, elapsed: float | None, text: str) -> None:
         if fraction is None:
