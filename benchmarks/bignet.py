@@ -23,6 +23,9 @@ CASES = {
     "clusters 784-128-10 (4,000 samples)": {
         "dataset": {"kind": "clusters", "n_samples": 4000, "n_classes": 10},
         "network": {"hidden": [128], "activations": ["tanh"], "loss": "softmax_ce"}},
+    "clusters 784-128-10 (10,000 to train)": {
+        "dataset": {"kind": "clusters", "n_samples": 13334, "n_classes": 10},
+        "network": {"hidden": [128], "activations": ["tanh"], "loss": "softmax_ce"}},
 }
 
 CHILD = """
