@@ -10,7 +10,7 @@ ignored (``sender()`` is checked), so a reset never mixes two runs' curves.
 from __future__ import annotations
 
 from .run_session import RunSession
-from .run_status import STATUS_TITLES, run_progress, status_line
+from .run_status import STATUS_TITLES, run_progress, starting_line, status_line
 
 
 class LiveRun:
@@ -60,8 +60,7 @@ class LiveRun:
             self.show_banner(f"Note: {self.session.record_error}.", "info")
         self.lens.start_run(exp, self.problem.net.n_params)
         self._set_state("paused" if start_paused else "running")
-        spectra = ", measuring Hessian spectra for the lens" if exp.probe.full_spectrum else ""
-        self.status_label.setText(f"Starting {exp.solver.info.label}{spectra}…")
+        self.status_label.setText(starting_line(exp, self.problem.net.n_params))
         return True
 
     def pause(self) -> None:

@@ -14,6 +14,24 @@ STATUS_TITLES = {"finished": "Finished", "failed": "Run failed", "stopped": "Sto
                  "died": "Worker died"}
 
 
+#: Above this many parameters the first stiffness probe, at θ0, takes seconds (Lanczos on
+#: ~50 Hessian-vector products: 2.2 s at 101,770 parameters), and the start says so.
+SLOW_FIRST_PROBE = 20_000
+
+
+def starting_line(experiment, n_params: int) -> str:
+    """What the status bar says between Start and the first snapshot."""
+    probe = experiment.probe
+    parts = [f"Starting {experiment.solver.info.label}"]
+    if probe.full_spectrum:
+        parts.append("measuring Hessian spectra for the lens")
+    probing = probe.stiffness_every > 0 or probe.stiffness_every_dt is not None
+    if probing and n_params > SLOW_FIRST_PROBE:
+        parts.append(f"first the Hessian's extreme eigenvalues at θ0 ({n_params:,} parameters: "
+                     "a few seconds)")
+    return ", ".join(parts) + "…"
+
+
 def status_line(snap, state: str) -> str:
     """Step, time, step size, loss and the solver's counters of ``snap``, then the run's state."""
     parts = [f"step {snap.step}", f"t = {compact(snap.t)}", f"h = {compact(snap.h, 3)}",

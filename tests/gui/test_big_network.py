@@ -231,3 +231,21 @@ def test_the_data_view_comes_back_after_data_that_failed_to_load(window, monkeyp
     window.set_experiment(CLUSTERS)
     assert window.data_view.mode == "confusion" and window.data_view.problem is window.problem
     assert window.config_panel.params_label.text() == "40-16-10: 826 parameters"
+
+
+def test_the_start_of_a_big_run_says_the_first_probe_takes_seconds(qtbot, window):
+    """Between Start and the first snapshot the status bar names the method, and for a big
+    network the few seconds the first stiffness probe at θ0 takes; not for a small one."""
+    big = load_preset("big-network").with_changes(dataset={"n_samples": 200})
+    window.set_experiment(big)
+    assert window.start()
+    text = window.status_label.text()
+    assert text.startswith(f"Starting {big.solver.info.label}")
+    assert "extreme eigenvalues at θ0 (101,770 parameters: a few seconds)" in text
+    window.stop()
+    qtbot.waitUntil(lambda: window.state == "ended", timeout=60_000)
+    window.set_experiment(CLUSTERS)  # 826 parameters
+    assert window.start()
+    assert window.status_label.text() == f"Starting {CLUSTERS.solver.info.label}…"
+    window.stop()
+    qtbot.waitUntil(lambda: window.state == "ended", timeout=60_000)
