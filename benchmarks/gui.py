@@ -78,7 +78,8 @@ def in_the_lab(exp: Experiment, lens: bool = False) -> tuple[float, np.ndarray, 
     seconds from Start to the first batch, and the worker's peak memory (MB)."""
     from PySide6.QtCore import QEventLoop, QSettings
 
-    from odeprop.gui.main_window import REDRAW_MS, MainWindow
+    from odeprop.gui.document_window import REDRAW_MS
+    from odeprop.gui.main_window import MainWindow
 
     folder = tempfile.mkdtemp(prefix="odeprop-bench-")
     window = MainWindow(settings=QSettings(os.path.join(folder, "s.ini"),

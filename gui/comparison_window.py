@@ -15,7 +15,7 @@ import re
 import time
 from pathlib import Path
 
-from PySide6.QtCore import QSettings, Qt, QTimer, Signal
+from PySide6.QtCore import QSettings, Qt, Signal
 from PySide6.QtGui import QKeySequence
 from PySide6.QtWidgets import (
     QDockWidget,
@@ -46,7 +46,6 @@ from .exports import export_error
 from .log_axis import compact
 from .plots import X_MODES
 
-REDRAW_MS = 33
 PLOTS_PER_TICK = 2  # plots redrawn per timer tick (six plots of up to 16 curves each)
 SUMMARY_SECONDS = 0.25  # the table, distances and run statuses change at most 4 times a second
 
@@ -104,7 +103,6 @@ class ComparisonWindow(DocumentWindow):
         self.live: LiveSummary | None = None
         self.current_path: Path | None = None
         self.state = "idle"
-        self.tick_times: list[float] | None = None  # benchmarks record redraw ticks here
         self._summary_dirty = False
         self._summary_at = 0.0
         if icon is not None:
@@ -159,15 +157,7 @@ class ComparisonWindow(DocumentWindow):
         self.runs_editor.notice.connect(self.status_label.setText)
         self.shared.changed.connect(self._edited)
 
-        self.redraw_timer = QTimer(self)
-        self.redraw_timer.setTimerType(Qt.TimerType.PreciseTimer)
-        self.redraw_timer.setInterval(REDRAW_MS)
-        self.redraw_timer.timeout.connect(self._redraw)
-        self.redraw_timer.start()
-        self._preview_timer = QTimer(self)
-        self._preview_timer.setSingleShot(True)
-        self._preview_timer.setInterval(250)
-        self._preview_timer.timeout.connect(self._preview)
+        self._start_timers(self._preview)
 
         self._build_menus()
         self.resize(1600, 1000)
@@ -208,10 +198,7 @@ class ComparisonWindow(DocumentWindow):
         run_menu = bar.addMenu("&Run")
         run_menu.addAction(self.controls.start_action)
         run_menu.addAction(self.controls.stop_action)
-        view_menu = bar.addMenu("&View")
-        for key, (label, _, _) in X_MODES.items():
-            self._menu_action(view_menu, f"x axis: {label}", None,
-                              lambda _=False, k=key: self.set_x_mode(k))
+        self._add_view_menu(bar, X_MODES)
 
     # -- the comparison ----------------------------------------------------------------------
     def comparison(self) -> Comparison:
@@ -371,9 +358,7 @@ class ComparisonWindow(DocumentWindow):
 
     # -- drawing -----------------------------------------------------------------------------
     def _redraw(self) -> None:
-        now = time.perf_counter()
-        if self.tick_times is not None:
-            self.tick_times.append(now)
+        now = self._tick()
         self.plots.refresh_some(PLOTS_PER_TICK)
         if self._summary_dirty and now - self._summary_at >= SUMMARY_SECONDS:
             self._update_summary()
@@ -407,10 +392,6 @@ class ComparisonWindow(DocumentWindow):
             self.controls.counts.setText(
                 f"{len(results)} runs from one θ0 · " + " · ".join(parts)
                 + f" · {self.session.max_parallel} at a time")
-
-    def set_x_mode(self, mode: str) -> None:
-        self.plots.set_x_mode(mode)
-        self.controls.set_x_mode(mode)
 
     # -- files -------------------------------------------------------------------------------
     def open_comparison(self, path: str | Path) -> bool:

@@ -17,10 +17,9 @@ presets) and :class:`~odeprop.gui.lab_exports.RunExports` (CSV and plot exports)
 from __future__ import annotations
 
 import platform
-import time
 from pathlib import Path
 
-from PySide6.QtCore import QSettings, Qt, QTimer, Signal
+from PySide6.QtCore import QSettings, Qt, Signal
 from PySide6.QtGui import QKeySequence
 from PySide6.QtWidgets import (
     QDockWidget,
@@ -51,7 +50,6 @@ from .run_controls import RunControls
 from .run_recovery import RunRecovery
 from .run_session import RecordedRun, RunSession
 
-REDRAW_MS = 33
 PLOTS_PER_TICK = 4  # plots redrawn per timer tick (the rest wait for the next tick)
 STATUS_SECONDS = 0.2  # the status line and progress bar change at most ~5 times a second
 
@@ -78,7 +76,6 @@ class MainWindow(LiveRun, RunRecovery, ExperimentFiles, RunExports, DocumentWind
         self.current_path: Path | None = None
         self.dirty = False
         self._status_at = 0.0
-        self.tick_times: list[float] | None = None  # benchmarks record redraw ticks here
         self.state = "idle"
         if icon is not None:
             self.setWindowIcon(icon)
@@ -130,15 +127,7 @@ class MainWindow(LiveRun, RunRecovery, ExperimentFiles, RunExports, DocumentWind
         self.controls.x_mode_changed.connect(self.set_x_mode)
         self.config_panel.changed.connect(self._config_changed)
 
-        self.redraw_timer = QTimer(self)
-        self.redraw_timer.setTimerType(Qt.TimerType.PreciseTimer)
-        self.redraw_timer.setInterval(REDRAW_MS)
-        self.redraw_timer.timeout.connect(self._redraw)
-        self.redraw_timer.start()
-        self._preview_timer = QTimer(self)
-        self._preview_timer.setSingleShot(True)
-        self._preview_timer.setInterval(250)
-        self._preview_timer.timeout.connect(self._preview_problem)
+        self._start_timers(self._preview_problem)
 
         self._build_menus()
         self.resize(1400, 900)
@@ -172,10 +161,7 @@ class MainWindow(LiveRun, RunRecovery, ExperimentFiles, RunExports, DocumentWind
         for action in self.controls.actions_:
             run_menu.addAction(action)
         bar.addMenu(comparisons_menu(self))  # the teaching comparisons, each in its window
-        view_menu = bar.addMenu("&View")
-        for key, (label, _, _) in X_MODES.items():
-            self._menu_action(view_menu, f"x axis: {label}", None,
-                              lambda _=False, k=key: self.set_x_mode(k))
+        view_menu = self._add_view_menu(bar, X_MODES)
         view_menu.addSeparator()
         lens_action = self.lens_dock.toggleViewAction()
         lens_action.setShortcut(QKeySequence("Ctrl+L"))
@@ -246,9 +232,7 @@ class MainWindow(LiveRun, RunRecovery, ExperimentFiles, RunExports, DocumentWind
 
     # -- drawing -----------------------------------------------------------------------------
     def _redraw(self) -> None:
-        now = time.perf_counter()
-        if self.tick_times is not None:
-            self.tick_times.append(now)
+        now = self._tick()
         if self.data_view.refresh():
             return  # the data view was this tick's drawing; the plots wait for the next one
         self.plots.refresh_some(PLOTS_PER_TICK)
@@ -258,8 +242,7 @@ class MainWindow(LiveRun, RunRecovery, ExperimentFiles, RunExports, DocumentWind
             self._update_status()
 
     def set_x_mode(self, mode: str) -> None:
-        self.plots.set_x_mode(mode)
-        self.controls.set_x_mode(mode)
+        super().set_x_mode(mode)
         self.time_marker.set_x_mode(mode)
 
     # -- about, settings, closing ------------------------------------------------------------
