@@ -9,6 +9,8 @@ from odeprop.core.flow import EvalCounts, GradientFlow
 from odeprop.core.solvers.base import SolverFailure
 from odeprop.core.solvers.cvode import CvodeStepper
 
+from faulty_flows import BoomAfter, NanAfter
+
 T_END = 5.0
 TOL = {"rtol": 1e-6, "atol": 1e-9}
 COMBOS = [("cvode-dense", "exact"), ("cvode-dense", "fd"),
@@ -29,19 +31,6 @@ def run(flow, theta0, **settings):
         seen.append((stepper.t, stepper.h))
     stepper.close()
     return stepper, seen
-
-
-class NanAfter(GradientFlow):
-    def rhs(self, t, theta):
-        g = super().rhs(t, theta)
-        return g * np.nan if t > 0.5 else g
-
-
-class BoomAfter(GradientFlow):
-    def rhs(self, t, theta):
-        if t > 0.5:
-            raise ZeroDivisionError("boom in the gradient")
-        return super().rhs(t, theta)
 
 
 class BoomHvp(GradientFlow):

@@ -12,6 +12,8 @@ from odeprop.core.flow import EvalCounts, GradientFlow
 from odeprop.core.solvers.base import SolverFailure
 from odeprop.core.solvers.legacy import LegacyOdeStepper
 
+from faulty_flows import BoomAfter, NanAfter
+
 T_END = 5.0
 TOL = {"rtol": 1e-6, "atol": 1e-9}
 COMBOS = [
@@ -63,21 +65,6 @@ class QuadraticFlow:
     def jvp(self, theta, v):
         self.counts.hvp += 1
         return -(self.d * v.T).T
-
-
-class NanAfter(GradientFlow):
-    """A flow whose gradient turns NaN after t = 0.5."""
-
-    def rhs(self, t, theta):
-        g = super().rhs(t, theta)
-        return g * np.nan if t > 0.5 else g
-
-
-class BoomAfter(GradientFlow):
-    def rhs(self, t, theta):
-        if t > 0.5:
-            raise ZeroDivisionError("boom in the gradient")
-        return super().rhs(t, theta)
 
 
 @pytest.mark.parametrize(("method", "mode"), COMBOS)
