@@ -37,25 +37,26 @@ from __future__ import annotations
 import numpy as np
 from scipy.linalg import lu_factor, lu_solve
 from scipy.linalg.lapack import dpotrf, dpotrs
-from scipy.special import expit, softmax
+from scipy.special import expit
 
-from .network import MLP, _act_d1
+from .network import MLP, _act_d1, softmax
 
 #: Rows of Ĵ materialised at once when the dense P × P matrix is assembled.
 _DENSE_ROW_BLOCK = 2048
 #: Ĵ is kept whole (for the Woodbury solves) up to this many entries (32 MB).
 _EXPLICIT_LIMIT = 1 << 22
+#: W⁻¹ is formed as a matrix when that costs at most this many multiply-adds (ShiftedSolve).
+_TINY_OPERATOR = 1 << 16
 
 
 def loss_curvature_factor(net: MLP, z: np.ndarray, T: np.ndarray) -> np.ndarray:
     """F with D_n = F_nᵀF_n for every sample, shape (N, r, out) (r = out rows per sample)."""
     n, out = z.shape
     if net.loss_name == "softmax_ce":
-        s = softmax(z, axis=1)
-        root = np.sqrt(s)
-        # F = diag(√s)(I − 1·sᵀ): FᵀF = diag(s) − s·sᵀ because Σ s = 1.
-        F = root[:, :, None] * (np.eye(out)[None, :, :] - s[:, None, :])
-        return F / np.sqrt(n)
+        s = softmax(z)
+        root = np.sqrt(s / n)
+        # F = diag(√s)(I − 1·sᵀ)/√N: FᵀF = (diag(s) − s·sᵀ)/N because Σ s = 1.
+        return root[:, :, None] * (np.eye(out)[None, :, :] - s[:, None, :])
     if net.loss_name == "bce":
         p = expit(z)
         diag = np.sqrt(p * (1.0 - p) / n)
@@ -66,10 +67,9 @@ def loss_curvature_factor(net: MLP, z: np.ndarray, T: np.ndarray) -> np.ndarray:
             diag = np.sqrt(c) * s * (1.0 - s)
         else:
             diag = np.full(z.shape, np.sqrt(c))
-    F = np.zeros((n, out, out))
-    idx = np.arange(out)
-    F[:, idx, idx] = diag
-    return F
+    if out == 1:
+        return diag.reshape(n, 1, 1)
+    return diag[:, :, None] * np.eye(out)
 
 
 def loss_curvature(net: MLP, z: np.ndarray, T: np.ndarray) -> np.ndarray:
@@ -205,6 +205,12 @@ class GaussNewton:
             self._kernels = (K_w, K_b)
         return self._kernels
 
+    def gram(self) -> np.ndarray:
+        """ĴĴᵀ (m × m) from the stored Ĵ: for tiny systems, one product instead of the
+        per-layer kernels."""
+        J = self._explicit()
+        return J @ J.T
+
     def jacobian(self, rows: slice | None = None, out: np.ndarray | None = None) -> np.ndarray:
         """Ĵ itself (or a block of its rows, whole samples), m × P, written into ``out`` if
         given: for the dense form, small Woodbury systems and tests."""
@@ -239,11 +245,27 @@ class GaussNewton:
 
 
 class ShiftedSolve:
-    """Solves with W = I + σ·B for one σ: factorise once, solve many right-hand sides."""
+    """Solves with W = I + σ·B for one σ: factorise once, solve many right-hand sides.
+
+    For a tiny system (P²·m ≤ ``_TINY_OPERATOR`` multiply-adds, no penalty: XOR, the encoder)
+    W⁻¹ = I − Ĵᵀ(I/σ + ĴĴᵀ)⁻¹Ĵ is formed as a P × P matrix, and a solve is one
+    matrix-vector product: there numpy's per-call overhead, not arithmetic, is the cost
+    (a Woodbury solve is five calls).
+    """
 
     def __init__(self, gn: GaussNewton, sigma: float):
         self.gn, self.sigma = gn, float(sigma)
         self._lam_inv = None
+        self._inverse = None
+        if gn.use_woodbury and not gn.l2 and gn.n_params**2 * gn.m <= _TINY_OPERATOR:
+            J = gn._explicit()
+            C = gn.gram() + np.eye(gn.m) / self.sigma
+            c, info = dpotrf(C.T, lower=0, clean=0, overwrite_a=1)  # symmetric: Cᵀ = C
+            if info == 0:
+                inverse = -(J.T @ dpotrs(c, J, lower=0)[0])
+                inverse.flat[::gn.n_params + 1] += 1.0
+                self._inverse = inverse
+                return
         if gn.use_woodbury and gn.l2:
             self._lam_inv = 1.0 / (1.0 + sigma * gn.l2 * gn.mask)
         size = gn.m if gn.use_woodbury else gn.n_params
@@ -274,6 +296,8 @@ class ShiftedSolve:
 
     def solve(self, v: np.ndarray) -> np.ndarray:
         """W⁻¹·v."""
+        if self._inverse is not None:
+            return self._inverse @ v
         gn = self.gn
         if not gn.use_woodbury:
             return self._factor(v)

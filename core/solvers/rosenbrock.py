@@ -106,7 +106,13 @@ LM_TAU = 1e-3
 
 
 def _rms(x: np.ndarray) -> float:
-    return float(np.sqrt(np.mean(x * x))) if x.size else 0.0
+    return math.sqrt(float(x @ x) / x.size) if x.size else 0.0
+
+
+def _all_finite(x: np.ndarray) -> bool:
+    """Whether no entry is NaN or ±inf: their sum is then finite (one reduction instead of
+    isfinite's array and all; a finite sum could overflow only for entries near 1e308)."""
+    return math.isfinite(float(x.sum()))
 
 
 class _GaussNewtonStepper(Stepper):
@@ -152,7 +158,7 @@ class _GaussNewtonStepper(Stepper):
         if self._grad is None:
             self._grad = -self.flow.rhs(self.t, self.theta)
             self._loss = self._objective.loss(self.theta)
-            if not (math.isfinite(self._loss) and np.all(np.isfinite(self._grad))):
+            if not (math.isfinite(self._loss) and _all_finite(self._grad)):
                 raise SolverFailure(f"{self.name}: the loss or its gradient is not finite at "
                                     f"t = {self.t:.6g}")
         return self._loss, self._grad
@@ -357,7 +363,7 @@ class RosenbrockWStepper(_GaussNewtonStepper):
             theta, est = self._attempt(W, g0, theta0, h)
             scale = self._atol + self._rtol * np.maximum(np.abs(theta0), np.abs(theta))
             err = _rms(W.solve(est) / scale)  # the filtered estimate
-            if not (math.isfinite(err) and np.all(np.isfinite(theta))):
+            if not (math.isfinite(err) and _all_finite(theta)):
                 self._reject("nonfinite_rejections")
                 h, why, grow = h * FAC_MIN, "the trial step overflowed", 1.0
                 continue
@@ -421,7 +427,7 @@ class LevenbergMarquardtStepper(_GaussNewtonStepper):
             theta = theta0 + s
             # decrease of the Gauss–Newton model: −gᵀs − sᵀBs/2 = (−gᵀs + |s|²/h)/2 > 0
             predicted = 0.5 * (-float(g0 @ s) + float(s @ s) / h)
-            loss = self._trial_loss(theta) if np.all(np.isfinite(theta)) else math.nan
+            loss = self._trial_loss(theta) if _all_finite(theta) else math.nan
             if not math.isfinite(loss):
                 self._reject("nonfinite_rejections")
             elif predicted > 0 and loss < loss0:

@@ -121,14 +121,21 @@ def test_gauss_newton_is_the_hessian_at_zero_residual():
 
 @pytest.mark.parametrize("n", [4, 60])  # m < P: Woodbury; m ≥ P: dense Cholesky
 @pytest.mark.parametrize("l2", [0.0, 0.05])
-def test_shifted_solves_are_exact_on_both_paths(n, l2):
+@pytest.mark.parametrize("tiny", [True, False])  # W⁻¹ as a matrix, where it is small
+def test_shifted_solves_are_exact_on_every_path(n, l2, tiny, monkeypatch):
+    from odeprop.core import gauss_newton as gnmod
+
+    if not tiny:
+        monkeypatch.setattr(gnmod, "_TINY_OPERATOR", 0)
     net, X, T, theta = _problem("softmax_ce", out=3, l2=l2, n=n)
     gn = GaussNewton(net, theta, X, T, workspace=Workspace())
     assert gn.use_woodbury == (n * 3 < net.n_params)
     B = gn.dense()
     v = np.random.default_rng(3).normal(size=net.n_params)
     for sigma in (1e-3, 1.0, 1e3):
-        x = ShiftedSolve(gn, sigma).solve(v)
+        solver = ShiftedSolve(gn, sigma)
+        assert (solver._inverse is not None) == (tiny and gn.use_woodbury and not l2)
+        x = solver.solve(v)
         ref = np.linalg.solve(np.eye(net.n_params) + sigma * B, v)
         np.testing.assert_allclose(x, ref, rtol=1e-9, atol=1e-11 * np.abs(ref).max())
 
