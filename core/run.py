@@ -21,8 +21,9 @@ from .snapshot import RunReport, Snapshot, Spectrum
 from .solvers import SolverFailure, make_stepper
 from .stiffness import StiffnessProbe, step_stability
 
-#: Probes may always spend this many seconds, whatever their budget: a fast run (CVODE on the
-#: default experiment takes ~50 ms) still shows how λmax evolves.
+#: Probes may always spend this many seconds in all, whatever their budget: a fast run (CVODE
+#: on the default experiment takes ~50 ms) still shows λmax at its start and how it evolves.
+#: A due probe runs only if it would fit, judged by what the last one cost.
 PROBE_ALLOWANCE = 0.005
 
 #: Up to this many parameters the final report takes the Hessian's whole spectrum (exact);
@@ -68,7 +69,7 @@ class Run:
         self.wall = 0.0
         self.solver_wall = 0.0
         self.probe_wall = 0.0  # all probing, the cold first probe at step 0 included
-        self._budgeted_probe_wall = 0.0  # probing after step 0, which the budget limits
+        self._last_probe_cost = 0.0  # what the next probe is expected to cost
         self._last_probe_t = -math.inf
         self._phase = 0  # index into the solver's tolerance schedule
         self._last: Snapshot | None = None
@@ -153,7 +154,7 @@ class Run:
             and self.stepper.t - self._last_probe_t >= cfg.stiffness_every_dt)
         if due and cfg.stiffness_budget and step > 0:
             allowed = max(cfg.stiffness_budget * self.solver_wall, PROBE_ALLOWANCE)
-            due = self._budgeted_probe_wall <= allowed
+            due = self.probe_wall + self._last_probe_cost <= allowed  # if it would fit
         return due
 
     def _snapshot(self, probe: bool, begin: float | None = None) -> Snapshot:
@@ -200,9 +201,8 @@ class Run:
                 self.spectra.append(Spectrum(step, float(t), st.h, est.spectrum, est.complete))
             self._last_probe_t = t
             spent = time.perf_counter() - probe_begin
-            self.probe_wall += spent
-            if step > 0:  # the first probe starts cold (~5× the work of a warm one): not budgeted
-                self._budgeted_probe_wall += spent
+            self.probe_wall += spent  # the budget's: the first, cold probe (~2× a warm one) too
+            self._last_probe_cost = spent
         bound = st.stability_bound if st else math.inf
         if begin is not None:
             self.wall += time.perf_counter() - begin

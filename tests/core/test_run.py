@@ -164,3 +164,33 @@ def test_dense_jacobian_methods_are_refused_for_big_networks(monkeypatch):
     assert run.start().status == "failed"  # the failure is data, the snapshot says so
     for method in ("cvode-gmres", "RK45", "gd", "vode-adams"):
         assert Run(_experiment(solver={"method": method})).status == "ready", method
+
+
+def test_probes_keep_to_their_budget_the_cold_first_one_included(monkeypatch):
+    """On a clock where a step costs 1 ms and a probe 3 ms, probing never exceeds
+    max(budget × solver time, the allowance), counting the first, cold probe at step 0."""
+    from odeprop.core import run as run_module
+
+    clock = [0.0]
+    monkeypatch.setattr(run_module.time, "perf_counter", lambda: clock[0])
+    run = Run(_experiment(solver={"method": "gd"},
+                          stop={"max_steps": 400, "target_loss": None},
+                          probe={"stiffness_every": 1, "stiffness_budget": 0.1}))
+    real_step, real_estimate = run.stepper.step, run.probe.estimate
+
+    def step():
+        clock[0] += 1e-3
+        real_step()
+
+    def estimate(*args, **kwargs):
+        clock[0] += 3e-3
+        return real_estimate(*args, **kwargs)
+
+    monkeypatch.setattr(run.stepper, "step", step)
+    monkeypatch.setattr(run.probe, "estimate", estimate)
+    snaps = _collect(run)
+    probed = [s.step for s in snaps if s.lambda_max is not None]
+    assert probed[0] == 0  # λmax at the start, within the allowance
+    assert run.probe_wall == pytest.approx(3e-3 * len(probed))
+    # a probe runs only if it fits (judged by the last one's cost), and the budget is used
+    assert 0.1 * run.solver_wall - 6e-3 <= run.probe_wall <= 0.1 * run.solver_wall
