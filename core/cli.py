@@ -203,7 +203,7 @@ def _compare(args) -> int:
     import tempfile
 
     from .comparison import Comparison
-    from .comparison_runner import ComparisonRunner
+    from .comparison_runner import ComparisonRunner, RunsRefused
 
     comparison = _document(args, "compare", Comparison, load_comparison, "comparison", "run")
     if args.parallel is not None and args.parallel < 1:
@@ -213,8 +213,11 @@ def _compare(args) -> int:
     # and its CSV is copied from there; the folder goes when the command ends.
     records = tempfile.TemporaryDirectory(prefix="odeprop-compare-") if out is not None else None
     try:
-        runner = ComparisonRunner(comparison, args.parallel,
-                                  record_dir=records.name if records is not None else None)
+        try:  # refuses a run that cannot run on the network before any run starts
+            runner = ComparisonRunner(comparison, args.parallel,
+                                      record_dir=records.name if records is not None else None)
+        except RunsRefused as exc:
+            raise CliError(f"{exc}; no run was started") from None
         try:
             return _compare_to_end(args, comparison, runner, out)
         finally:

@@ -112,6 +112,19 @@ class Comparison(TomlDocument):
         except ValueError as exc:
             raise ValueError(f"runs[{index}] ({spec.label}): {exc}") from None
 
+    def refusals(self, n_params: int) -> list[tuple[int, str]]:
+        """Runs that cannot run on this comparison's network of ``n_params`` parameters (the
+        engine's dense-Jacobian rule, :func:`~odeprop.core.solvers.dense_jacobian_refusal`),
+        as ``(index, "runs[i] (label): why")``: checked before any run starts."""
+        from .solvers import dense_jacobian_refusal
+
+        refused = []
+        for index, spec in enumerate(self.runs):
+            why = dense_jacobian_refusal(spec.solver, n_params)
+            if why:
+                refused.append((index, f"runs[{index}] ({spec.label}): {why}"))
+        return refused
+
     def color(self, index: int) -> str:
         return self.runs[index].color or PALETTE[index % len(PALETTE)]
 

@@ -112,6 +112,20 @@ class RunResult:
                 recorder.discard()
 
 
+class RunsRefused(ValueError):
+    """Runs of a comparison that cannot run on its network (a dense Jacobian too big for it):
+    raised before any worker starts. ``refused`` holds ``(index, message)`` per run; the
+    exception's text is one line, the first run's message and the labels of the others."""
+
+    def __init__(self, refused: list[tuple[int, str]], labels: list[str]):
+        self.refused = refused
+        text = refused[0][1]
+        if len(refused) > 1:
+            others = ", ".join(f"runs[{i}] ({labels[i]})" for i, _ in refused[1:])
+            text += f"; the same for {others}"
+        super().__init__(text)
+
+
 @dataclass(frozen=True)
 class RunEvent:
     """One message from one run: ``kind`` is batch, spectra, theta, done, error or died, or
@@ -127,7 +141,10 @@ class ComparisonRunner:
 
     def __init__(self, comparison: Comparison, max_parallel: int | None = None,
                  niceness: int = 10, record_dir: Path | None = None,
-                 record_prefix: str = "compare"):
+                 record_prefix: str = "compare", problem: Problem | None = None):
+        """``problem``: the comparison's data, network and θ0 when the caller built them
+        already (else built here). :class:`RunsRefused` when a run cannot run on the network,
+        before anything starts; ``ValueError`` when the data cannot be loaded."""
         self.comparison = comparison
         self.record_dir = Path(record_dir) if record_dir is not None else None
         self.record_prefix = record_prefix
@@ -135,7 +152,10 @@ class ComparisonRunner:
         self.lock = threading.RLock()
         self.max_parallel = max(1, max_parallel or os.cpu_count() or 1)
         self.niceness = niceness
-        self.problem = Problem.build(comparison.experiment(0))
+        self.problem = problem or Problem.build(comparison.experiment(0))
+        refused = comparison.refusals(self.problem.net.n_params)
+        if refused:
+            raise RunsRefused(refused, [spec.label for spec in comparison.runs])
         self.theta0 = self.problem.theta0  # one array, sent to every worker: bitwise identical
         self.results = [RunResult(i, spec.label, tuple(comparison.targets))
                         for i, spec in enumerate(comparison.runs)]

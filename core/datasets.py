@@ -34,6 +34,23 @@ _SHIPPED = {  # kind: (file in odeprop.resources.datasets, target column, label)
 }
 
 
+#: Inputs per sample of the kinds whose inputs are fixed (``clusters`` has ``n_features``, a CSV
+#: file its columns but the target); tests check it against the data themselves.
+INPUT_DIMENSIONS = {"moons": 2, "circles": 2, "xor": 2, "xor_quadrants": 2, "blobs": 2,
+                    "spirals": 2, "sin": 1, "encoder": 4, "iris": 4, "digits": 64}
+
+
+def input_dimension(kind: str, n_features: int, csv_columns=None) -> int | None:
+    """How many inputs the data of ``kind`` have, without building them: ``n_features`` for
+    clusters, the columns but the target for a CSV file whose ``csv_columns`` are known (else
+    None)."""
+    if kind == "clusters":
+        return n_features
+    if kind == "csv":
+        return len(csv_columns) - 1 if csv_columns else None
+    return INPUT_DIMENSIONS[kind]
+
+
 class DatasetError(ValueError):
     """Bad user data (a CSV file); the message names the file and the row and/or column."""
 
@@ -43,7 +60,9 @@ class Dataset:
     """Train and test arrays in model space (standardised), with the names that go with them.
 
     Classification targets are ``int64`` labels ``0..C-1`` of shape ``(n,)``; regression targets
-    are ``float64`` of shape ``(n, k)``. The arrays are read-only copies.
+    are ``float64`` of shape ``(n, k)``. The arrays are read-only copies (an array given already
+    read-only and owning its memory is kept without a copy: :func:`load_dataset` hands over its
+    own).
     """
 
     name: str
@@ -64,12 +83,12 @@ class Dataset:
         classify = self.task == "classification"
         y_dtype = np.int64 if classify else np.float64
         arrays = {
-            "X_train": np.array(self.X_train, dtype=np.float64, ndmin=2),
-            "X_test": np.array(self.X_test, dtype=np.float64),
-            "y_train": np.array(self.y_train, dtype=y_dtype),
-            "y_test": np.array(self.y_test, dtype=y_dtype),
-            "mean": np.array(self.mean, dtype=np.float64),
-            "scale": np.array(self.scale, dtype=np.float64),
+            "X_train": _frozen(self.X_train, np.float64, ndmin=2),
+            "X_test": _frozen(self.X_test, np.float64),
+            "y_train": _frozen(self.y_train, y_dtype),
+            "y_test": _frozen(self.y_test, y_dtype),
+            "mean": _frozen(self.mean, np.float64),
+            "scale": _frozen(self.scale, np.float64),
         }
         d = arrays["X_train"].shape[1]
         arrays["X_test"] = arrays["X_test"].reshape(-1, d)
@@ -135,6 +154,15 @@ class Dataset:
         return (X - self.mean) / self.scale
 
 
+def _frozen(value, dtype, ndmin: int = 0) -> np.ndarray:
+    """``value`` as an array nobody else can write: kept as it is when it already is one (read-only
+    and owning its memory, as :func:`_assemble` makes them), else copied."""
+    if (isinstance(value, np.ndarray) and value.dtype == dtype and value.ndim >= ndmin
+            and value.base is None and not value.flags.writeable):
+        return value
+    return np.array(value, dtype=dtype, ndmin=ndmin)
+
+
 def load_dataset(cfg: DatasetConfig) -> Dataset:
     """Build the dataset ``cfg`` describes, the same for the same ``cfg.seed``.
 
@@ -167,13 +195,14 @@ def load_dataset(cfg: DatasetConfig) -> Dataset:
     rng = np.random.default_rng(cfg.seed)
     if cfg.kind in ("xor", "encoder"):
         return _assemble(_FIXED[cfg.kind](), cfg, rng, test_fraction=0.0)
+    # The unsplit data go straight into _assemble, which then holds their only reference and
+    # lets them go once split (784-D clusters: 25 MB that need not outlive the split).
     if cfg.kind in _SHIPPED:
-        raw = _load_shipped(cfg.kind)
-    elif cfg.kind == "csv":
-        raw = _read_csv(cfg.csv_path, cfg.target_column, cfg.task, cfg.test_fraction)
-    else:
-        raw = _GENERATORS[cfg.kind](cfg, rng)
-    return _assemble(raw, cfg, rng, test_fraction=cfg.test_fraction)
+        return _assemble(_load_shipped(cfg.kind), cfg, rng, test_fraction=cfg.test_fraction)
+    if cfg.kind == "csv":
+        return _assemble(_read_csv(cfg.csv_path, cfg.target_column, cfg.task, cfg.test_fraction),
+                         cfg, rng, test_fraction=cfg.test_fraction)
+    return _assemble(_GENERATORS[cfg.kind](cfg, rng), cfg, rng, test_fraction=cfg.test_fraction)
 
 
 # -- assembling: split and standardise -----------------------------------------------------------
@@ -191,22 +220,32 @@ class _Raw:
 
 def _assemble(raw: _Raw, cfg: DatasetConfig, rng: np.random.Generator,
               test_fraction: float) -> Dataset:
+    """Split and standardise ``raw`` with one copy of the data: the split's (fancy indexing
+    copies), standardised in place and handed to :class:`Dataset` read-only, which keeps them
+    as they are. ``raw`` is let go once split (callers pass it without keeping a reference)."""
     classify = raw.task == "classification"
     n_classes = len(raw.target_names) if classify else None
     train, test = _split(raw.y if classify else None, len(raw.X), test_fraction, rng, n_classes)
-    X_train, X_test = raw.X[train], raw.X[test]
-    d = raw.X.shape[1]
+    X = np.asarray(raw.X, dtype=np.float64)  # no copy: the readers and generators make float64
+    X_train, X_test = X[train], X[test]
+    y_train, y_test = raw.y[train], raw.y[test]
+    d = X.shape[1]
+    name, task, features, targets = raw.name, raw.task, raw.feature_names, raw.target_names
+    del X, raw  # the unsplit data go now, before std() takes its temporary copy of X_train
     if cfg.standardize:
         mean = X_train.mean(axis=0)
         # A constant column (exactly, not up to rounding in the mean) keeps scale 1.
         scale = np.where(np.ptp(X_train, axis=0) > 0, X_train.std(axis=0), 1.0)
     else:
         mean, scale = np.zeros(d), np.ones(d)
+    for split in (X_train, X_test):  # the same operations as (X - mean) / scale, in place
+        split -= mean
+        split /= scale
+    for array in (X_train, X_test, y_train, y_test, mean, scale):
+        array.setflags(write=False)
     return Dataset(
-        name=raw.name, task=raw.task,
-        X_train=(X_train - mean) / scale, y_train=raw.y[train],
-        X_test=(X_test - mean) / scale, y_test=raw.y[test],
-        n_classes=n_classes, feature_names=raw.feature_names, target_names=raw.target_names,
+        name=name, task=task, X_train=X_train, y_train=y_train, X_test=X_test, y_test=y_test,
+        n_classes=n_classes, feature_names=features, target_names=targets,
         mean=mean, scale=scale,
     )
 
@@ -332,7 +371,12 @@ def _clusters(cfg, rng) -> _Raw:
     C, d, n = cfg.n_classes, cfg.n_features, cfg.n_samples
     centres = rng.standard_normal((C, d)) * (8.0 / np.sqrt(d))
     y = np.arange(n) % C
-    X = centres[y] + (1.0 + cfg.noise) * rng.standard_normal((n, d))
+    # centres[y] + (1 + noise)·N(0, 1), built in the one (n, d) array the draw makes: the rows
+    # of class c are every C-th from row c, a strided view (no (n, d) temporaries).
+    X = rng.standard_normal((n, d))
+    X *= 1.0 + cfg.noise
+    for c in range(C):
+        X[c::C] += centres[c]
     return _Raw(f"{C} clusters in {d} dimensions ({_about(cfg)})", "classification", X, y,
                 tuple(f"x{i + 1}" for i in range(d)), tuple(f"cluster {c}" for c in range(C)))
 

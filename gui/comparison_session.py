@@ -22,6 +22,7 @@ from PySide6.QtCore import QObject, Signal
 from odeprop.core.comparison import Comparison
 from odeprop.core.comparison_runner import ComparisonRunner, RunEvent
 from odeprop.core.recording import SnapshotRecorder, recovery_dir
+from odeprop.core.run import Problem
 
 POLL_SECONDS = 0.05
 #: After Stop, runs get this long to send their last snapshots and reports before they are ended.
@@ -35,11 +36,15 @@ class ComparisonSession(QObject):
     events = Signal(object, object)
     ended = Signal()  # every run is done (finished, failed, stopped or died)
 
-    def __init__(self, comparison: Comparison, max_parallel: int | None = None, parent=None):
+    def __init__(self, comparison: Comparison, max_parallel: int | None = None, parent=None,
+                 problem: Problem | None = None):
+        """``problem``: the data, network and θ0 when already built. Raises (before any worker
+        starts) ``ValueError`` for data that cannot be loaded and
+        :class:`~odeprop.core.comparison_runner.RunsRefused` for runs the network is too big for."""
         super().__init__(parent)
         self.comparison = comparison
         self.runner = ComparisonRunner(comparison, max_parallel=max_parallel,
-                                       record_dir=recovery_dir())
+                                       record_dir=recovery_dir(), problem=problem)
         self._disposed = False
         self._stop = threading.Event()
         self._quit = threading.Event()

@@ -32,7 +32,8 @@ from .tooltips import tip
 NONE_TEXT = "—"
 LABEL_WIDTH = 230  # px: the widest the run column starts
 STATUS_COLORS = {"running": "#1565c0", "finished": "#1b5e20", "failed": "#b00020",
-                 "died": "#b00020", "stopped": "#6d6d6d", "queued": "#6d6d6d"}
+                 "died": "#b00020", "stopped": "#6d6d6d", "queued": "#6d6d6d",
+                 "refused": "#b00020"}
 #: Per-run columns hidden while no run has a value for them (e.g. LU for explicit methods only).
 OPTIONAL = {"hvp", "hess", "jac_evals", "lu_decomps", "rejected", "newton_failures",
             "loss_test", "accuracy_train", "accuracy_test", "rms_train", "rms_test"}

@@ -31,9 +31,11 @@ from PySide6.QtWidgets import (
 )
 
 from odeprop.core.comparison import Comparison, RunSpec, Target
+from odeprop.core.comparison_runner import RunsRefused
 from odeprop.core.config import Experiment, SolverConfig
 from odeprop.core.io import write_text_atomic
 from odeprop.core.presets import comparison_names, default_experiment, load_comparison
+from odeprop.core.run import Problem
 from odeprop.core.snapshot import snapshots_to_csv
 
 from .comparison_controls import ComparisonControls
@@ -281,11 +283,24 @@ class ComparisonWindow(DocumentWindow):
             self.controls.set_blocker(str(exc))
             self.show_banner(f"Cannot start: {exc}", "error")
             return False
-        self._discard_session()
+        # The data, network and θ0 first: a run the network is too big for is refused (as the
+        # lab does, with the engine's own rule) before anything starts and before the last
+        # comparison's results go.
         try:
-            session = ComparisonSession(comparison, max_parallel=self.max_parallel, parent=self)
+            problem = Problem.build(comparison.experiment(0))
         except ValueError as exc:
             self.show_banner(f"Cannot start: the data cannot be loaded: {exc}", "error")
+            return False
+        refused = comparison.refusals(problem.net.n_params)
+        if refused:
+            self.refuse_runs(RunsRefused(refused, [spec.label for spec in comparison.runs]))
+            return False
+        self._discard_session()
+        try:
+            session = ComparisonSession(comparison, max_parallel=self.max_parallel, parent=self,
+                                        problem=problem)
+        except RunsRefused as exc:  # not after the check above; kept should the rule grow
+            self.refuse_runs(exc)
             return False
         self.session = session
         self._show_comparison(comparison,
@@ -297,6 +312,14 @@ class ComparisonWindow(DocumentWindow):
         self.status_label.setText(f"Starting {len(comparison.runs)} runs, "
                                   f"{session.max_parallel} at a time…")
         return True
+
+    def refuse_runs(self, refusal: RunsRefused) -> None:
+        """Say why Start refused: the first run's reason above the plots and beside Start,
+        each refused run's own in the run list (until the next edit)."""
+        self.controls.set_blocker(str(refusal))
+        self.show_banner(f"Cannot start: {refusal}", "error")
+        for index, message in refusal.refused:
+            self.runs_editor.set_status(index, "refused", message.split(": ", 1)[1])
 
     def stop(self) -> None:
         if self.session is not None and self.state == "running":

@@ -39,10 +39,12 @@ from odeprop.core.config import (
     STIFFNESS_METHODS,
     TASKS,
     Experiment,
+    SolverConfig,
 )
-from odeprop.core.datasets import DatasetError, csv_columns, csv_preview
+from odeprop.core.datasets import DatasetError, csv_columns, csv_preview, input_dimension
 from odeprop.core.methods import METHODS
 from odeprop.core.presets import default_experiment
+from odeprop.core.solvers import dense_jacobian_refusal
 
 from .config_widgets import MESSAGE_STYLE, LayerEditor, LogEdit, NumberEdit, flag
 from .tooltips import tip
@@ -57,24 +59,6 @@ FAMILIES = {key: label for key, label in FAMILIES.items()
             if any(info.family == key for info in METHODS.values())}
 FIXED_DATA = ("xor", "encoder", "iris", "digits", "csv")
 STIFFNESS_LABELS = {"power": "power iteration (fast)", "lanczos": "Lanczos (more accurate)"}
-#: Methods of these families form the dense P × P Jacobian (exact or by finite differences)
-#: unless they run without one (jacobian "none"); the matrix-free ones use Hv products instead.
-DENSE_JACOBIAN_FAMILIES = ("ivp", "ode", "cvode")
-MATRIX_FREE_METHODS = ("cvode-gmres",)
-#: The largest dense Jacobian a run may form: 1 GiB is P ≈ 11,600 (a 10⁵-parameter network's
-#: would take 77 GiB, and its P Hessian-vector products hours).
-DENSE_JACOBIAN_BYTES = 1 << 30
-
-
-def dense_jacobian_bytes(method: str, jacobian: str | None, n_params: int) -> int | None:
-    """The size of the dense Jacobian ``method`` forms for ``n_params`` parameters (complex
-    for zvode), or None when it forms none."""
-    info = METHODS.get(method)
-    if info is None or info.family not in DENSE_JACOBIAN_FAMILIES or method in MATRIX_FREE_METHODS:
-        return None
-    if (jacobian or info.jacobian_modes[0]) == "none":
-        return None
-    return n_params * n_params * (16 if method.startswith("zvode") else 8)
 
 
 class ConfigPanel(QScrollArea):
@@ -166,6 +150,11 @@ class ConfigPanel(QScrollArea):
         self._add(form, "dataset.n_classes", "Classes", self.n_classes, "n_classes")
         self.n_features = QSpinBox()
         self.n_features.setRange(1, 10_000)
+        self.n_features.setSpecialValueText("?")  # shown at 0: a CSV file's count not known yet
+        #: the clusters' input dimension, kept while the field shows another kind's own count
+        self._clusters_features = self._base.dataset.n_features
+        self._csv_columns: list[str] | None = None  # the chosen CSV file's, once read
+        self.n_features.valueChanged.connect(self._features_edited)  # before _edited sees it
         self._add(form, "dataset.n_features", "Inputs", self.n_features, "n_features")
         csv_row = QWidget()
         row = QHBoxLayout(csv_row)
@@ -317,22 +306,20 @@ class ConfigPanel(QScrollArea):
             self.validate()
 
     def size_error(self) -> str | None:
-        """Why the chosen method cannot run this network (a dense Jacobian beyond
-        DENSE_JACOBIAN_BYTES), or None. Not one of :attr:`errors`: the experiment is valid,
-        and the window keeps building it (and counting its parameters) as it is edited."""
+        """Why the chosen method cannot run this network (core's dense-Jacobian rule,
+        :func:`~odeprop.core.solvers.dense_jacobian_refusal`: the run would fail with this very
+        message), or None. Not one of :attr:`errors`: the experiment is valid, and the window
+        keeps building it (and counting its parameters) as it is edited."""
         method = self.method.currentData()
         if self.n_params is None or self.errors or not method:
             return None
         jac = self.jacobian.currentData()
-        size = dense_jacobian_bytes(method, jac if jac in METHODS[method].jacobian_modes
-                                    else None, self.n_params)
-        if size is None or size <= DENSE_JACOBIAN_BYTES:
+        try:
+            solver = SolverConfig(method=method,
+                                  jacobian=jac if jac in METHODS[method].jacobian_modes else None)
+        except ValueError:
             return None
-        n = f"{self.n_params:,}"
-        return (f"solver.method: {METHODS[method].label} forms the dense {n} × {n} Jacobian, "
-                f"{size / (1 << 30):,.1f} GiB for this network (the lab allows "
-                f"{DENSE_JACOBIAN_BYTES / (1 << 30):g} GiB); choose CVODE Newton–Krylov "
-                "(GMRES, matrix-free) or an explicit method")
+        return dense_jacobian_refusal(solver, self.n_params)
 
     def show_sections(self, sections, name: bool = True) -> None:
         """Show only these sections of the form (and the name field or not); the hidden ones
@@ -356,6 +343,7 @@ class ConfigPanel(QScrollArea):
             self.test_fraction.setValue(d.test_fraction)
             self.data_seed.setValue(d.seed)
             self.n_classes.setValue(d.n_classes)
+            self._clusters_features = d.n_features
             self.n_features.setValue(d.n_features)
             self.csv_path.setText(d.csv_path)
             self._load_columns(d.csv_path, d.target_column)
@@ -475,7 +463,8 @@ class ConfigPanel(QScrollArea):
         section("dataset", base.dataset, kind=kind, n_samples=self.n_samples.value(),
                 noise=number("dataset.noise", self.noise, base.dataset.noise),
                 seed=self.data_seed.value(), test_fraction=round(self.test_fraction.value(), 4),
-                n_classes=self.n_classes.value(), n_features=self.n_features.value(),
+                n_classes=self.n_classes.value(), n_features=self._clusters_features
+                if kind != "clusters" else self.n_features.value(),
                 csv_path=self.csv_path.text(),
                 target_column=self.target_column.currentText(), task=self.task.currentText())
         hidden, activations = self.layers.layers()
@@ -570,6 +559,7 @@ class ConfigPanel(QScrollArea):
         info = METHODS.get(method or "", self._base.solver.info)
         kind, loss = self.kind.currentText(), self.loss.currentText()
         name = info.label
+        inputs = self._show_inputs(kind)
         reasons = {
             "solver.rtol": None if info.tolerances else (
                 f"{name} takes fixed steps (h = learning rate); it has no error tolerances."
@@ -598,8 +588,10 @@ class ConfigPanel(QScrollArea):
             f"'{kind}' has four patterns, all used for training.",
             "dataset.n_classes": None if kind in ("blobs", "clusters") else
             "Only the 'blobs' and 'clusters' problems have a settable number of classes.",
-            "dataset.n_features": None if kind == "clusters" else
-            "Only the 'clusters' problem has a settable input dimension.",
+            "dataset.n_features": None if kind == "clusters" else (
+                f"'{kind}' data have {inputs} inputs" if inputs else
+                "A CSV file has an input per column besides the target (choose the file "
+                "first)") + "; only the 'clusters' problem has a settable input dimension.",
             "dataset.csv_path": None if kind == "csv" else "Choose the 'csv' data kind first.",
             "network.output": None if loss == "mse" else
             "The output unit is chosen by the loss; it is settable for mse only.",
@@ -659,6 +651,7 @@ class ConfigPanel(QScrollArea):
         self.target_column.blockSignals(True)
         self.column_error = None
         self.target_column.clear()
+        self._csv_columns = None
         self.preview.clear()
         self.preview.setRowCount(0)
         message = None
@@ -670,6 +663,7 @@ class ConfigPanel(QScrollArea):
                 message = str(exc)
             else:
                 self.target_column.addItems(columns)
+                self._csv_columns = columns
                 if selected and selected not in columns:  # kept as asked, and said so
                     shown = ", ".join(columns[:20]) + (", …" if len(columns) > 20 else "")
                     self.column_error = (selected, f"{Path(path).name}: column {selected!r} "
@@ -688,6 +682,30 @@ class ConfigPanel(QScrollArea):
         self.target_column.blockSignals(False)
         self.csv_error = message
         return message
+
+    def _features_edited(self, value: int) -> None:
+        if self.kind.currentText() == "clusters":  # the field is the clusters' setting then
+            self._clusters_features = value
+
+    def _show_inputs(self, kind: str) -> int | None:
+        """Show the data's own input count in the greyed "Inputs" field (or the clusters' setting
+        when it is editable) and return it. A greyed field still tells the truth: a user reads
+        it as "this data has N inputs", the width of the network's first layer, so it must not
+        show the clusters' 784 for the two moons; it is shown rather than hidden so the form
+        does not change shape with the kind. The clusters' value is kept apart and is what the
+        experiment saves, so it comes back when the kind does."""
+        if kind == "clusters":
+            count = self._clusters_features
+        else:
+            columns = self._csv_columns
+            target = self.target_column.currentText()
+            count = input_dimension(kind, self._clusters_features,
+                                    columns if columns and target in columns else None)
+        self.n_features.blockSignals(True)
+        self.n_features.setMinimum(1 if kind == "clusters" else 0)  # 0 shows as "?"
+        self.n_features.setValue(count or 0)
+        self.n_features.blockSignals(False)
+        return count
 
     def csv_file(self) -> Path | None:
         return Path(self.csv_path.text()) if self.csv_path.text() else None

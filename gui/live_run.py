@@ -35,7 +35,7 @@ class LiveRun:
             return False
         self.config_panel.show_network_size(problem.net.sizes, problem.net.n_params)
         too_big = self.config_panel.size_error()
-        if too_big:  # 77 GiB of Jacobian would take the machine down, not just the run
+        if too_big:  # core would refuse it too; say so before any worker starts
             self.controls.set_blocker(too_big)
             self.show_banner(f"Cannot start: {too_big}", "error")
             return False

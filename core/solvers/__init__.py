@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from .base import SolverFailure, SolverStats, Stepper
 
-__all__ = ["DENSE_JACOBIAN_LIMIT", "SolverFailure", "SolverStats", "Stepper", "make_stepper",
-           "needs_dense_jacobian"]
+__all__ = ["DENSE_JACOBIAN_LIMIT", "SolverFailure", "SolverStats", "Stepper",
+           "dense_jacobian_refusal", "make_stepper", "needs_dense_jacobian"]
 
 
 #: Above this many parameters a dense P×P Jacobian (and its LU copies) would not fit comfortably
@@ -14,24 +14,42 @@ DENSE_JACOBIAN_LIMIT = 6000
 
 
 def needs_dense_jacobian(config) -> bool:
-    """Whether the method keeps a dense P×P Jacobian or Newton matrix."""
+    """Whether the method keeps a dense P×P Jacobian or Newton matrix: scipy's implicit classes
+    always; the legacy integrators unless they run by functional iteration (``jacobian =
+    "none"``: vode/zvode form no matrix then); CVODE's dense Newton, not its GMRES."""
     info = config.info
     if info.family == "cvode":
         return config.method == "cvode-dense"
-    if info.family in ("ivp", "ode"):
-        return info.implicit or config.jacobian_mode != "none"
+    if info.family == "ivp":
+        return info.implicit
+    if info.family == "ode":
+        return config.jacobian_mode != "none"
     return False
+
+
+def dense_jacobian_refusal(config, n_params: int) -> str | None:
+    """Why ``config``'s method cannot run a network of ``n_params`` parameters, or None.
+
+    The one size rule for dense Jacobians (:data:`DENSE_JACOBIAN_LIMIT` parameters):
+    :func:`make_stepper` raises this message, and the lab and the comparisons (window and
+    command line) call it before they start anything.
+    """
+    if not needs_dense_jacobian(config) or n_params <= DENSE_JACOBIAN_LIMIT:
+        return None
+    entry = 16 if config.method.startswith("zvode") else 8  # zvode's matrices are complex
+    gib = 3 * n_params * n_params * entry / 2**30
+    n = f"{n_params:,}"
+    return (f"solver.method: {config.method} keeps a dense {n} × {n} Jacobian (about "
+            f"{gib:,.1f} GiB with its factorisations) for this {n}-parameter network (dense "
+            f"Jacobians are limited to {DENSE_JACOBIAN_LIMIT:,} parameters); use cvode-gmres "
+            "(matrix-free Newton–Krylov), an explicit method or a smaller network")
 
 
 def make_stepper(flow, theta0, config, t_end: float) -> Stepper:
     """Build the stepper for ``config.method``; families are imported only when used."""
-    n = len(theta0)
-    if needs_dense_jacobian(config) and n > DENSE_JACOBIAN_LIMIT:
-        gib = 3 * n * n * 8 / 2**30
-        raise SolverFailure(
-            f"solver.method: {config.method} keeps a dense {n:,} × {n:,} Jacobian (about "
-            f"{gib:.1f} GB with its factorisations) for this {n:,}-parameter network; use "
-            "cvode-gmres (matrix-free Newton–Krylov) or a smaller network")
+    refusal = dense_jacobian_refusal(config, len(theta0))
+    if refusal:
+        raise SolverFailure(refusal)
     family = config.info.family
     if family == "ivp":
         from .ivp import IvpStepper as cls

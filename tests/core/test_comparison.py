@@ -162,3 +162,53 @@ def test_compare_command_prints_a_table_and_writes_files(tmp_path, capsys):
 def test_compare_bad_input_is_one_line(capsys):
     assert main(["compare", "--preset", "nope"]) == 2
     assert capsys.readouterr().err.startswith("odeprop: error: no comparison preset named")
+
+
+#: Digits (64 inputs, 10 classes) through 128 hidden units: 9,610 parameters, beyond the
+#: 6,000 a dense Jacobian is allowed; BDF and Radau cannot run it, GD can.
+TOO_BIG = Comparison(
+    name="too big", dataset=DatasetConfig(kind="digits"),
+    network=NetworkConfig(hidden=(128,), activations=("tanh",), loss="softmax_ce"),
+    stop=StopConfig(max_steps=5),
+    runs=(RunSpec("GD", SolverConfig(method="gd")),
+          RunSpec("BDF exact", SolverConfig(method="BDF")),
+          RunSpec("Radau", SolverConfig(method="Radau"))))
+
+
+def _no_workers(monkeypatch):
+    from odeprop.core import comparison_runner
+
+    def refuse(*_args, **_kwargs):
+        raise AssertionError("a worker was started")
+
+    monkeypatch.setattr(comparison_runner, "RunProcess", refuse)
+
+
+def test_runs_that_cannot_run_on_the_network_are_refused_before_any_starts(monkeypatch):
+    from odeprop.core.comparison_runner import RunsRefused
+    from odeprop.core.solvers import dense_jacobian_refusal
+
+    _no_workers(monkeypatch)
+    with pytest.raises(RunsRefused) as caught:
+        ComparisonRunner(TOO_BIG, max_parallel=1, niceness=0)
+    refused = caught.value.refused
+    assert [i for i, _ in refused] == [1, 2]
+    why = dense_jacobian_refusal(TOO_BIG.runs[1].solver, 9610)
+    assert refused[0][1] == f"runs[1] (BDF exact): {why}"
+    assert str(caught.value) == f"runs[1] (BDF exact): {why}; the same for runs[2] (Radau)"
+    assert TOO_BIG.refusals(6000) == []  # the limit itself is allowed
+
+
+def test_compare_refuses_such_a_run_with_one_line_and_starts_nothing(tmp_path, capsys,
+                                                                     monkeypatch):
+    _no_workers(monkeypatch)
+    path = tmp_path / "c.toml"
+    TOO_BIG.save(path)
+    assert main(["compare", str(path), "--out", str(tmp_path / "out")]) == 2
+    captured = capsys.readouterr()
+    assert captured.out == "" and captured.err.count("\n") == 1
+    assert captured.err.startswith("odeprop: error: runs[1] (BDF exact): solver.method: BDF "
+                                   "keeps a dense 9,610 × 9,610 Jacobian")
+    assert "use cvode-gmres" in captured.err
+    assert captured.err.rstrip().endswith("the same for runs[2] (Radau); no run was started")
+    assert not (tmp_path / "out").exists() or not any((tmp_path / "out").iterdir())

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from odeprop.core import datasets
-from odeprop.core.config import DatasetConfig
+from odeprop.core.config import DATASET_KINDS, DatasetConfig
 from odeprop.core.datasets import Dataset, DatasetError, csv_columns, csv_preview, load_dataset
 
 TWO_D_BINARY = ("moons", "circles", "xor_quadrants", "spirals")
@@ -493,3 +493,79 @@ def test_clusters_are_high_dimensional_and_learnable():
     assert np.mean(predicted == data.y_test) > 0.8
     again = load_dataset(DatasetConfig(kind="clusters", n_samples=400, n_classes=10, seed=3))
     np.testing.assert_array_equal(again.X_train, data.X_train)
+
+
+# -- memory: one copy of the data, the same bits -------------------------------------------------
+#: sha256 of X_train, X_test, y_train, y_test, mean and scale, computed before the copies were
+#: taken out of the clusters generator and of the split/standardisation (commit 1add788).
+DATA_HASHES = {
+    "big-network": "d9738bbd7a8badf28e47e7aa093e6e5f90cf325efcf48a11726450b6f09ac74b",
+    ("clusters", True): "0b7325892a14f54f27cc2c02ffb050be8b6504151fe6626c04d3c19110203118",
+    ("clusters", False): "0dda2093824c068241a80f51ee71c38e848821169b8feab508ced8270512eb74",
+    ("moons", True): "ebedb6d39f708495f8459966efa002b3c83ccc86ee11a89d5cc762d6cdb00c4c",
+    ("sin", False): "257d61c861f867a9638af45b0e32802b3335a8bfd70ed60a934ed887a5749884",
+    ("digits", True): "decb147b48df8cf6b1f8487cf48286019b65521282e2e978217911e6cc0cd639",
+}
+
+
+def _data_hash(ds: Dataset) -> str:
+    import hashlib
+
+    digest = hashlib.sha256()
+    for array in (ds.X_train, ds.X_test, ds.y_train, ds.y_test, ds.mean, ds.scale):
+        digest.update(np.ascontiguousarray(array).tobytes())
+    return digest.hexdigest()
+
+
+@pytest.mark.parametrize("key", list(DATA_HASHES), ids=str)
+def test_datasets_are_bit_identical_to_before_the_copies_went(key):
+    from odeprop.core.presets import load_preset
+
+    if key == "big-network":
+        cfg = load_preset("big-network").dataset
+    else:
+        kind, standardize = key
+        cfg = DatasetConfig(kind=kind, n_samples=203, n_classes=7, n_features=13, noise=0.3,
+                            seed=5, standardize=standardize)
+    assert _data_hash(load_dataset(cfg)) == DATA_HASHES[key]
+
+
+def test_building_the_big_clusters_holds_at_most_two_copies_of_the_data():
+    """The big-network preset's 4,000 × 784 clusters: the unsplit draw and its split, no more
+    (a peak of 100 MB for 25 MB of data before; 50 MB now)."""
+    import tracemalloc
+
+    from odeprop.core.presets import load_preset
+
+    cfg = load_preset("big-network").dataset
+    tracemalloc.start()
+    try:
+        ds = load_dataset(cfg)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    data = sum(a.nbytes for a in (ds.X_train, ds.X_test, ds.y_train, ds.y_test))
+    assert peak < 2.2 * data, f"peak {peak / 1e6:.1f} MB for {data / 1e6:.1f} MB of data"
+
+
+def test_a_dataset_copies_writable_arrays_it_is_given():
+    X = np.zeros((2, 1))
+    ds = Dataset("x", "regression", X, [1.0, 2.0], np.zeros((0, 1)), [], None, ("a",), ("b",),
+                 np.zeros(1), np.ones(1))
+    X[0, 0] = 5.0
+    assert ds.X_train[0, 0] == 0.0 and X.flags.writeable and not ds.X_train.flags.writeable
+
+
+@pytest.mark.parametrize("kind", sorted(datasets.INPUT_DIMENSIONS))
+def test_input_dimension_is_the_datas(kind):
+    """What the lab shows as the data's inputs before building them is what they have."""
+    data = load(kind=kind, n_samples=60, n_classes=3)
+    assert datasets.input_dimension(kind, 784) == data.n_features
+
+
+def test_input_dimension_of_clusters_and_csv(write):
+    assert datasets.input_dimension("clusters", 17) == 17
+    path = write("a,b,c,label\n1,2,3,x\n4,5,6,y\n")
+    assert datasets.input_dimension("csv", 784, csv_columns(path)) == 3
+    assert datasets.input_dimension("csv", 784, None) is None  # no file read yet
+    assert set(datasets.INPUT_DIMENSIONS) | {"clusters", "csv"} == set(DATASET_KINDS)

@@ -99,6 +99,40 @@ def test_the_clusters_settings_are_in_the_form(window):
     assert "clusters" in panel.n_features.toolTip()
 
 
+def test_the_greyed_inputs_field_shows_the_chosen_datas_own_input_count(window, tmp_path):
+    """Greyed for every kind but clusters, the "Inputs" field shows that data's inputs (the
+    network's first layer), not the clusters' setting, which comes back with clusters and is
+    what the experiment keeps."""
+    from odeprop.core.datasets import load_dataset
+
+    panel = window.config_panel
+    window.set_experiment(CLUSTERS.with_changes(dataset={"n_features": 784}))
+    expected = {"moons": 2, "circles": 2, "xor": 2, "xor_quadrants": 2, "blobs": 2,
+                "spirals": 2, "sin": 1, "encoder": 4, "iris": 4, "digits": 64}
+    for kind, inputs in expected.items():
+        panel.kind.setCurrentText(kind)
+        assert not panel.n_features.isEnabled(), kind
+        assert panel.n_features.text() == str(inputs), kind
+        assert f"'{kind}' data have {inputs} inputs" in panel.n_features.toolTip()
+        exp = panel.experiment()
+        assert exp.dataset.n_features == 784  # the clusters' setting, kept
+        assert load_dataset(exp.dataset).n_features == inputs, kind  # the network's inputs
+    panel.kind.setCurrentText("csv")  # no file yet: the count is not known
+    assert panel.n_features.text() == "?" and "choose the file first" in panel.n_features.toolTip()
+    path = tmp_path / "three.csv"
+    path.write_text("a,b,c,label\n" + "".join(f"{i},{i % 3},{i % 5},{'xy'[i % 2]}\n"
+                                              for i in range(20)))
+    assert panel.load_csv(str(path)) is None
+    assert panel.n_features.text() == "3" and not panel.n_features.isEnabled()
+    panel.kind.setCurrentText("clusters")
+    assert panel.n_features.isEnabled() and panel.n_features.value() == 784
+    panel.n_features.setValue(50)  # typed while editable: the clusters' setting
+    panel.kind.setCurrentText("digits")
+    assert panel.n_features.text() == "64"
+    panel.kind.setCurrentText("clusters")
+    assert panel.n_features.value() == 50 and panel.experiment().dataset.n_features == 50
+
+
 def test_the_form_names_the_network_size(qtbot, window):
     panel = window.config_panel
     window.set_experiment(load_preset("big-network"))
@@ -182,36 +216,32 @@ def test_the_status_says_when_the_worker_measures_the_end(qtbot, window):
 
 
 def test_a_dense_jacobian_method_is_refused_for_a_big_network(qtbot, window):
-    """BDF's exact Jacobian of 101,770 parameters would be 77 GiB: Start says why, under the
-    method too, and names the matrix-free method; choosing it (or a small network) clears it."""
+    """BDF's exact Jacobian of 101,770 parameters would be 231 GiB with its factorisations:
+    Start says why (core's own message, the one the run would fail with), under the method
+    too, and names the matrix-free method; choosing it (or a small network) clears it."""
+    from odeprop.core.solvers import dense_jacobian_refusal
+
     big = load_preset("big-network").with_changes(dataset={"n_samples": 200},
                                                   solver={"method": "BDF"})
     window.set_experiment(big)
     panel = window.config_panel
     message = panel.message("solver.method")
-    assert "forms the dense 101,770 × 101,770 Jacobian, 77.2 GiB" in message
-    assert "CVODE Newton–Krylov" in message
-    assert window.controls.blocker.isVisible() and "77.2 GiB" in window.controls.blocker.text()
+    assert message == dense_jacobian_refusal(big.solver, 101_770)
+    assert "keeps a dense 101,770 × 101,770 Jacobian (about 231.5 GiB" in message
+    assert "limited to 6,000 parameters" in message and "use cvode-gmres" in message
+    assert window.controls.blocker.isVisible() and "231.5 GiB" in window.controls.blocker.text()
     assert not window.start() and window.session is None
-    assert "77.2 GiB" in window.banner.text()
+    assert window.banner.text() == f"Cannot start: {message}"
     panel.jacobian.setCurrentIndex(panel.jacobian.findData("fd"))  # no better by differences
-    assert "77.2 GiB" in panel.message("solver.method")
+    assert "231.5 GiB" in panel.message("solver.method")
     panel.method.setCurrentIndex(panel.method.findData("RK45"))  # explicit: no Jacobian
     assert panel.message("solver.method") == "" and not window.controls.blocker.isVisible()
     window.set_experiment(big.with_changes(network={"hidden": [8]}))  # 6,370 parameters
-    assert panel.n_params == 6370 and panel.message("solver.method") == ""
+    assert panel.n_params == 6370 and "6,370 × 6,370" in panel.message("solver.method")
+    assert window.controls.blocker.isVisible()  # core's limit is 6,000 parameters
+    window.set_experiment(big.with_changes(network={"hidden": [7]}))  # 5,575 parameters
+    assert panel.n_params == 5575 and panel.message("solver.method") == ""
     assert not window.controls.blocker.isVisible()
-
-
-def test_dense_jacobian_sizes():
-    from odeprop.gui.config_panel import dense_jacobian_bytes
-
-    assert dense_jacobian_bytes("BDF", None, 1000) == 8_000_000
-    assert dense_jacobian_bytes("zvode-bdf", "fd", 1000) == 16_000_000  # complex entries
-    assert dense_jacobian_bytes("vode-bdf", "none", 10**6) is None  # functional iteration
-    assert dense_jacobian_bytes("cvode-gmres", "exact", 10**6) is None  # Hv products
-    assert dense_jacobian_bytes("RK45", None, 10**6) is None
-    assert dense_jacobian_bytes("gd", None, 10**6) is None
 
 
 def test_the_data_view_comes_back_after_data_that_failed_to_load(window, monkeypatch):

@@ -474,3 +474,46 @@ def test_discarding_the_comparison_deletes_its_records(qtbot, settings, recovery
     assert all(p.exists() for p in records) and len(list(recovery_folder.iterdir())) == 2
     win.close()  # a clean close disposes of the runs
     assert list(recovery_folder.iterdir()) == []
+
+
+def test_a_run_the_network_is_too_big_for_is_refused_before_anything_starts(qtbot, settings,
+                                                                            monkeypatch):
+    """Digits through 128 hidden units: 9,610 parameters, beyond the 6,000 a dense Jacobian is
+    allowed. Start names the run and the engine's reason (banner, beside Start, in the run
+    list) and starts no worker; an explicit method for that run clears the blocker."""
+    from odeprop.core import comparison_runner
+    from odeprop.core.solvers import dense_jacobian_refusal
+
+    started = []
+
+    def no_worker(*args, **kwargs):
+        started.append(args)
+        raise AssertionError("a worker was started")
+
+    monkeypatch.setattr(comparison_runner, "RunProcess", no_worker)
+    too_big = Comparison(
+        name="too big", dataset=DatasetConfig(kind="digits"),
+        network=NetworkConfig(hidden=(128,), activations=("tanh",), loss="softmax_ce"),
+        stop=StopConfig(max_steps=3),
+        runs=(RunSpec("GD", SolverConfig(method="gd")),
+              RunSpec("BDF exact", SolverConfig(method="BDF"))))
+    win = make_window(settings, too_big)
+    qtbot.addWidget(win)
+    assert win.controls.start_action.isEnabled()
+    win.controls.start_action.trigger()  # what F5 and the Start button do
+    why = dense_jacobian_refusal(too_big.runs[1].solver, 9610)
+    assert win.banner.isVisible() and win.banner.property("kind") == "error"
+    assert win.banner.text() == f"Cannot start: runs[1] (BDF exact): {why}"
+    assert "keeps a dense 9,610 × 9,610 Jacobian" in why and "use cvode-gmres" in why
+    assert win.controls.blocker.isVisible() and "runs[1] (BDF exact)" in win.controls.blocker.text()
+    assert not win.controls.start_action.isEnabled()
+    assert win.runs_editor.status_text(1) == f"refused: {why}"
+    assert win.runs_editor.status_text(0) == ""
+    assert win.session is None and win.state == "idle" and started == []
+
+    # the refused run made explicit: the blocker goes and nothing is refused any more
+    win.runs_editor.select(1)
+    panel = win.runs_editor.panel
+    panel.method.setCurrentIndex(panel.method.findData("RK45"))
+    assert not win.controls.blocker.isVisible() and win.controls.start_action.isEnabled()
+    assert win.comparison().refusals(9610) == []
