@@ -194,3 +194,15 @@ def test_probes_keep_to_their_budget_the_cold_first_one_included(monkeypatch):
     assert run.probe_wall == pytest.approx(3e-3 * len(probed))
     # a probe runs only if it fits (judged by the last one's cost), and the budget is used
     assert 0.1 * run.solver_wall - 6e-3 <= run.probe_wall <= 0.1 * run.solver_wall
+
+
+def test_the_default_experiment_probes_every_fifth_step_from_the_start():
+    """The lab's default run is ~60 ms: its preset lifts the budget so λmax is seen evolving."""
+    from odeprop.core.presets import default_experiment
+
+    run = Run(default_experiment())
+    snaps = _collect(run)
+    assert run.status == "finished"
+    probed = [s.step for s in snaps if s.lambda_max is not None]
+    assert probed[:4] == [0, 5, 10, 15]
+    assert set(range(0, snaps[-1].step + 1, 5)) <= set(probed)
