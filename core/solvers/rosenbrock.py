@@ -186,13 +186,16 @@ class _GaussNewtonStepper(Stepper):
 
     def _gauss_newton(self) -> GaussNewton:
         self.stats.jac_evals += 1
-        if self._gn_data is not None:
-            X, T = self._gn_data
-            return GaussNewton(self._net, self.theta, X, T, workspace=self._workspace)
         obj = self._objective
         obj.loss(self.theta)  # the objective's one-point cache now holds θ's forward pass:
         forward = obj._forward_pass()  # share it (module-private, same package)
-        return GaussNewton(self._net, self.theta, self._X, self._T, forward=forward,
+        if self._gn_data is None:
+            return GaussNewton(self._net, self.theta, self._X, self._T, forward=forward,
+                               workspace=self._workspace)
+        X, T = self._gn_data
+        rows = self._gn_rows  # the sample's rows of every layer (cheaper than its own pass)
+        forward = tuple([layer[rows] for layer in part] for part in forward)
+        return GaussNewton(self._net, self.theta, X, T, forward=forward,
                            workspace=self._workspace)
 
     def _factorise(self, gn: GaussNewton, sigma: float) -> ShiftedSolve:
