@@ -51,6 +51,24 @@ def input_dimension(kind: str, n_features: int, csv_columns=None) -> int | None:
     return INPUT_DIMENSIONS[kind]
 
 
+#: Classes of the kinds whose classes are fixed, None for the regression kinds (``blobs`` and
+#: ``clusters`` have ``n_classes``, a CSV file what its target column holds); tests check it
+#: against the data themselves.
+CLASS_COUNTS = {"moons": 2, "circles": 2, "xor": 2, "xor_quadrants": 2, "spirals": 2,
+                "iris": 3, "digits": 10, "sin": None, "encoder": None}
+
+
+def class_count(kind: str, n_classes: int) -> int | None:
+    """How many classes the data of ``kind`` have, without building them: ``n_classes`` for
+    blobs and clusters, None for regression data. A CSV file's are known only once it is read
+    (its target column, and the task it resolves to): ``ValueError`` for ``"csv"``."""
+    if kind in ("blobs", "clusters"):
+        return n_classes
+    if kind == "csv":
+        raise ValueError("a CSV file's classes are known once the file is read")
+    return CLASS_COUNTS[kind]
+
+
 class DatasetError(ValueError):
     """Bad user data (a CSV file); the message names the file and the row and/or column."""
 

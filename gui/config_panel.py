@@ -38,10 +38,18 @@ from odeprop.core.config import (
     OUTPUTS,
     STIFFNESS_METHODS,
     TASKS,
+    DatasetConfig,
     Experiment,
     SolverConfig,
 )
-from odeprop.core.datasets import DatasetError, csv_columns, csv_preview, input_dimension
+from odeprop.core.datasets import (
+    Dataset,
+    DatasetError,
+    class_count,
+    csv_columns,
+    csv_preview,
+    input_dimension,
+)
 from odeprop.core.methods import METHODS
 from odeprop.core.presets import default_experiment
 from odeprop.core.solvers import dense_jacobian_refusal
@@ -58,6 +66,8 @@ FAMILIES.update({info.family: info.family for info in METHODS.values()
 FAMILIES = {key: label for key, label in FAMILIES.items()
             if any(info.family == key for info in METHODS.values())}
 FIXED_DATA = ("xor", "encoder", "iris", "digits", "csv")
+SETTABLE_CLASSES = ("blobs", "clusters")  # the kinds whose number of classes is a setting
+NO_CLASSES = "—"  # the greyed "Classes" field of regression data (see _show_classes)
 STIFFNESS_LABELS = {"power": "power iteration (fast)", "lanczos": "Lanczos (more accurate)"}
 
 
@@ -99,16 +109,24 @@ class ConfigPanel(QScrollArea):
         layout.addStretch(1)
         self.body_layout = layout
         self.setWidget(body)
+        self.setMinimumWidth(max(360, self._method_width(body)))
         self.name_edit.textEdited.connect(self._edited)
         self.set_experiment(default_experiment())
 
     # -- building the form -------------------------------------------------------------------
-    def _add(self, form: QFormLayout, name: str, label: str, widget: QWidget, key: str) -> None:
+    def _add(self, form: QFormLayout, name: str, label: str, widget: QWidget, key: str,
+             own_row: bool = False) -> None:
+        """A field and its label (``own_row``: the widget on a row of its own under the label,
+        the form's whole width), and the hidden message row under them."""
         text = QLabel(label)
         text.setToolTip(tip(key))
         widget.setToolTip(tip(key))
         widget.setProperty("tip", tip(key))
-        form.addRow(text, widget)
+        if own_row:
+            form.addRow(text)
+            form.addRow(widget)
+        else:
+            form.addRow(text, widget)
         message = QLabel("")
         message.setObjectName(f"message:{name}")
         message.setWordWrap(True)
@@ -147,6 +165,12 @@ class ConfigPanel(QScrollArea):
         self._add(form, "dataset.seed", "Seed", self.data_seed, "seed")
         self.n_classes = QSpinBox()
         self.n_classes.setRange(2, 20)
+        #: the blobs' and clusters' number of classes, kept while the field shows another kind's
+        self._set_classes = self._base.dataset.n_classes
+        #: a CSV file's classes (None: a regression target) once the window has read it, by
+        #: (path, target column, task): what they were read for
+        self._csv_classes: dict[tuple[str, str, str], int | None] = {}
+        self.n_classes.valueChanged.connect(self._classes_edited)  # before _edited sees it
         self._add(form, "dataset.n_classes", "Classes", self.n_classes, "n_classes")
         self.n_features = QSpinBox()
         self.n_features.setRange(1, 10_000)
@@ -219,7 +243,15 @@ class ConfigPanel(QScrollArea):
         form.addRow(QLabel("Family"), self.family)
         self.family.currentIndexChanged.connect(self._family_changed)
         self.method = QComboBox()
-        self._add(form, "solver.method", "Method", self.method, "method")
+        # The method names are long ("ROS34PW2 Rosenbrock W-method, Gauss–Newton"): beside the
+        # label they were cut, so the combo has the form's whole width under its label, the
+        # panel is made wide enough for the longest name (_method_width), and the list opens
+        # wide enough for every name even where a narrower panel cuts the closed combo (the
+        # comparison workspace's run editor sets its own, smaller minimum width).
+        self.method.setSizeAdjustPolicy(
+            QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+        self.method.setMinimumContentsLength(12)  # the combo never makes the form wider
+        self._add(form, "solver.method", "Method", self.method, "method", own_row=True)
         self.rtol = LogEdit(1e-14, 0.5)
         self._add(form, "solver.rtol", "rtol", self.rtol, "rtol")
         self.atol = LogEdit(1e-14, 1.0)
@@ -293,6 +325,21 @@ class ConfigPanel(QScrollArea):
                   "stiffness_budget")
         return box
 
+    def _method_width(self, body: QWidget) -> int:
+        """The panel's width at which the method combo shows the longest method name whole
+        (in this style and font); its list opens that wide in any case."""
+        probe = QComboBox()
+        probe.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToContents)
+        probe.addItems([info.label for info in METHODS.values()])
+        needed = probe.sizeHint().width()
+        self.method.view().setMinimumWidth(needed)
+        self.method.setMinimumWidth(needed)  # what the form would need, measured by its layout
+        self.groups["solver"].updateGeometry()  # not shown yet: the body has its old minimum
+        width = body.minimumSizeHint().width()
+        self.method.setMinimumWidth(0)
+        self.groups["solver"].updateGeometry()
+        return width + self.verticalScrollBar().sizeHint().width() + 2 * self.frameWidth()
+
     def show_network_size(self, sizes: tuple[int, ...] | None, n_params: int | None) -> None:
         """Layer sizes and parameter count of the network the form describes (the window
         builds it; the panel cannot know the data's dimensions), or nothing. A new count
@@ -342,6 +389,7 @@ class ConfigPanel(QScrollArea):
             self.noise.set_value(d.noise)
             self.test_fraction.setValue(d.test_fraction)
             self.data_seed.setValue(d.seed)
+            self._set_classes = d.n_classes
             self.n_classes.setValue(d.n_classes)
             self._clusters_features = d.n_features
             self.n_features.setValue(d.n_features)
@@ -463,7 +511,8 @@ class ConfigPanel(QScrollArea):
         section("dataset", base.dataset, kind=kind, n_samples=self.n_samples.value(),
                 noise=number("dataset.noise", self.noise, base.dataset.noise),
                 seed=self.data_seed.value(), test_fraction=round(self.test_fraction.value(), 4),
-                n_classes=self.n_classes.value(), n_features=self._clusters_features
+                n_classes=self.n_classes.value() if kind in SETTABLE_CLASSES
+                else self._set_classes, n_features=self._clusters_features
                 if kind != "clusters" else self.n_features.value(),
                 csv_path=self.csv_path.text(),
                 target_column=self.target_column.currentText(), task=self.task.currentText())
@@ -560,6 +609,7 @@ class ConfigPanel(QScrollArea):
         kind, loss = self.kind.currentText(), self.loss.currentText()
         name = info.label
         inputs = self._show_inputs(kind)
+        classes = self._show_classes(kind)
         reasons = {
             "solver.rtol": None if info.tolerances else (
                 f"{name} takes fixed steps (h = learning rate); it has no error tolerances."
@@ -586,8 +636,9 @@ class ConfigPanel(QScrollArea):
             f"'{kind}' is a fixed data set; no noise is added.",
             "dataset.test_fraction": None if kind not in ("xor", "encoder") else
             f"'{kind}' has four patterns, all used for training.",
-            "dataset.n_classes": None if kind in ("blobs", "clusters") else
-            "Only the 'blobs' and 'clusters' problems have a settable number of classes.",
+            "dataset.n_classes": None if kind in SETTABLE_CLASSES else
+            self._classes_reason(kind, classes)
+            + "; only the 'blobs' and 'clusters' problems have a settable number of classes.",
             "dataset.n_features": None if kind == "clusters" else (
                 f"'{kind}' data have {inputs} inputs" if inputs else
                 "A CSV file has an input per column besides the target (choose the file "
@@ -706,6 +757,71 @@ class ConfigPanel(QScrollArea):
         self.n_features.setValue(count or 0)
         self.n_features.blockSignals(False)
         return count
+
+    def _classes_edited(self, value: int) -> None:
+        if self.kind.currentText() in SETTABLE_CLASSES:  # the field is their setting then
+            self._set_classes = value
+
+    def _csv_key(self) -> tuple[str, str, str]:
+        return (self.csv_path.text(), self.target_column.currentText(), self.task.currentText())
+
+    def _show_classes(self, kind: str) -> int | str:
+        """Show the data's own number of classes in the greyed "Classes" field (or the blobs'
+        and clusters' setting when it is editable) and return it: a count, "regression" or
+        "unknown". As with "Inputs" (:meth:`_show_inputs`), a greyed field still tells the
+        truth: two moons have 2 classes, not the blobs' 3. Regression data (sin, the encoder,
+        a CSV file with a numeric target) have no classes at all, and a number there would
+        read as one, so the field shows "—"; a CSV file not read yet shows "?" (its classes
+        are the values in its target column, known once the window has loaded it:
+        :meth:`show_data_classes`)."""
+        if kind in SETTABLE_CLASSES:
+            count: int | str = self._set_classes
+        elif kind == "csv":
+            read = self._csv_classes.get(self._csv_key(), "unknown")
+            count = "regression" if read is None else read
+        else:
+            known = class_count(kind, self._set_classes)
+            count = "regression" if known is None else known
+        box = self.n_classes
+        box.blockSignals(True)
+        if isinstance(count, int):
+            box.setSpecialValueText("")
+            box.setRange(2 if kind in SETTABLE_CLASSES else 0, max(20, count))
+            box.setValue(count)
+        else:
+            box.setSpecialValueText(NO_CLASSES if count == "regression" else "?")
+            box.setRange(0, 20)
+            box.setValue(0)  # the minimum: shown as the special text
+        box.blockSignals(False)
+        return count
+
+    @staticmethod
+    def _classes_reason(kind: str, classes: int | str) -> str:
+        """Why "Classes" is greyed, and what it shows (before "; only the 'blobs' …")."""
+        if kind == "csv":
+            if classes == "unknown":
+                return ("A CSV file has a class per value in its target column (known once the "
+                        "file is read)")
+            if classes == "regression":
+                return "This CSV file's target is a regression target: it has no classes"
+            return f"This CSV file's target column holds {classes} classes"
+        if classes == "regression":
+            return f"'{kind}' is a regression problem: it has no classes"
+        return f"'{kind}' data have {classes} classes"
+
+    def show_data_classes(self, cfg: DatasetConfig, data: Dataset | None) -> None:
+        """The classes of the data ``cfg`` describes, now that the window has built them
+        (``data``; None: they could not be read): a CSV file's "Classes" shows them. Other
+        kinds' classes are known without building the data."""
+        if cfg.kind != "csv":
+            return
+        key = (cfg.csv_path, cfg.target_column, cfg.task)
+        if data is None:
+            self._csv_classes.pop(key, None)
+        else:
+            self._csv_classes = {key: data.n_classes}  # only the latest file's: it may change
+        if self.kind.currentText() == "csv":
+            self._update_enabled()
 
     def csv_file(self) -> Path | None:
         return Path(self.csv_path.text()) if self.csv_path.text() else None

@@ -122,7 +122,7 @@ class DataView(pg.PlotWidget):
             self.item.setTitle("Data: not loaded", size="11pt")
             return
         data = problem.dataset
-        if data.n_features == 2:
+        if data.n_features == 2 and data.task == "classification":  # (classes to colour)
             self.mode = "surface"
             self._setup_surface()
         elif data.n_features == 1 and data.task == "regression":

@@ -220,8 +220,10 @@ class MainWindow(LiveRun, RunRecovery, ExperimentFiles, RunExports, DocumentWind
             self.data_view.set_problem(None)
             self._previewed = None
             self.config_panel.show_network_size(None, None)
+            self.config_panel.show_data_classes(exp.dataset, None)
             return
         self.config_panel.show_network_size(problem.net.sizes, problem.net.n_params)
+        self.config_panel.show_data_classes(exp.dataset, problem.dataset)
         self._show_blocker()
         if self.state == "idle":
             if problem is not self._previewed:  # the same data and θ0 need no new drawing

@@ -87,7 +87,19 @@ class SteadyViewBox(pg.ViewBox):
         self.log_y = log_y
         self.x_extent: tuple[float, float] | None = None
         self.y_fixed: tuple[float, float] | None = None  # e.g. the order plot: 0 … max + 1
+        self.y_limits: tuple[float, float] | None = None  # what y can be at all (set_y_limits)
         self.headroom_px = 0.0  # free band above the data (for a note along the top)
+
+    def set_y_limits(self, limits: tuple[float, float] | None) -> None:
+        """Keep y within ``limits`` (e.g. an accuracy's 0–100 %), plus the usual padding: the
+        auto-range clamps its nice bounds to them (accuracy at 100 % throughout would
+        otherwise be centred in 80–120 %), and panning or zooming stops there. None: no limits.
+        """
+        self.y_limits = limits
+        pad = (limits[1] - limits[0]) * Y_PADDING if limits else 0.0
+        self.setLimits(yMin=limits[0] - pad if limits else None,
+                       yMax=limits[1] + pad if limits else None)
+        self.enableAutoRange(y=True)
 
     def childrenBounds(self, frac=None, orthoRange=(None, None), items=None):  # noqa: N802
         bounds = super().childrenBounds(frac=frac, orthoRange=orthoRange, items=items)
@@ -100,6 +112,12 @@ class SteadyViewBox(pg.ViewBox):
             bounds[1] = list(self.y_fixed)
         elif y is not None and all(map(math.isfinite, y)):
             bounds[1] = list(nice_log_range(*y) if self.log_y else nice_linear_range(*y))
+        if self.y_limits is not None and bounds[1] is not None:
+            low, high = self.y_limits
+            bounds[1] = [min(max(bounds[1][0], low), high), max(min(bounds[1][1], high), low)]
+            if bounds[1][1] <= bounds[1][0]:  # all data at a limit: a step inside it
+                step = (high - low) / 5
+                bounds[1] = [high - step, high] if bounds[1][0] >= high else [low, low + step]
         height = self.height()
         if bounds[1] is not None and self.headroom_px and height > 2 * self.headroom_px:
             low, high = bounds[1]

@@ -141,10 +141,12 @@ class PlotSpec:
     tooltip: str = ""
     legend_columns: int = 4  # at most; fewer when the plot is narrow
     missing: str = "not reported: {}"  # the footnote naming curves without any data
+    y_limits: tuple[float, float] | None = None  # what the quantity can be (accuracy: 0–100 %)
 
 
 ACCURACY_CURVES = (Curve("accuracy_train", "train", TRAIN, 100.0),
                    Curve("accuracy_test", "test", TEST, 100.0))
+ACCURACY_LIMITS = (0.0, 100.0)  # %: the y axis never shows more than all or less than none
 RMS_CURVES = (Curve("rms_train", "train", TRAIN), Curve("rms_test", "test", TEST))
 
 SPECS: tuple[PlotSpec, ...] = (
@@ -155,7 +157,7 @@ SPECS: tuple[PlotSpec, ...] = (
     PlotSpec("metric", "Accuracy", "accuracy", "%", False, ACCURACY_CURVES,
              "Share of points classified correctly (classification) or the RMS error of the "
              "fit (regression), on train and test data.",
-             missing="not measured (no test data): {}"),
+             missing="not measured (no test data): {}", y_limits=ACCURACY_LIMITS),
     PlotSpec("h", "Step size h", "h", "time units", True,
              (Curve("h", "step size h", "#2ca02c"),), tip("h")),
     PlotSpec("lambda", "Stiffness: λmax of the Hessian", "λmax", "1/time", True,
@@ -208,6 +210,8 @@ class LivePlot(pg.PlotWidget):
         left.textWidth = max(left.textWidth, self.fontMetrics().horizontalAdvance("0.0005"))
         left._updateWidth()
         item.setLogMode(False, spec.log_y)
+        if spec.y_limits is not None:
+            self.view.set_y_limits(spec.y_limits)
         item.layout.setContentsMargins(2, 2, 14, 2)  # room for the last x label ("1000")
         item.setDownsampling(auto=True, mode="peak")
         item.setClipToView(True)
@@ -366,6 +370,7 @@ class LivePlot(pg.PlotWidget):
         self.set_title("Accuracy" if accuracy else "RMS error")
         self.getPlotItem().setLabel("left", "accuracy" if accuracy else "RMS error",
                                     units="%" if accuracy else None)
+        self.view.set_y_limits(ACCURACY_LIMITS if accuracy else None)
         self._set_curves(ACCURACY_CURVES if accuracy else RMS_CURVES)
 
 

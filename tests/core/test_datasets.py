@@ -569,3 +569,19 @@ def test_input_dimension_of_clusters_and_csv(write):
     assert datasets.input_dimension("csv", 784, csv_columns(path)) == 3
     assert datasets.input_dimension("csv", 784, None) is None  # no file read yet
     assert set(datasets.INPUT_DIMENSIONS) | {"clusters", "csv"} == set(DATASET_KINDS)
+
+
+@pytest.mark.parametrize("kind", sorted(datasets.CLASS_COUNTS))
+def test_class_count_is_the_datas(kind):
+    """What the lab shows as the data's classes before building them is what they have
+    (None: regression data, which have none)."""
+    data = load(kind=kind, n_samples=60, n_classes=7)
+    assert datasets.class_count(kind, 7) == data.n_classes
+    assert (data.task == "regression") == (data.n_classes is None)
+
+
+def test_class_count_of_blobs_clusters_and_csv():
+    assert datasets.class_count("blobs", 5) == 5 and datasets.class_count("clusters", 12) == 12
+    with pytest.raises(ValueError, match="once the file is read"):
+        datasets.class_count("csv", 3)
+    assert set(datasets.CLASS_COUNTS) | {"blobs", "clusters", "csv"} == set(DATASET_KINDS)

@@ -133,6 +133,60 @@ def test_the_greyed_inputs_field_shows_the_chosen_datas_own_input_count(window, 
     assert panel.n_features.value() == 50 and panel.experiment().dataset.n_features == 50
 
 
+def test_the_greyed_classes_field_shows_the_chosen_datas_own_classes(window, tmp_path):
+    """Greyed for every kind but blobs and clusters, the "Classes" field shows that data's
+    classes (the moons have 2, not the blobs' 3), "—" for regression data (no classes) and
+    "?" for a CSV file until the window has read it; the blobs'/clusters' setting comes back
+    with them and is what the experiment keeps."""
+    from odeprop.core.datasets import load_dataset
+
+    panel = window.config_panel
+    window.set_experiment(CLUSTERS.with_changes(dataset={"n_classes": 7}))
+    expected = {"moons": 2, "circles": 2, "xor": 2, "xor_quadrants": 2, "spirals": 2,
+                "iris": 3, "digits": 10}
+    for kind, classes in expected.items():
+        panel.kind.setCurrentText(kind)
+        assert not panel.n_classes.isEnabled(), kind
+        assert panel.n_classes.text() == str(classes), kind
+        assert f"'{kind}' data have {classes} classes" in panel.n_classes.toolTip()
+        exp = panel.experiment()
+        assert exp.dataset.n_classes == 7  # the clusters' setting, kept
+        assert load_dataset(exp.dataset).n_classes == classes, kind  # what the data have
+    for kind in ("sin", "encoder"):
+        panel.kind.setCurrentText(kind)
+        assert not panel.n_classes.isEnabled() and panel.n_classes.text() == "—", kind
+        assert "regression problem: it has no classes" in panel.n_classes.toolTip()
+        assert panel.experiment().dataset.n_classes == 7
+        assert load_dataset(panel.experiment().dataset).n_classes is None
+    panel.kind.setCurrentText("blobs")  # blobs share the setting with clusters
+    assert panel.n_classes.isEnabled() and panel.n_classes.value() == 7
+    panel.n_classes.setValue(4)  # typed while editable: the setting
+    panel.kind.setCurrentText("digits")
+    assert panel.n_classes.text() == "10"
+    panel.kind.setCurrentText("clusters")
+    assert panel.n_classes.value() == 4 and panel.experiment().dataset.n_classes == 4
+
+    panel.kind.setCurrentText("csv")  # no file yet: the classes are not known
+    assert panel.n_classes.text() == "?" and "known once the file" in panel.n_classes.toolTip()
+    path = tmp_path / "five.csv"
+    path.write_text("a,b,label\n" + "".join(f"{i},{i % 3},{i % 5}\n" for i in range(40)))
+    assert panel.load_csv(str(path)) is None
+    assert panel.n_classes.text() == "?"  # read only when the window builds the data
+    window._preview_problem()
+    assert panel.n_classes.text() == "5" and not panel.n_classes.isEnabled()
+    assert "holds 5 classes" in panel.n_classes.toolTip()
+    panel.task.setCurrentText("regression")  # the same column as a regression target
+    assert panel.n_classes.text() == "?"
+    panel.loss.setCurrentText("mse")  # (cross-entropy needs class labels: no network)
+    window._preview_problem()
+    assert panel.n_classes.text() == "—" and "regression target" in panel.n_classes.toolTip()
+    # two inputs and a regression target: no decision surface (it coloured the points by
+    # class and failed on the targets), the title points to the RMS plot instead
+    assert window.data_view.mode == "empty" and window.problem.dataset.task == "regression"
+    assert "2-D regression" in window.data_view.getPlotItem().titleLabel.text
+    assert panel.experiment().dataset.n_classes == 4
+
+
 def test_the_form_names_the_network_size(qtbot, window):
     panel = window.config_panel
     window.set_experiment(load_preset("big-network"))

@@ -218,3 +218,35 @@ def test_progress_estimate_uses_the_nearest_target(qtbot, window):
         window.start()
     fraction, text = window._progress(window.session.last)
     assert math.isclose(fraction, 1.0) and "t =" in text
+
+
+def test_the_method_combo_shows_every_method_name_whole(qtbot, window):
+    """Method names are long ("CVODE BDF, Newton–Krylov (GMRES)" was cut to "…(G"): at the
+    lab's default size the closed combo's text field is wide enough for each of them, its list
+    too, and the panel still leaves the plots most of the window (no sideways scrolling)."""
+    from PySide6.QtWidgets import QStyle, QStyleOptionComboBox
+
+    from odeprop.core.methods import METHODS
+
+    panel, combo = window.config_panel, window.config_panel.method
+    qtbot.waitExposed(window)
+    assert window.width() == 1400  # the default size
+    metrics = combo.fontMetrics()
+    widest = max(metrics.horizontalAdvance(info.label) for info in METHODS.values())
+    assert combo.view().minimumWidth() >= widest
+    seen = set()
+    for family in range(panel.family.count()):
+        panel.family.setCurrentIndex(family)
+        qtbot.wait(10)
+        for index in range(combo.count()):
+            combo.setCurrentIndex(index)
+            option = QStyleOptionComboBox()
+            combo.initStyleOption(option)
+            field = combo.style().subControlRect(QStyle.ComplexControl.CC_ComboBox, option,
+                                                 QStyle.SubControl.SC_ComboBoxEditField, combo)
+            label = combo.currentText()
+            assert field.width() >= metrics.horizontalAdvance(label), label
+            seen.add(combo.currentData())
+    assert seen == set(METHODS)
+    assert not panel.horizontalScrollBar().isVisible()
+    assert panel.width() <= 0.3 * window.width()

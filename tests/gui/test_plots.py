@@ -272,3 +272,25 @@ def test_confusion_matrix_class_names_do_not_run_into_each_other(window):
     left = window.data_view.getPlotItem().getAxis("left")._tickLevels[0]
     assert [name for _, name in bottom] == ["setosa", "versico.", "virgini."]
     assert [name for _, name in left] == ["setosa", "versicolor", "virginica"]
+
+
+@pytest.mark.parametrize("train", [np.ones(200), np.linspace(0.4, 1.0, 200), np.r_[1.0, 1.0, 1.0],
+                                   np.linspace(0.0, 0.02, 200)])
+def test_the_accuracy_axis_stays_within_0_and_100_percent(qtbot, train):
+    """Accuracy is a share: the y axis never runs past 100 % (nor below 0), plus its few
+    per cent of padding, however the data sit (at 100 % throughout it went up to 120 %), and
+    every point stays in view; RMS errors in the same plot are not held to it."""
+    plot = shown_plot(qtbot, "metric")
+    plot.refresh(columns_with(len(train), accuracy_train=train, accuracy_test=train * 0.95),
+                 "t")
+    qtbot.wait(20)
+    low, high = plot.view.viewRange()[1]
+    assert -4.0 - 1e-9 <= low and high <= 104.0 + 1e-9, (low, high)
+    assert low <= 95 * train.min() and high >= 100 * train.max()  # the curves whole
+    plot.view.scaleBy(y=4.0)  # zoomed out: held at the limits still
+    low, high = plot.view.viewRange()[1]
+    assert -4.0 - 1e-9 <= low and high <= 104.0 + 1e-9, (low, high)
+    plot.show_metric(False)
+    plot.refresh(columns_with(200, rms_train=np.linspace(300.0, 200.0, 200)), "t")
+    qtbot.wait(20)
+    assert plot.view.viewRange()[1][1] >= 300.0
