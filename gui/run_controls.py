@@ -33,7 +33,7 @@ def format_seconds(seconds: float | None) -> str:
     if seconds < 60:
         return f"{seconds:.1f} s"
     minutes, secs = divmod(int(round(seconds)), 60)
-    return f"{minutes} min {secs:02d} s"
+    return f"{minutes}:{secs:02d} min"
 
 
 class ControlBar(QWidget):
@@ -65,9 +65,9 @@ class ControlBar(QWidget):
             button = QToolButton()
             button.setDefaultAction(action)
             button.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
-            button.setMinimumWidth(70)
+            button.setMinimumWidth(66)
             row.addWidget(button)
-        row.addSpacing(12)
+        row.addSpacing(6)
         return row
 
     def _add_x_axis(self, row: QHBoxLayout) -> None:
@@ -146,9 +146,12 @@ class RunControls(ControlBar):
         self.time_label = QLabel("elapsed — · left —")
         # wide enough for the longest text, and fixed: a changing text never relayouts the bar
         self.time_label.setFixedWidth(
-            self.time_label.fontMetrics().horizontalAdvance("elapsed 9 min 59 s · left "
-                                                            "9 min 59 s") + 8)
-        self.progress.setMinimumWidth(160)
+            self.time_label.fontMetrics().horizontalAdvance("elapsed 59:59 min · left "
+                                                            "59:59 min") + 8)
+        # room for a long progress text on one line (QProgressBar wraps a longer one, and a
+        # 22 px bar shows neither line whole)
+        self.progress.setMinimumWidth(self.progress.fontMetrics().horizontalAdvance(
+            "loss 0.000928 → 0.001  100%") + 12)
         top.addWidget(self.time_label)
         top.addSpacing(6)
         self._add_x_axis(top)

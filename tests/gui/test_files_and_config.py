@@ -220,6 +220,17 @@ def test_progress_estimate_uses_the_nearest_target(qtbot, window):
     assert math.isclose(fraction, 1.0) and "t =" in text
 
 
+def test_the_progress_text_fits_its_bar_on_one_line(qtbot, window):
+    """A finished run's progress text ("loss 0.000928 → 0.001  100%") used to wrap inside the
+    22 px bar, which then showed neither line whole; the window keeps its default width."""
+    qtbot.waitExposed(window)
+    bar = window.controls.progress
+    window.controls.set_progress(1.0, 0.1, "loss 0.000928 → 0.001")  # the default run's last
+    assert bar.text() == "loss 0.000928 → 0.001  100%"
+    assert bar.width() >= bar.fontMetrics().horizontalAdvance(bar.text()) + 8
+    assert window.width() == 1400
+
+
 def test_the_method_combo_shows_every_method_name_whole(qtbot, window):
     """Method names are long ("CVODE BDF, Newton–Krylov (GMRES)" was cut to "…(G"): at the
     lab's default size the closed combo's text field is wide enough for each of them, its list
