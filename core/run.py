@@ -98,8 +98,7 @@ class Run:
         if self._last is None:
             if self.status == "ready":
                 self.status = "running"
-            self._last = self._snapshot(probe=self.experiment.probe.stiffness_every > 0
-                                        or self.experiment.probe.stiffness_every_dt is not None)
+            self._last = self._snapshot(probe=self._probing)
         return self._last
 
     def step(self) -> Snapshot:
@@ -146,6 +145,11 @@ class Run:
             self.stepper.close()
 
     # -- measuring ---------------------------------------------------------------------------
+    @property
+    def _probing(self) -> bool:
+        cfg = self.experiment.probe
+        return cfg.stiffness_every > 0 or cfg.stiffness_every_dt is not None
+
     def _probe_due(self) -> bool:
         cfg = self.experiment.probe
         step = self.stepper.stats.accepted
@@ -179,6 +183,8 @@ class Run:
             status, message = self._check_stop(step, t, loss_train, acc_train, rms_train, theta)
             if status == "running":
                 self._advance_schedule(loss_train)
+            elif status in ("finished", "stopped") and self._probing:
+                probe = True  # λ at the end too, whatever the cadence or the budget
         loss_test = acc_test = rms_test = None
         due = step % cfg.probe.metrics_every == 0 or status != "running"  # always at the end
         if self.test is not None and due and math.isfinite(loss_train):
@@ -293,10 +299,14 @@ class Run:
             with np.errstate(over="ignore", invalid="ignore"):
                 if self.net.n_params <= FINAL_DENSE_LIMIT:  # exact, and cheap at this size
                     est = self.probe.estimate(theta, spectrum=True)
+                    lam_min, lam_max = est.lambda_min, est.lambda_max
+                elif final.lambda_max is not None:  # the last snapshot probed this very θ
+                    lam_min, lam_max = final.lambda_min, final.lambda_max
                 else:  # the live probe's warm-started vectors make this a few dozen Hv
                     est = self.probe.estimate(theta)
+                    lam_min, lam_max = est.lambda_min, est.lambda_max
+                if self.net.n_params > FINAL_DENSE_LIMIT:
                     rel_tol = self.probe.tol
-            lam_min, lam_max = est.lambda_min, est.lambda_max
         return RunReport(
             name=self.experiment.name, method=self.experiment.solver.method,
             status=self.status, message=self.message, final=final, theta=theta,

@@ -72,7 +72,9 @@ def test_stiffness_probe_matches_dense_hessian():
     run = Run(exp)
     snaps = _collect(run)
     probed = [s for s in snaps if s.lambda_max is not None]
-    assert [s.step for s in probed if s.step] == list(range(5, snaps[-1].step + 1, 5))
+    every_fifth = list(range(5, snaps[-1].step + 1, 5))
+    end = [] if snaps[-1].step % 5 == 0 else [snaps[-1].step]  # λ at the end, whatever the step
+    assert [s.step for s in probed if s.step] == every_fifth + end
     last = probed[-1]
     assert last.h_lambda_max == pytest.approx(last.h * last.lambda_max)
     assert last.stability_bound == pytest.approx(3.3065)
@@ -190,10 +192,12 @@ def test_probes_keep_to_their_budget_the_cold_first_one_included(monkeypatch):
     monkeypatch.setattr(run.probe, "estimate", estimate)
     snaps = _collect(run)
     probed = [s.step for s in snaps if s.lambda_max is not None]
-    assert probed[0] == 0  # λmax at the start, within the allowance
+    assert probed[0] == 0 and probed[-1] == 400  # at the start (the allowance) and the end
     assert run.probe_wall == pytest.approx(3e-3 * len(probed))
-    # a probe runs only if it fits (judged by the last one's cost), and the budget is used
-    assert 0.1 * run.solver_wall - 6e-3 <= run.probe_wall <= 0.1 * run.solver_wall
+    # before the end a probe runs only if it fits (judged by the last one's cost), and the
+    # budget is used; the one at the end is on top of it
+    during = run.probe_wall - 3e-3
+    assert 0.1 * run.solver_wall - 6e-3 <= during <= 0.1 * run.solver_wall
 
 
 def test_the_default_experiment_probes_every_fifth_step_from_the_start():
@@ -206,3 +210,25 @@ def test_the_default_experiment_probes_every_fifth_step_from_the_start():
     probed = [s.step for s in snaps if s.lambda_max is not None]
     assert probed[:4] == [0, 5, 10, 15]
     assert set(range(0, snaps[-1].step + 1, 5)) <= set(probed)
+
+
+def test_the_last_snapshot_of_a_probing_run_has_lambda_whatever_the_cadence(monkeypatch):
+    """λ at the end is on the plots (not only in the report), and a big network's report takes
+    it from there instead of probing the same θ again."""
+    from odeprop.core import run as run_module
+
+    exp = _experiment(solver={"method": "RK45"}, stop={"target_loss": 0.05},
+                      probe={"stiffness_every": 1000})
+    run = Run(exp)
+    snaps = _collect(run)
+    assert run.status == "finished" and snaps[-1].step % 1000 != 0
+    assert [s.step for s in snaps if s.lambda_max is not None] == [0, snaps[-1].step]
+    dense = run.report()
+    assert snaps[-1].lambda_max == pytest.approx(dense.lambda_max_final, rel=1e-3)
+    monkeypatch.setattr(run_module, "FINAL_DENSE_LIMIT", 0)  # as for a big network
+    before = run.probe.hvp_count
+    report = run.report()
+    assert run.probe.hvp_count == before
+    assert report.lambda_max_final == snaps[-1].lambda_max
+    quiet = Run(exp.with_changes(probe={"stiffness_every": 0}))
+    assert all(s.lambda_max is None for s in _collect(quiet))
