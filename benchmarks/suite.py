@@ -3,7 +3,9 @@
 For each problem, every method starts from the same initial weights and runs to the problem's
 target; wall time is the solver's own (``solver_wall`` of the first snapshot at the target, the
 lab's measurements left out). Gradient descent and Adam are tuned on a factor-2 grid of learning
-rates: the best rate's time is reported, and so is the whole grid's cost (what tuning took).
+rates, one run per rate: the grid's cost (what tuning took) is reported. Then the best GD, the
+best Adam and every ODE configuration are run side by side, one run each per round, for
+--repeats rounds: the machine's slow spells hit them alike, and each gets its median.
 
 Prints one table per problem and a summary with best-ODE ÷ best-GD and best-ODE ÷ best-Adam, and
 writes them as Markdown (and a PNG chart, when Qt is available) to --out (default
@@ -113,44 +115,59 @@ class Outcome:
     note: str = ""
 
 
-def measure(bench: Bench, problem: Problem, label: str, solver: dict, repeats: int,
-            limit: float) -> Outcome:
-    walls, last = [], None
+def run_once(bench: Bench, problem: Problem, solver: dict, limit: float):
+    """One run to the target: (solver seconds or None if not reached, its report)."""
+    run = Run(bench.with_solver(solver, limit), problem)
+    report = run.run_to_end()
+    run.close()
+    reached = report.status == "finished" and "t_end" not in report.message
+    return (report.final.solver_wall if reached else None), report
+
+
+def measure_side_by_side(bench, problem, contenders, repeats, limit) -> list[Outcome]:
+    """Every contender ``(label, solver)`` run ``repeats`` times in turn, round after round, so
+    that the machine's slow spells (this one is shared: the same run can take twice as long
+    from one minute to the next) hit them all alike; the median of each one's walls."""
+    walls: list[list[float]] = [[] for _ in contenders]
+    last: list = [None] * len(contenders)
+    failed: list[str | None] = [None] * len(contenders)
     for _ in range(repeats):
-        run = Run(bench.with_solver(solver, limit), problem)
-        report = run.run_to_end()
-        run.close()
-        last = report
-        if report.status != "finished" or "t_end" in report.message:
-            return Outcome(label, None, None, None, None, _short(report))
-        walls.append(report.final.solver_wall)
-    f = last.final
-    return Outcome(label, statistics.median(walls), f.n_grad, f.n_hvp, f.n_hess)
+        for i, (_, solver) in enumerate(contenders):
+            if failed[i] is not None:
+                continue
+            wall, report = run_once(bench, problem, solver, limit)
+            if wall is None:
+                failed[i] = _short(report)
+            else:
+                walls[i].append(wall)
+                last[i] = report.final
+    outcomes = []
+    for (label, _), w, f, fail in zip(contenders, walls, last, failed, strict=True):
+        if fail is not None:
+            outcomes.append(Outcome(label, None, None, None, None, fail))
+        else:
+            outcomes.append(Outcome(label, statistics.median(w), f.n_grad, f.n_hvp, f.n_hess))
+    return outcomes
 
 
 def _short(report) -> str:
     return f"{report.status}: {report.message}"[:70]
 
 
-def tune(bench, problem, name, rates, repeats, limit) -> tuple[Outcome, float]:
-    """Best rate of a grid (one pass each, then repeats for the winner) and the grid's cost.
+def tune(bench, problem, name, rates, limit) -> tuple[tuple[str, dict] | None, float]:
+    """The best rate of a grid, one run each, as ``(label, solver)``, and the grid's cost.
 
     Rates are tried from the largest down (they win or diverge quickly); a rate is abandoned
     once it has run three times as long as the best so far, as anyone tuning by hand would."""
-    best, cost = None, 0.0
+    best, best_wall, cost = None, None, 0.0
     for rate in sorted(rates, reverse=True):
         begin = time.perf_counter()
-        budget = limit if best is None else min(limit, 3 * best.wall + 0.2)
-        out = measure(bench, problem, f"{name}, lr {rate:g}",
-                      {"method": name, "learning_rate": rate}, 1, budget)
+        budget = limit if best is None else min(limit, 3 * best_wall + 0.2)
+        solver = {"method": name, "learning_rate": rate}
+        wall, _ = run_once(bench, problem, solver, budget)
         cost += time.perf_counter() - begin
-        if out.wall is not None and (best is None or out.wall < best.wall):
-            best = out
-    if best is None:
-        return Outcome(f"{name} (no rate reached the target)", None, None, None, None), cost
-    rate = float(best.label.rsplit(" ", 1)[1])
-    best = measure(bench, problem, best.label, {"method": name, "learning_rate": rate}, repeats,
-                   limit)
+        if wall is not None and (best is None or wall < best_wall):
+            best, best_wall = (f"{name}, lr {rate:g}", solver), wall
     return best, cost
 
 
@@ -165,22 +182,28 @@ def run_suite(names, repeats, limit, log=print):
             continue
         problem = Problem.build(bench.experiment)
         log(f"\n## {bench.target} ({problem.net.n_params} parameters)")
-        gd, gd_cost = tune(bench, problem, "gd", GD_RATES, repeats, limit)
-        adam, adam_cost = tune(bench, problem, "adam", ADAM_RATES, repeats, limit)
-        odes = [measure(bench, problem, label, solver, repeats, limit)
-                for label, solver in ODE_METHODS + [o for o in OPTIONAL
-                                                    if o[1]["method"] in METHODS]]
+        gd, gd_cost = tune(bench, problem, "gd", GD_RATES, limit)
+        adam, adam_cost = tune(bench, problem, "adam", ADAM_RATES, limit)
+        odes = ODE_METHODS + [o for o in OPTIONAL if o[1]["method"] in METHODS]
+        tuned = [c for c in (gd, adam) if c is not None]
+        outcomes = measure_side_by_side(bench, problem, tuned + odes, repeats, limit)
+        by_label = {o.label: o for o in outcomes}
+        gd_out = by_label[gd[0]] if gd else Outcome("gd (no rate reached the target)",
+                                                    None, None, None, None)
+        adam_out = by_label[adam[0]] if adam else Outcome("adam (no rate reached the target)",
+                                                          None, None, None, None)
+        ode_outs = outcomes[len(tuned):]
         table = ["| method | wall to target | ∇L | Hv | Hessians | note |",
                  "|---|---|---|---|---|---|"]
-        for out, extra in [(gd, f"tuning {len(GD_RATES)} rates took {gd_cost:.2f} s"),
-                           (adam, f"tuning {len(ADAM_RATES)} rates took {adam_cost:.2f} s"),
-                           *[(o, o.note) for o in odes]]:
+        for out, extra in [(gd_out, f"tuning {len(GD_RATES)} rates took {gd_cost:.2f} s"),
+                           (adam_out, f"tuning {len(ADAM_RATES)} rates took {adam_cost:.2f} s"),
+                           *[(o, o.note) for o in ode_outs]]:
             table.append(f"| {out.label} | {fmt_wall(out.wall)} | {_n(out.grads)} | "
                          f"{_n(out.hvp)} | {_n(out.hess)} | {extra} |")
         log("\n".join(table))
-        reached = [o for o in odes if o.wall is not None]
+        reached = [o for o in ode_outs if o.wall is not None]
         best = min(reached, key=lambda o: o.wall) if reached else None
-        rows.append((bench, gd, adam, best))
+        rows.append((bench, gd_out, adam_out, best))
     return rows
 
 
