@@ -112,15 +112,16 @@ class Comparison(TomlDocument):
         except ValueError as exc:
             raise ValueError(f"runs[{index}] ({spec.label}): {exc}") from None
 
-    def refusals(self, n_params: int) -> list[tuple[int, str]]:
-        """Runs that cannot run on this comparison's network of ``n_params`` parameters (the
-        engine's dense-Jacobian rule, :func:`~odeprop.core.solvers.dense_jacobian_refusal`),
-        as ``(index, "runs[i] (label): why")``: checked before any run starts."""
+    def refusals(self, n_params: int, n_outputs: int | None = None) -> list[tuple[int, str]]:
+        """Runs that cannot run on this comparison's network of ``n_params`` parameters and
+        ``n_outputs`` training values (the engine's size rule for dense matrices,
+        :func:`~odeprop.core.solvers.dense_jacobian_refusal`), as
+        ``(index, "runs[i] (label): why")``: checked before any run starts."""
         from .solvers import dense_jacobian_refusal
 
         refused = []
         for index, spec in enumerate(self.runs):
-            why = dense_jacobian_refusal(spec.solver, n_params)
+            why = dense_jacobian_refusal(spec.solver, n_params, n_outputs)
             if why:
                 refused.append((index, f"runs[{index}] ({spec.label}): {why}"))
         return refused

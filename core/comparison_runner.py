@@ -153,7 +153,7 @@ class ComparisonRunner:
         self.max_parallel = max(1, max_parallel or os.cpu_count() or 1)
         self.niceness = niceness
         self.problem = problem or Problem.build(comparison.experiment(0))
-        refused = comparison.refusals(self.problem.net.n_params)
+        refused = comparison.refusals(self.problem.net.n_params, self.problem.T_train.size)
         if refused:
             raise RunsRefused(refused, [spec.label for spec in comparison.runs])
         self.theta0 = self.problem.theta0  # one array, sent to every worker: bitwise identical

@@ -291,7 +291,7 @@ class ComparisonWindow(DocumentWindow):
         except ValueError as exc:
             self.show_banner(f"Cannot start: the data cannot be loaded: {exc}", "error")
             return False
-        refused = comparison.refusals(problem.net.n_params)
+        refused = comparison.refusals(problem.net.n_params, problem.T_train.size)
         if refused:
             self.refuse_runs(RunsRefused(refused, [spec.label for spec in comparison.runs]))
             return False

@@ -90,6 +90,7 @@ class ConfigPanel(QScrollArea):
         self._forms: dict[str, QFormLayout] = {}
         self.errors: list[str] = []
         self.n_params: int | None = None  # of the network the form describes, once built
+        self.n_outputs: int | None = None  # training samples × outputs, once built
         self.csv_error: str | None = None  # the CSV file cannot be read
         #: (name, message) of a target column the file lacks (an experiment asked for it)
         self.column_error: tuple[str, str] | None = None
@@ -340,16 +341,18 @@ class ConfigPanel(QScrollArea):
         self.groups["solver"].updateGeometry()
         return width + self.verticalScrollBar().sizeHint().width() + 2 * self.frameWidth()
 
-    def show_network_size(self, sizes: tuple[int, ...] | None, n_params: int | None) -> None:
-        """Layer sizes and parameter count of the network the form describes (the window
-        builds it; the panel cannot know the data's dimensions), or nothing. A new count
-        checks the method again (:meth:`size_error`)."""
+    def show_network_size(self, sizes: tuple[int, ...] | None, n_params: int | None,
+                          n_outputs: int | None = None) -> None:
+        """Layer sizes and parameter count of the network the form describes, and the number
+        of training values (samples × outputs) it learns (the window builds them; the panel
+        cannot know the data's dimensions), or nothing. A new count checks the method again
+        (:meth:`size_error`)."""
         if sizes is None or n_params is None:
             self.params_label.setText("")
         else:
             self.params_label.setText(f"{'-'.join(map(str, sizes))}: {n_params:,} parameters")
-        if n_params != self.n_params:
-            self.n_params = n_params
+        if (n_params, n_outputs) != (self.n_params, self.n_outputs):
+            self.n_params, self.n_outputs = n_params, n_outputs
             self.validate()
 
     def size_error(self) -> str | None:
@@ -366,7 +369,7 @@ class ConfigPanel(QScrollArea):
                                   jacobian=jac if jac in METHODS[method].jacobian_modes else None)
         except ValueError:
             return None
-        return dense_jacobian_refusal(solver, self.n_params)
+        return dense_jacobian_refusal(solver, self.n_params, self.n_outputs)
 
     def show_sections(self, sections, name: bool = True) -> None:
         """Show only these sections of the form (and the name field or not); the hidden ones

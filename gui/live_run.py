@@ -33,7 +33,8 @@ class LiveRun:
             if exp.dataset.kind == "csv":  # and beside the field that chose the data
                 self.config_panel.show_message("dataset.csv_path", str(exc))
             return False
-        self.config_panel.show_network_size(problem.net.sizes, problem.net.n_params)
+        self.config_panel.show_network_size(problem.net.sizes, problem.net.n_params,
+                                            problem.T_train.size)
         self.config_panel.show_data_classes(exp.dataset, problem.dataset)
         too_big = self.config_panel.size_error()
         if too_big:  # core would refuse it too; say so before any worker starts

@@ -222,7 +222,8 @@ class MainWindow(LiveRun, RunRecovery, ExperimentFiles, RunExports, DocumentWind
             self.config_panel.show_network_size(None, None)
             self.config_panel.show_data_classes(exp.dataset, None)
             return
-        self.config_panel.show_network_size(problem.net.sizes, problem.net.n_params)
+        self.config_panel.show_network_size(problem.net.sizes, problem.net.n_params,
+                                            problem.T_train.size)
         self.config_panel.show_data_classes(exp.dataset, problem.dataset)
         self._show_blocker()
         if self.state == "idle":

@@ -27,13 +27,27 @@ def needs_dense_jacobian(config) -> bool:
     return False
 
 
-def dense_jacobian_refusal(config, n_params: int) -> str | None:
-    """Why ``config``'s method cannot run a network of ``n_params`` parameters, or None.
+def dense_jacobian_refusal(config, n_params: int, n_outputs: int | None = None) -> str | None:
+    """Why ``config``'s method cannot run a network of ``n_params`` parameters on
+    ``n_outputs`` training values (samples × outputs; None: not known yet), or None.
 
-    The one size rule for dense Jacobians (:data:`DENSE_JACOBIAN_LIMIT` parameters):
+    The one size rule for dense matrices (:data:`DENSE_JACOBIAN_LIMIT`): a P × P Jacobian, or
+    the Gauss–Newton system of ``ros2-gn``/``ros34pw2-gn``/``lm`` on the whole training set
+    (of order min(samples × outputs, P); the sampled matrix caps its sample instead).
     :func:`make_stepper` raises this message, and the lab and the comparisons (window and
     command line) call it before they start anything.
     """
+    if (config.info.family == "rosenbrock" and config.jacobian_mode == "gauss-newton"
+            and n_outputs is not None):
+        size = min(n_outputs, n_params)
+        if size <= DENSE_JACOBIAN_LIMIT:
+            return None
+        instead = ('jacobian = "sampled-gauss-newton", ' if "sampled-gauss-newton"
+                   in config.info.jacobian_modes else "")
+        return (f"solver.method: {config.method} solves a dense {size:,} × {size:,} system per "
+                f"step here ({n_outputs:,} sample outputs, {n_params:,} parameters; dense "
+                f"systems are limited to {DENSE_JACOBIAN_LIMIT:,}); use {instead}fewer "
+                "training samples, a smaller network, or cvode-gmres")
     if not needs_dense_jacobian(config) or n_params <= DENSE_JACOBIAN_LIMIT:
         return None
     entry = 16 if config.method.startswith("zvode") else 8  # zvode's matrices are complex
@@ -47,7 +61,7 @@ def dense_jacobian_refusal(config, n_params: int) -> str | None:
 
 def make_stepper(flow, theta0, config, t_end: float) -> Stepper:
     """Build the stepper for ``config.method``; families are imported only when used."""
-    refusal = dense_jacobian_refusal(config, len(theta0))
+    refusal = dense_jacobian_refusal(config, len(theta0), flow.objective.T.size)
     if refusal:
         raise SolverFailure(refusal)
     family = config.info.family

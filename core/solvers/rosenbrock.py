@@ -133,13 +133,7 @@ class _GaussNewtonStepper(Stepper):
             if n_samples * rows > DENSE_JACOBIAN_LIMIT and obj.net.n_params > DENSE_JACOBIAN_LIMIT:
                 self._gn_sample_cap = max(1, DENSE_JACOBIAN_LIMIT // rows)
             self.gn_samples = min(GN_FIRST_SAMPLES, self._gn_sample_cap)
-        self._resample()
-        size = min(self.gn_samples * rows, obj.net.n_params)  # the order of the system per step
-        if size > DENSE_JACOBIAN_LIMIT:
-            raise SolverFailure(
-                f"solver.method: {config.method} solves a dense {size:,} × {size:,} system per "
-                f"step here ({obj.T.size:,} sample outputs, {obj.net.n_params:,} parameters); "
-                "use fewer training samples, a smaller network, or cvode-gmres")
+        self._resample()  # (a whole-set system too large was refused by make_stepper)
         self._objective = obj
         s = self.stats
         s.rejected = s.jac_evals = s.lu_decomps = 0

@@ -1,6 +1,8 @@
 """One dense-Jacobian size rule: which methods keep a P × P matrix, the limit, and the message
 the engine fails with, which the lab and the comparisons show before they start."""
 
+import pytest
+
 from odeprop.core import solvers
 from odeprop.core.config import DatasetConfig, Experiment, NetworkConfig, SolverConfig
 from odeprop.core.run import Run
@@ -40,3 +42,37 @@ def test_the_engine_fails_with_the_same_message(monkeypatch):
     assert run.status == "failed"
     assert run.message == dense_jacobian_refusal(exp.solver, run.net.n_params)
     assert "limited to 20 parameters" in run.message
+
+
+def test_the_whole_set_gauss_newton_system_has_the_same_limit():
+    """ros2-gn/ros34pw2-gn with the whole set's Gauss–Newton matrix and lm solve a dense system
+    of order min(samples × outputs, P): refused beyond the limit, with the way out named;
+    the sampled matrix caps its own sample, and the check waits until the data are known."""
+    whole = SolverConfig(method="ros2-gn", jacobian="gauss-newton")
+    message = dense_jacobian_refusal(whole, 101_770, 40_000)
+    assert message.startswith("solver.method: ros2-gn solves a dense 40,000 × 40,000 system")
+    assert 'use jacobian = "sampled-gauss-newton"' in message and "cvode-gmres" in message
+    assert dense_jacobian_refusal(SolverConfig(method="lm"), 101_770, 40_000).startswith(
+        "solver.method: lm solves a dense 40,000 × 40,000 system")
+    assert "sampled" not in dense_jacobian_refusal(SolverConfig(method="lm"), 10**5, 10**4)
+    assert dense_jacobian_refusal(whole, 101_770, DENSE_JACOBIAN_LIMIT) is None
+    assert dense_jacobian_refusal(whole, DENSE_JACOBIAN_LIMIT, 10**6) is None  # min(m, P)
+    assert dense_jacobian_refusal(SolverConfig(method="ros2-gn"), 10**6, 10**6) is None
+    assert dense_jacobian_refusal(whole, 10**6) is None  # the data not known yet
+
+
+def test_a_comparison_refuses_a_whole_set_gauss_newton_run_before_it_starts(monkeypatch):
+    from odeprop.core.comparison import Comparison, RunSpec
+    from odeprop.core.comparison_runner import ComparisonRunner, RunsRefused
+    from odeprop.core.config import StopConfig
+
+    monkeypatch.setattr(solvers, "DENSE_JACOBIAN_LIMIT", 50)  # moons: 150 × 1 values, 97 P
+    comparison = Comparison(
+        name="gn", dataset=DatasetConfig(n_samples=200), network=NetworkConfig(hidden=(24,)),
+        stop=StopConfig(max_steps=2),
+        runs=(RunSpec("sampled", SolverConfig(method="ros2-gn")),
+              RunSpec("lm", SolverConfig(method="lm"))))
+    with pytest.raises(RunsRefused) as refused:
+        ComparisonRunner(comparison)
+    assert [index for index, _ in refused.value.refused] == [1]
+    assert "runs[1] (lm): solver.method: lm solves a dense 97 × 97 system" in str(refused.value)

@@ -298,6 +298,25 @@ def test_a_dense_jacobian_method_is_refused_for_a_big_network(qtbot, window):
     assert not window.controls.blocker.isVisible()
 
 
+def test_levenberg_marquardt_on_the_whole_big_set_is_refused_too(qtbot, window):
+    """lm's Gauss–Newton system on 2,000 clusters samples × 10 outputs is 15,000 × 15,000
+    (training values, fewer than the parameters): the same rule, before Start; ros2-gn with
+    its sampled matrix runs."""
+    from odeprop.core.solvers import dense_jacobian_refusal
+
+    big = load_preset("big-network").with_changes(dataset={"n_samples": 2000},
+                                                  solver={"method": "lm"})
+    window.set_experiment(big)
+    panel = window.config_panel
+    message = panel.message("solver.method")
+    assert message == dense_jacobian_refusal(big.solver, 101_770, 15_000)
+    assert message.startswith("solver.method: lm solves a dense 15,000 × 15,000 system")
+    assert not window.start() and window.session is None
+    assert window.banner.text() == f"Cannot start: {message}"
+    panel.method.setCurrentIndex(panel.method.findData("ros2-gn"))  # sampled by default
+    assert panel.message("solver.method") == "" and not window.controls.blocker.isVisible()
+
+
 def test_the_data_view_comes_back_after_data_that_failed_to_load(window, monkeypatch):
     """The problem built before is reused when the form returns to it; the data view, emptied
     by the failure in between, shows it again."""
