@@ -126,6 +126,15 @@ class RunsRefused(ValueError):
         super().__init__(text)
 
 
+def refuse_oversized(comparison: Comparison, problem: Problem) -> None:
+    """:class:`RunsRefused` if a run of ``comparison`` cannot run on ``problem`` (the engine's
+    size rule for dense matrices): the window checks it before the last comparison's results
+    go, and every runner before its workers start."""
+    refused = comparison.refusals(problem.net.n_params, problem.T_train.size)
+    if refused:
+        raise RunsRefused(refused, [spec.label for spec in comparison.runs])
+
+
 @dataclass(frozen=True)
 class RunEvent:
     """One message from one run: ``kind`` is batch, spectra, theta, done, error or died, or
@@ -153,9 +162,7 @@ class ComparisonRunner:
         self.max_parallel = max(1, max_parallel or os.cpu_count() or 1)
         self.niceness = niceness
         self.problem = problem or Problem.build(comparison.experiment(0))
-        refused = comparison.refusals(self.problem.net.n_params, self.problem.T_train.size)
-        if refused:
-            raise RunsRefused(refused, [spec.label for spec in comparison.runs])
+        refuse_oversized(comparison, self.problem)
         self.theta0 = self.problem.theta0  # one array, sent to every worker: bitwise identical
         self.results = [RunResult(i, spec.label, tuple(comparison.targets))
                         for i, spec in enumerate(comparison.runs)]

@@ -107,6 +107,7 @@ class GaussNewton:
                 delta = back * d1[:, None, :]
         self.deltas = deltas  # Δ_i, (n, r, fan_out)
         self._kernels = None
+        self._gram = None
         self._dense = None
         self._J = None
 
@@ -206,10 +207,12 @@ class GaussNewton:
         return self._kernels
 
     def gram(self) -> np.ndarray:
-        """ĴĴᵀ (m × m) from the stored Ĵ: for tiny systems, one product instead of the
-        per-layer kernels."""
-        J = self._explicit()
-        return J @ J.T
+        """ĴĴᵀ (m × m) from the stored Ĵ, formed once (each step size tried reuses it): for
+        tiny systems, one product instead of the per-layer kernels."""
+        if self._gram is None:
+            J = self._explicit()
+            self._gram = J @ J.T
+        return self._gram
 
     def jacobian(self, rows: slice | None = None, out: np.ndarray | None = None) -> np.ndarray:
         """Ĵ itself (or a block of its rows, whole samples), m × P, written into ``out`` if

@@ -45,8 +45,8 @@ def _act(name: str, z: np.ndarray) -> np.ndarray:
 
 def log_softmax_and_softmax(z: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """log softmax(z) and softmax(z) over the last axis, shifted by each row's maximum so
-    that no exponential overflows. (scipy.special's versions cost 1.6–1.8× as much on
-    the small arrays of a training step, and this gives both from one exponential.)"""
+    that no exponential overflows. (On iris's 120 × 3 logits scipy.special.log_softmax alone
+    costs 1.6× this, which gives both from one exponential; its softmax 1.3× ``softmax``.)"""
     shifted = z - z.max(axis=-1, keepdims=True)
     e = np.exp(shifted)
     total = e.sum(axis=-1, keepdims=True)
@@ -234,8 +234,7 @@ class MLP:
         """Data loss (mean over samples) and G = ∂loss/∂z."""
         n = z.shape[0]
         if self.loss_name == "bce":
-            loss = float(np.logaddexp(0.0, z).sum() - np.vdot(T, z)) / n
-            return loss, (expit(z) - T) / n
+            return self._data_loss(z, T), (expit(z) - T) / n
         if self.loss_name == "softmax_ce":
             logp, p = log_softmax_and_softmax(z)
             return -float(np.vdot(T, logp)) / n, (p - T) / n

@@ -299,14 +299,11 @@ class Run:
             with np.errstate(over="ignore", invalid="ignore"):
                 if self.net.n_params <= FINAL_DENSE_LIMIT:  # exact, and cheap at this size
                     est = self.probe.estimate(theta, spectrum=True)
-                    lam_min, lam_max = est.lambda_min, est.lambda_max
-                elif final.lambda_max is not None:  # the last snapshot probed this very θ
-                    lam_min, lam_max = final.lambda_min, final.lambda_max
-                else:  # the live probe's warm-started vectors make this a few dozen Hv
-                    est = self.probe.estimate(theta)
-                    lam_min, lam_max = est.lambda_min, est.lambda_max
-                if self.net.n_params > FINAL_DENSE_LIMIT:
+                else:  # the last snapshot's probe of this very θ, or the live probe's
+                    # warm-started vectors (a few dozen Hv)
+                    est = final if final.lambda_max is not None else self.probe.estimate(theta)
                     rel_tol = self.probe.tol
+            lam_min, lam_max = est.lambda_min, est.lambda_max
         return RunReport(
             name=self.experiment.name, method=self.experiment.solver.method,
             status=self.status, message=self.message, final=final, theta=theta,

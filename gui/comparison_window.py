@@ -31,7 +31,7 @@ from PySide6.QtWidgets import (
 )
 
 from odeprop.core.comparison import Comparison, RunSpec, Target
-from odeprop.core.comparison_runner import RunsRefused
+from odeprop.core.comparison_runner import RunsRefused, refuse_oversized
 from odeprop.core.config import Experiment, SolverConfig
 from odeprop.core.io import write_text_atomic
 from odeprop.core.presets import comparison_names, default_experiment, load_comparison
@@ -291,17 +291,14 @@ class ComparisonWindow(DocumentWindow):
         except ValueError as exc:
             self.show_banner(f"Cannot start: the data cannot be loaded: {exc}", "error")
             return False
-        refused = comparison.refusals(problem.net.n_params, problem.T_train.size)
-        if refused:
-            self.refuse_runs(RunsRefused(refused, [spec.label for spec in comparison.runs]))
-            return False
-        self._discard_session()
         try:
-            session = ComparisonSession(comparison, max_parallel=self.max_parallel, parent=self,
-                                        problem=problem)
-        except RunsRefused as exc:  # not after the check above; kept should the rule grow
+            refuse_oversized(comparison, problem)
+        except RunsRefused as exc:
             self.refuse_runs(exc)
             return False
+        self._discard_session()
+        session = ComparisonSession(comparison, max_parallel=self.max_parallel, parent=self,
+                                    problem=problem)
         self.session = session
         self._show_comparison(comparison,
                               metric_kind(comparison, session.runner.problem.dataset.task))

@@ -87,8 +87,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from .. import solvers  # DENSE_JACOBIAN_LIMIT, read when a stepper is built
 from ..gauss_newton import GaussNewton, ShiftedSolve, Workspace
-from . import DENSE_JACOBIAN_LIMIT
 from .base import SolverFailure, Stepper
 
 GAMMA = 1.0 + 1.0 / math.sqrt(2.0)
@@ -130,8 +130,9 @@ class _GaussNewtonStepper(Stepper):
         self.gn_samples = n_samples
         self._gn_sample_cap = n_samples
         if config.jacobian_mode == "sampled-gauss-newton":
-            if n_samples * rows > DENSE_JACOBIAN_LIMIT and obj.net.n_params > DENSE_JACOBIAN_LIMIT:
-                self._gn_sample_cap = max(1, DENSE_JACOBIAN_LIMIT // rows)
+            limit = solvers.DENSE_JACOBIAN_LIMIT  # the same limit as make_stepper's rule
+            if n_samples * rows > limit and obj.net.n_params > limit:
+                self._gn_sample_cap = max(1, limit // rows)
             self.gn_samples = min(GN_FIRST_SAMPLES, self._gn_sample_cap)
         self._resample()  # (a whole-set system too large was refused by make_stepper)
         self._objective = obj

@@ -373,8 +373,7 @@ def test_a_system_too_large_is_refused(small_flow, monkeypatch):
     from odeprop.core import solvers
 
     flow, theta0 = small_flow
-    monkeypatch.setattr(solvers, "DENSE_JACOBIAN_LIMIT", 10)  # the rule (make_stepper's)
-    monkeypatch.setattr(ros, "DENSE_JACOBIAN_LIMIT", 10)  # the sampled mode's cap
+    monkeypatch.setattr(solvers, "DENSE_JACOBIAN_LIMIT", 10)  # make_stepper's rule and the cap
     monkeypatch.setattr(ros, "GN_FIRST_SAMPLES", 4)
     with pytest.raises(SolverFailure, match=r"^solver\.method: ros2-gn solves a dense 25 × 25"):
         make_stepper(flow, theta0, SolverConfig(method="ros2-gn", jacobian="gauss-newton"), 10.0)
@@ -382,7 +381,7 @@ def test_a_system_too_large_is_refused(small_flow, monkeypatch):
         make_stepper(flow, theta0, SolverConfig(method="lm"), 10.0)
     sampled = make_stepper(flow, theta0, SolverConfig(method="ros2-gn"), 10.0)
     assert sampled.gn_samples == 4
-    monkeypatch.setattr(ros, "DENSE_JACOBIAN_LIMIT", 1)
+    monkeypatch.setattr(solvers, "DENSE_JACOBIAN_LIMIT", 1)
     sampled = make_stepper(flow, theta0, SolverConfig(method="ros2-gn"), 10.0)
     assert sampled.gn_samples == 1
     sampled._widen_sample()
