@@ -30,7 +30,7 @@ REFRESH_SECONDS = 0.4
 pg.setConfigOptions(antialias=False, background="w", foreground="#202020")
 
 
-def _binary_map() -> pg.ColorMap:
+def binary_map() -> pg.ColorMap:
     """Blue (class 0) through white (undecided) to red (class 1)."""
     return pg.ColorMap([0.0, 0.5, 1.0], [(80, 130, 200), (250, 250, 250), (215, 90, 90)])
 
@@ -213,7 +213,7 @@ class DataView(pg.PlotWidget):
         data = self.problem.dataset
         self.item.setTitle(f"Decision surface: {_short(data.name)}", size="11pt")
         binary = (data.n_classes or 2) <= 2
-        cmap = _binary_map() if binary else _class_map(data.n_classes)
+        cmap = binary_map() if binary else _class_map(data.n_classes)
         self.image = pg.ImageItem(axisOrder="col-major")
         self.item.addItem(self.image)
         self.image.setColorMap(cmap)
