@@ -3,9 +3,10 @@ network, values on hover, and the lab feeding it the run's weights."""
 
 import numpy as np
 import pytest
+from conftest import SHORT_BDF
 from PySide6.QtCore import QPointF, Qt
 from PySide6.QtGui import QColor, QMouseEvent
-from PySide6.QtWidgets import QApplication
+from PySide6.QtWidgets import QApplication, QTabWidget
 
 from odeprop.core.network_picture import network_picture
 from odeprop.core.presets import load_preset
@@ -157,3 +158,29 @@ def test_panel_draws_only_on_screen_and_keeps_its_picture_on_diverged_weights(qt
     np.testing.assert_array_equal(panel.diagram.edge_values, _weights(problem, theta))
     panel.set_problem(None)
     assert panel.currentWidget() is panel.empty
+
+
+def test_the_lab_shows_the_runs_weights_in_a_tab_beside_the_data(qtbot, window):
+    tabs = window.network_view.parentWidget()
+    while not isinstance(tabs, QTabWidget):
+        tabs = tabs.parentWidget()
+    assert [tabs.tabText(i) for i in range(tabs.count())] == ["Data", "Network"]
+    assert tabs.widget(0) is window.data_view
+    tabs.setCurrentWidget(window.network_view)
+    theta0 = window.problem.theta0
+    qtbot.waitUntil(lambda: window.network_view.picture is not None, timeout=3_000)
+    np.testing.assert_array_equal(window.network_view.diagram.edge_values,
+                                  _weights(window.problem, theta0))
+    window.set_experiment(SHORT_BDF)
+    with qtbot.waitSignal(window.run_ended, timeout=30_000):
+        assert window.start()
+    final = window.session.report.theta
+    assert not np.array_equal(final, theta0)
+
+    def shows(theta):
+        return np.array_equal(window.network_view.diagram.edge_values,
+                              _weights(window.problem, theta))
+
+    qtbot.waitUntil(lambda: shows(final), timeout=3_000)
+    window.reset()  # back to the seed's initial weights
+    qtbot.waitUntil(lambda: shows(window.problem.theta0), timeout=3_000)
