@@ -80,7 +80,9 @@ def network_picture(problem: Problem, theta: np.ndarray,
     theta = np.asarray(theta, dtype=float)
     params = net.unpack(theta)
     n_weights = sum(W.size for W, _ in params)
-    norms = _frozen([np.linalg.norm(W) for W, _ in params])
+    # ‖W‖ by einsum, not np.linalg.norm: its BLAS dot, threaded past a size, stalled for up
+    # to 60 ms on a busy 2-core machine (784 × 128 weights; einsum: 0.03 ms, no threads)
+    norms = _frozen([np.sqrt(np.einsum("ij,ij->", W, W)) for W, _ in params])
     probability = net.loss_name in ("bce", "softmax_ce") or net.output == "sigmoid"
     output_name = "output (probability)" if probability else "output"
     hidden = [f"hidden {i + 1} ({act})" for i, act in enumerate(net.activations)]

@@ -40,11 +40,14 @@ def map_colors(values: np.ndarray, levels: tuple[float, float], probability: boo
     return flat.reshape(*np.shape(values), 4)
 
 
-def heat_map_image(values: np.ndarray, levels, probability: bool) -> QImage:
-    """One neuron's (nx, ny) grid as an image: x to the right, y upward."""
-    rgba = np.ascontiguousarray(map_colors(values, levels, probability).transpose(1, 0, 2)[::-1])
-    ny, nx = rgba.shape[:2]
-    return QImage(rgba.data, nx, ny, 4 * nx, QImage.Format.Format_RGBA8888).copy()
+def heat_map_images(values: np.ndarray, levels, probability: bool) -> list[QImage]:
+    """A layer's (neurons, nx, ny) grids as one image each: x to the right, y upward (one
+    colour-map call for the whole layer)."""
+    rgba = np.ascontiguousarray(map_colors(values, levels, probability)
+                                .transpose(0, 2, 1, 3)[:, ::-1])
+    ny, nx = rgba.shape[1:3]
+    return [QImage(one.data, nx, ny, 4 * nx, QImage.Format.Format_RGBA8888).copy()
+            for one in rgba]
 
 
 class NetworkDiagram(QWidget):
@@ -67,7 +70,6 @@ class NetworkDiagram(QWidget):
         self.edge_widths = np.zeros(0)
         self.edge_colors: list[str] = []
         self._ends = np.zeros((0, 4))
-        self._edge_names: list[str] = []
         self._images: list[list[QImage]] = []
         self._centres: list[np.ndarray] = []  # per layer, (n, 2) neuron centres in px
         self._side = 0.0  # a neuron's side (px)
@@ -80,10 +82,7 @@ class NetworkDiagram(QWidget):
         self.picture = picture
         self.edge_values = np.concatenate([W.ravel() for W in picture.weights])
         self.edge_colors = [POSITIVE if w >= 0 else NEGATIVE for w in self.edge_values]
-        self._edge_names = [f"{self._neuron_name(layer, i)} → {self._neuron_name(layer + 1, j)}"
-                            for layer, W in enumerate(picture.weights)
-                            for i in range(W.shape[0]) for j in range(W.shape[1])]
-        self._images = [[heat_map_image(v, levels, self._probability(layer)) for v in values]
+        self._images = [heat_map_images(values, levels, self._probability(layer))
                         for layer, (values, levels) in enumerate(zip(picture.activity,
                                                                      picture.levels,
                                                                      strict=True))]
@@ -273,7 +272,16 @@ class NetworkDiagram(QWidget):
         if slack[k] > 3.0:
             return "", None
         w = float(self.edge_values[k])
-        return f"weight {w:.4g}: {self._edge_names[k]}", w
+        return f"weight {w:.4g}: {self._edge_name(k)}", w
+
+    def _edge_name(self, k: int) -> str:
+        """"hidden 1 neuron 3 → hidden 2 neuron 5" for edge ``k`` (θ's order of weights)."""
+        for layer, W in enumerate(self.picture.weights):
+            if k < W.size:
+                i, j = divmod(k, W.shape[1])
+                return f"{self._neuron_name(layer, i)} → {self._neuron_name(layer + 1, j)}"
+            k -= W.size
+        raise IndexError(k)
 
     def _describe_neuron(self, layer: int, j: int) -> tuple[str, float | None]:
         pic = self.picture

@@ -11,7 +11,7 @@ import pyqtgraph as pg
 
 from odeprop.core.network_picture import EDGE_LIMIT, WIDTH_LIMIT, NetworkPicture
 
-from .plot_parts import BottomLegend
+from .plot_parts import BottomLegend, nice_ceil
 
 #: one colour per layer (Okabe–Ito: safe for colour-blind viewers), repeated past eight layers
 LAYER_COLORS = ("#0072B2", "#D55E00", "#009E73", "#CC79A7", "#56B4E9", "#E69F00", "#000000",
@@ -21,6 +21,10 @@ LAYER_COLORS = ("#0072B2", "#D55E00", "#009E73", "#CC79A7", "#56B4E9", "#E69F00"
 def layer_label(sizes, layer: int) -> str:
     """"784→128": the layer's fan-in and fan-out."""
     return f"{sizes[layer]}→{sizes[layer + 1]}"
+
+
+def _nice(value: float) -> float:
+    return nice_ceil(value) if value > 0 else 1.0
 
 
 class WeightSummary(pg.GraphicsLayoutWidget):
@@ -61,8 +65,8 @@ class WeightSummary(pg.GraphicsLayoutWidget):
                                                                          for c in colors])
         self.norms.getAxis("bottom").setTicks([[(i, layer_label(sizes, i))
                                                 for i in range(layers)]])
-        self.norms.setXRange(-0.6, layers - 0.4, padding=0)
-        self.norms.setYRange(0, float(np.max(picture.weight_norms, initial=0.0)) or 1.0)
+        self._set_range(self.norms, (-0.6, layers - 0.4),
+                        (0.0, _nice(np.max(picture.weight_norms, initial=0.0))))
         self._set_curves(picture, colors)
 
     def _set_curves(self, picture: NetworkPicture, colors) -> None:
@@ -80,3 +84,14 @@ class WeightSummary(pg.GraphicsLayoutWidget):
         share = 100.0 * counts / np.maximum(counts.sum(axis=1, keepdims=True), 1)
         for curve, row in zip(self.curves, share, strict=True):
             curve.setData(picture.bin_edges, row)
+        reach = _nice(picture.bin_edges[-1])
+        self._set_range(self.histogram, (-reach, reach), (0.0, _nice(share.max(initial=0.0))))
+
+    @staticmethod
+    def _set_range(plot: pg.PlotItem, x: tuple, y: tuple) -> None:
+        """Axes that keep still while a run streams: ranges change only when a nice bound
+        (:func:`~odeprop.gui.plot_parts.nice_ceil`) is passed, and only then are redrawn."""
+        view = plot.getViewBox()
+        if getattr(view, "nice_range", None) != (x, y):
+            view.nice_range = (x, y)
+            view.setRange(xRange=x, yRange=y, padding=0.02)
