@@ -130,8 +130,9 @@ class NetworkDiagram(QWidget):
         self._label_width = label
         self._centres = []
         for layer, n in enumerate(pic.sizes):
-            span = (bottom - top) * n / tallest  # every column at the same spacing, centred
-            ys = top + 0.5 * (bottom - top - span) + (np.arange(n) + 0.5) * spacing
+            # columns centred, at the tallest one's spacing, or a name's height if that is more
+            step = min((bottom - top) / n, max(spacing, 1.5 * line))
+            ys = 0.5 * (top + bottom) + (np.arange(n) - 0.5 * (n - 1)) * step
             self._centres.append(np.column_stack([np.full(n, left + layer * gap), ys]))
         ends = [np.column_stack([np.repeat(self._centres[layer], W.shape[1], axis=0),
                                  np.tile(self._centres[layer + 1], (W.shape[0], 1))])
@@ -244,7 +245,8 @@ class NetworkDiagram(QWidget):
             x += 1.9 * line
             painter.drawText(QPointF(x, y + 0.35 * line), word)
             x += metrics.horizontalAdvance(word) + line
-        text = metrics.elidedText(f"thickness ∝ |w| (widest {self._largest:.3g}); hover for "
+        fill = "" if self._images else "a disc's colour: its bias; "
+        text = metrics.elidedText(f"width ∝ |w|, widest {self._largest:.3g}; {fill}hover for "
                                   "values", Qt.TextElideMode.ElideRight, int(self.width() - x))
         painter.drawText(QPointF(x, y + 0.35 * line), text)
 
