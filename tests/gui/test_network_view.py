@@ -184,3 +184,26 @@ def test_the_lab_shows_the_runs_weights_in_a_tab_beside_the_data(qtbot, window):
     qtbot.waitUntil(lambda: shows(final), timeout=3_000)
     window.reset()  # back to the seed's initial weights
     qtbot.waitUntil(lambda: shows(window.problem.theta0), timeout=3_000)
+
+
+def test_without_2d_data_neurons_are_discs_coloured_by_their_bias(qtbot):
+    from odeprop.core.config import Experiment
+
+    iris = Problem.build(Experiment().with_changes(
+        dataset={"kind": "iris"}, network={"loss": "softmax_ce", "hidden": [8]}))
+    theta = np.random.default_rng(1).normal(0.0, 1.0, iris.net.n_params)
+    view = NetworkView()
+    qtbot.addWidget(view)
+    view.resize(600, 400)
+    view.show()
+    view.show_picture(network_picture(iris, theta))
+    diagram = view.diagram
+    assert view.currentWidget() is diagram and diagram._images == []
+    b = theta[iris.net.layers[0].b]
+    x, y = diagram._centres[1][int(np.argmax(b))]  # the most positive bias: full blue
+    np.testing.assert_allclose(_rgb(diagram.grab().toImage(), x, y),
+                               [QColor(POSITIVE).red(), QColor(POSITIVE).green(),
+                                QColor(POSITIVE).blue()], atol=3)
+    _hover(diagram, x, y)
+    assert diagram.hover_value == b.max()
+    assert "P(setosa)" in diagram._describe_neuron(2, 0)[0]
