@@ -22,17 +22,25 @@ class DecisionSurface:
     n_classes: int
 
 
-def decision_surface(problem: Problem, theta: np.ndarray, resolution: int = 80,
-                     margin: float = 0.5) -> DecisionSurface:
+def plane_grid(problem: Problem, resolution: int, margin: float = 0.5):
+    """(xs, ys, points): a resolution × resolution grid over the span of 2-D data (train and
+    test, widened by ``margin``); ``points`` is (resolution², 2), x varying slowest."""
     data = problem.dataset
     if data.n_features != 2:
-        raise ValueError("a decision surface needs 2 input features")
+        raise ValueError("a view over the input plane needs 2 input features")
     X = np.vstack([data.X_train, data.X_test]) if data.n_test else data.X_train
     lo, hi = X.min(axis=0) - margin, X.max(axis=0) + margin
     xs = np.linspace(lo[0], hi[0], resolution)
     ys = np.linspace(lo[1], hi[1], resolution)
     gx, gy = np.meshgrid(xs, ys, indexing="ij")
-    out = problem.net.predict(theta, np.column_stack([gx.ravel(), gy.ravel()]))
+    return xs, ys, np.column_stack([gx.ravel(), gy.ravel()])
+
+
+def decision_surface(problem: Problem, theta: np.ndarray, resolution: int = 80,
+                     margin: float = 0.5) -> DecisionSurface:
+    data = problem.dataset
+    xs, ys, points = plane_grid(problem, resolution, margin)
+    out = problem.net.predict(theta, points)
     if out.shape[1] == 1:
         values = out[:, 0]
     elif data.n_classes == 2 and out.shape[1] == 2:

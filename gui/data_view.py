@@ -16,7 +16,7 @@ from functools import partial
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QRectF
+from PySide6.QtCore import QRectF, Signal
 
 from odeprop.core import views
 from odeprop.core.run import Problem
@@ -30,7 +30,7 @@ REFRESH_SECONDS = 0.4
 pg.setConfigOptions(antialias=False, background="w", foreground="#202020")
 
 
-def _binary_map() -> pg.ColorMap:
+def binary_map() -> pg.ColorMap:
     """Blue (class 0) through white (undecided) to red (class 1)."""
     return pg.ColorMap([0.0, 0.5, 1.0], [(80, 130, 200), (250, 250, 250), (215, 90, 90)])
 
@@ -96,6 +96,8 @@ def compute_view(problem: Problem, mode: str, split: str, theta) -> ModelView | 
 class DataView(pg.PlotWidget):
     """The model over its data; ``mode`` is "surface", "curve", "confusion" or "empty"."""
 
+    problem_changed = Signal(object)  # the Problem now shown (at θ0), or None
+
     def __init__(self, parent=None):
         super().__init__(parent)
         self.mode = "empty"
@@ -120,6 +122,7 @@ class DataView(pg.PlotWidget):
         if problem is None:
             self.mode = "empty"
             self.item.setTitle("Data: not loaded", size="11pt")
+            self.problem_changed.emit(None)
             return
         data = problem.dataset
         if data.n_features == 2 and data.task == "classification":  # (classes to colour)
@@ -133,6 +136,7 @@ class DataView(pg.PlotWidget):
             self._setup_confusion()
         self.set_theta(problem.theta0)
         self.refresh(force=True)
+        self.problem_changed.emit(problem)
 
     def set_theta(self, theta) -> None:
         """New weights from the run; drawn at the next :meth:`refresh` that is due."""
@@ -213,7 +217,7 @@ class DataView(pg.PlotWidget):
         data = self.problem.dataset
         self.item.setTitle(f"Decision surface: {_short(data.name)}", size="11pt")
         binary = (data.n_classes or 2) <= 2
-        cmap = _binary_map() if binary else _class_map(data.n_classes)
+        cmap = binary_map() if binary else _class_map(data.n_classes)
         self.image = pg.ImageItem(axisOrder="col-major")
         self.item.addItem(self.image)
         self.image.setColorMap(cmap)

@@ -2,9 +2,10 @@
 worker sends back while it runs (batches, weights, spectra, the end).
 
 :class:`LiveRun` is mixed into :class:`~odeprop.gui.main_window.MainWindow`; it uses the window's
-``config_panel``, ``controls``, ``plots``, ``data_view``, ``lens``, ``status_label`` and banner, and
-owns ``session`` and ``state``. A message from a session the window has already let go of is
-ignored (``sender()`` is checked), so a reset never mixes two runs' curves.
+``config_panel``, ``controls``, ``plots``, ``data_view``, ``network_view``, ``lens``,
+``status_label`` and banner, and owns ``session`` and ``state``. A message from a session the
+window has already let go of is ignored (``sender()`` is checked), so a reset never mixes two
+runs' curves.
 """
 
 from __future__ import annotations
@@ -136,9 +137,11 @@ class LiveRun:
             self.lens.add_spectra(spectra)
 
     def _on_theta(self, _step: int, theta) -> None:
-        if self.sender() is not self.session or getattr(self.session, "model_view", None):
-            return  # the session computes the view itself (off this thread): _on_view
-        self.data_view.set_theta(theta)
+        if self.sender() is not self.session:
+            return
+        self.network_view.set_theta(theta)
+        if not getattr(self.session, "model_view", None):  # else computed off this thread
+            self.data_view.set_theta(theta)
 
     def _on_view(self, _step: int, view) -> None:
         if self.sender() is self.session:

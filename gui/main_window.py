@@ -44,6 +44,7 @@ from .lab_exports import RunExports
 from .lens import StiffnessLens
 from .lens_marker import TimeMarker
 from .live_run import LiveRun
+from .network_view import NetworkPanel, model_tabs
 from .plots import X_MODES, PlotPanel
 from .recovery_bar import RecoveryBar
 from .run_controls import RunControls
@@ -89,7 +90,9 @@ class MainWindow(LiveRun, RunRecovery, ExperimentFiles, RunExports, DocumentWind
         self.addDockWidget(Qt.DockWidgetArea.LeftDockWidgetArea, dock)
         self.controls = RunControls()
         self.data_view = DataView()
-        self.plots = PlotPanel(self.data_view)
+        self.network_view = NetworkPanel()  # a tab beside the data view, fed the same θ
+        self.data_view.problem_changed.connect(self.network_view.set_problem)
+        self.plots = PlotPanel(model_tabs(self.data_view, self.network_view))
         self.make_banner()
         central = QWidget()
         layout = QVBoxLayout(central)
@@ -236,8 +239,8 @@ class MainWindow(LiveRun, RunRecovery, ExperimentFiles, RunExports, DocumentWind
     # -- drawing -----------------------------------------------------------------------------
     def _redraw(self) -> None:
         now = self._tick()
-        if self.data_view.refresh():
-            return  # the data view was this tick's drawing; the plots wait for the next one
+        if self.data_view.refresh() or self.network_view.refresh():
+            return  # a model view was this tick's drawing; the plots wait for the next one
         self.plots.refresh_some(PLOTS_PER_TICK)
         if self.dirty and now - self._status_at >= STATUS_SECONDS:
             self.dirty = False
