@@ -44,3 +44,23 @@ def test_a_run_with_the_exact_jacobian_names_no_such_curve(qtbot):
     columns.append(_run({"method": "zvode-bdf", "jacobian": "exact"}))
     plot.refresh(columns, "step")
     assert not any("FD" in name for name in plot.legend_names())
+
+
+def test_the_comparison_work_plot_can_show_the_finite_difference_share(qtbot):
+    from odeprop.gui.comparison_plots import ComparisonPlots
+
+    plots = ComparisonPlots()
+    qtbot.addWidget(plots)
+    fd, exact = _run({"method": "zvode-bdf", "jacobian": "fd"}), _run({"method": "zvode-bdf",
+                                                                       "jacobian": "exact"})
+    plots.set_runs([("FD J", "#1f77b4"), ("exact J", "#ff7f0e")])
+    plots.append(0, fd)
+    plots.append(1, exact)
+    plots.set_x_mode("n_grad")
+    plots.set_work("n_grad_fd")
+    work = plots.plots["work"]
+    assert work.title == "Solver work: gradient evaluations for FD Jacobians"
+    fd_curve, exact_curve = work.run_curves()
+    _, y = fd_curve.getData()
+    assert 10 ** y[-1] == pytest.approx(fd[-1].n_grad_fd)
+    assert exact_curve.getData()[1] is None or len(exact_curve.getData()[1]) == 0  # all zero
