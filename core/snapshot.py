@@ -40,6 +40,7 @@ class Snapshot:
     method_switches: int | None
     # work on the loss by the solver, and by the stiffness probe
     n_grad: int
+    n_grad_fd: int  # of n_grad: calls spent on finite-difference Jacobians, not on steps
     n_hvp: int
     n_hess: int
     probe_hvp: int

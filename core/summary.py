@@ -38,6 +38,7 @@ def first_hit(snapshots, target: Target) -> TargetHit | None:
 #: (column, heading, format) of the per-run part of the table, after the target columns.
 COLUMNS = [
     ("status", "status", "s"), ("steps", "steps", "d"), ("grads", "∇L evals", "d"),
+    ("grads_fd", "of which FD J", "d"),
     ("hvp", "Hv evals", "d"), ("hess", "Hessians", "d"), ("jac_evals", "Jacobians", "d"),
     ("lu_decomps", "LU", "d"), ("rejected", "rejected", "d"),
     ("newton_failures", "Newton fails", "d"), ("wall", "wall s", ".3f"),
@@ -138,7 +139,8 @@ def _row(comparison: Comparison, result: RunResult) -> dict:
                    newton_failures=last.newton_failures, wall=last.solver_wall,
                    loss_train=last.loss_train, loss_test=last.loss_test,
                    accuracy_train=last.accuracy_train, accuracy_test=last.accuracy_test,
-                   rms_train=last.rms_train, rms_test=last.rms_test)
+                   rms_train=last.rms_train, rms_test=last.rms_test,
+                   grads_fd=last.n_grad_fd or None)  # "—" for runs with exact derivatives
     if result.report is not None:
         row["lambda_min"] = result.report.lambda_min_final
         row["hessian_end"] = {True: "indefinite", False: "PSD", None: None}[

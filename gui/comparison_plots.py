@@ -38,6 +38,7 @@ WORK_FIELDS: dict[str, tuple[str, str]] = {
     "step": ("accepted steps", "Accepted solver steps. Against gradient evaluations (x axis): "
              "how many evaluations each method spends per step."),
     "n_grad": ("gradient evaluations", tip("n_grad")),
+    "n_grad_fd": ("gradient evaluations for FD Jacobians", tip("n_grad_fd")),
     "n_hvp": ("Hessian-vector products", "Hessian-vector products Hv made by the solver (the "
               "stiffness probe's are not counted)."),
     "jac_evals": ("Jacobian evaluations", tip("jac_evals")),

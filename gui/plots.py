@@ -25,7 +25,8 @@ from .tooltips import tip
 
 COLUMNS = ("t", "step", "n_grad", "wall", "loss_train", "loss_test", "accuracy_train",
            "accuracy_test", "rms_train", "rms_test", "h", "lambda_max", "h_lambda_max",
-           "rejected", "newton_failures", "jac_evals", "lu_decomps", "order", "n_hvp")
+           "rejected", "newton_failures", "jac_evals", "lu_decomps", "order", "n_hvp",
+           "n_grad_fd")
 
 TRAIN, TEST = "#1f77b4", "#d62728"  # blue and red: distinguishable on a projector
 pg.setConfigOptions(antialias=False, background="w", foreground="#202020")
@@ -166,12 +167,13 @@ SPECS: tuple[PlotSpec, ...] = (
              (Curve("h_lambda_max", "h·λmax", "#8c564b"),), tip("h_lambda_max")),
     PlotSpec("work", "Solver work (cumulative)", "count", "", True,
              (Curve("n_grad", "gradient evals", "#1f77b4"),
+              Curve("n_grad_fd", "of which for FD Jacobians", "#7f7f7f", optional=True),
               Curve("n_hvp", "Hv products", "#e377c2", optional=True),
               Curve("jac_evals", "Jacobian evals", "#ff7f0e"),
               Curve("lu_decomps", "LU factorisations", "#2ca02c"),
               Curve("rejected", "rejected steps", "#d62728"),
               Curve("newton_failures", "Newton failures", "#9467bd")),
-             f"{tip('n_grad')}\n\n{tip('n_hvp')}\n\n{tip('rejected')}\n\n"
+             f"{tip('n_grad')}\n\n{tip('n_grad_fd')}\n\n{tip('n_hvp')}\n\n{tip('rejected')}\n\n"
              f"{tip('newton_failures')}",
              missing="not reported by this method: {}"),
     PlotSpec("order", "Order in use", "order p", "", False,

@@ -124,6 +124,9 @@ GLOSSARY: dict[str, str] = {
              "needs no P × P matrix, so networks of 10⁵ parameters fit in memory.",
     "n_grad": "Gradient evaluations: how many times the solver computed ∇L — the honest "
               "measure of its work, comparable across all methods.",
+    "n_grad_fd": "Of the gradient evaluations, those spent building finite-difference "
+                 "Jacobians (P + 1 or P per Jacobian) or difference-quotient products, not on "
+                 "steps: what an exact Jacobian saves.",
     "x_axis": "What the horizontal axis of every plot measures: ODE time t, accepted solver "
               "steps, gradient evaluations (work) or wall-clock seconds.",
 }

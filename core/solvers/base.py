@@ -79,6 +79,13 @@ class Stepper:
         """Take one accepted step; raise ``SolverFailure`` if the method cannot."""
         raise NotImplementedError
 
+    @property
+    def fd_jacobian_grads(self) -> int:
+        """How many of the flow's gradient calls the method spent on finite-difference
+        Jacobians (or difference-quotient products) rather than on its steps; 0 with exact
+        derivatives. scipy's and CVODE's own f counts leave these calls out (SOLVER-NOTES)."""
+        return 0
+
     def set_tolerances(self, rtol: float, atol: float) -> None:
         """Change rtol/atol from the next step on (a tolerance schedule's phase change)."""
         raise SolverFailure(f"{self.config.method} cannot change its tolerances during a run")

@@ -27,6 +27,9 @@ class CvodeStepper(Stepper):
         self._failure: str | None = None
         self._callback_error: BaseException | None = None
         self._jac_evals_before = 0  # CVODE's count from solvers replaced by set_tolerances
+        self._grads_before = flow.counts.grad  # the solver's own calls start here
+        self._nfev_before = 0  # CVODE's own f count (without its difference quotients), likewise
+        self._nfev = 0
         self._checked_rhs = finite_gradient(flow.rhs, "cvode")
         self._start(*config.tolerances(0))
         self.stats.jac_evals = 0
@@ -56,11 +59,13 @@ class CvodeStepper(Stepper):
             raise SolverFailure(f"CVODE: could not start: {exc}") from exc
         if not result.success:
             raise SolverFailure(f"CVODE: could not start: {result.message}")
+        self._nfev = self._nfev_before + int(result.nfev)
 
     def set_tolerances(self, rtol: float, atol: float) -> None:
         """scikit-sundae cannot retune a running CVODE: restart it at the current point (its
         step-size and order history start afresh, as after any re-initialisation)."""
         self._jac_evals_before = self.stats.jac_evals or 0
+        self._nfev_before = self._nfev
         self._start(rtol, atol)
 
     # Callbacks: SUNDIALS sees a Python exception as an unrecoverable failure and scikit-sundae
@@ -119,6 +124,15 @@ class CvodeStepper(Stepper):
         self.t, self.theta, self.h = t, np.array(result.y, dtype=float), t - t_old
         self.stats.accepted += 1
         self.stats.jac_evals = self._jac_evals_before + int(result.njev)
+        self._nfev = self._nfev_before + int(result.nfev)
+
+    @property
+    def fd_jacobian_grads(self) -> int:
+        """CVODE's nfev leaves out the calls of its difference-quotient Jacobian (dense) or
+        Jacobian-vector products (GMRES): every call beyond it."""
+        if self.config.jacobian_mode != "fd":
+            return 0
+        return self.flow.counts.grad - self._grads_before - self._nfev
 
     def _failed(self, message: str) -> SolverFailure:
         self._failure = message

@@ -78,6 +78,7 @@ class IvpStepper(Stepper):
             options["jac"] = flow.jac if config.jacobian_mode == "exact" else None
         self._tally: _NewtonTally | None = None
         self._last_rhs: tuple[float, np.ndarray] | None = None  # (t, f) of the last f call
+        self._grads_before = flow.counts.grad  # the solver's own calls start here
         self.solver = cls(self._watched_rhs, 0.0, self.theta.copy(), self.t_end, **options)
         if name == "LSODA" and config.max_order is not None:
             # The class refuses max_order_s, but LSODA reads it from iwork at its first call.
@@ -157,6 +158,16 @@ class IvpStepper(Stepper):
             if self._lsoda_method is not None and method != self._lsoda_method:
                 s.method_switches += 1
             self._lsoda_method = s.method_in_use = method
+
+    @property
+    def fd_jacobian_grads(self) -> int:
+        """BDF and Radau evaluate their finite-difference Jacobian through an uncounted path,
+        so it is every call beyond ``nfev``; LSODA's Fortran makes P calls per Jacobian."""
+        if not self.info.implicit or self.config.jacobian_mode != "fd":
+            return 0
+        if self.config.method == "LSODA":
+            return int(self.solver.njev) * self.theta.size
+        return self.flow.counts.grad - self._grads_before - int(self.solver.nfev)
 
     def set_tolerances(self, rtol: float, atol: float) -> None:
         """scipy's classes read rtol/atol at every step; BDF and Radau also derive their Newton

@@ -175,6 +175,14 @@ class LegacyOdeStepper(Stepper):
         self._advance(t, y, t - t_old, t_old)
 
     @property
+    def fd_jacobian_grads(self) -> int:
+        """vode, zvode and lsoda build a finite-difference Jacobian with P gradient calls (their
+        NFE counts these with the steps' calls)."""
+        if self._pump is not None or self.config.jacobian_mode != "fd":
+            return 0
+        return (self.stats.jac_evals or 0) * self.theta.size
+
+    @property
     def integrator_counts(self) -> dict | None:
         """dopri5/dop853: the integrator's own final NFCN, NSTEP, NACCPT, NREJCT (iwork[16..19])
         once its run has ended; note NREJCT leaves out rejections before the first acceptance."""

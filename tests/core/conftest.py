@@ -1,11 +1,20 @@
 """Shared small problems for the engine's tests."""
 
-import numpy as np
-import pytest
+import os
+import sys
 
-from odeprop.core.config import NetworkConfig
-from odeprop.core.flow import GradientFlow, Objective
-from odeprop.core.network import MLP, encode_targets
+# One BLAS thread, as in the app's worker processes: on a loaded 2-core machine OpenBLAS's
+# threads fight over the cores and a dense 337 × 337 solve gets 10–50× slower (measured).
+# Only effective when numpy is not loaded yet (pytest tests/core, or the whole suite).
+if "numpy" not in sys.modules:
+    os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+
+from odeprop.core.config import NetworkConfig  # noqa: E402
+from odeprop.core.flow import GradientFlow, Objective  # noqa: E402
+from odeprop.core.network import MLP, encode_targets  # noqa: E402
 
 
 @pytest.fixture

@@ -200,16 +200,18 @@ def test_probes_keep_to_their_budget_the_cold_first_one_included(monkeypatch):
     assert 0.1 * run.solver_wall - 6e-3 <= during <= 0.1 * run.solver_wall
 
 
-def test_the_default_experiment_probes_every_fifth_step_from_the_start():
+def test_the_default_experiment_probes_at_its_cadence_from_the_start():
     """The lab's default run is ~60 ms: its preset lifts the budget so λmax is seen evolving."""
     from odeprop.core.presets import default_experiment
 
-    run = Run(default_experiment())
+    experiment = default_experiment()
+    every = experiment.probe.stiffness_every  # every 4th step
+    run = Run(experiment)
     snaps = _collect(run)
     assert run.status == "finished"
     probed = [s.step for s in snaps if s.lambda_max is not None]
-    assert probed[:4] == [0, 5, 10, 15]
-    assert set(range(0, snaps[-1].step + 1, 5)) <= set(probed)
+    assert probed[:4] == [0, every, 2 * every, 3 * every]
+    assert set(range(0, snaps[-1].step + 1, every)) <= set(probed)
 
 
 def test_the_last_snapshot_of_a_probing_run_has_lambda_whatever_the_cadence(monkeypatch):

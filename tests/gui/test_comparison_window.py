@@ -334,7 +334,7 @@ def test_the_lab_opens_comparisons_from_its_menus(qtbot, window):
     opened = window.comparison_windows[-1]
     qtbot.addWidget(opened)
     assert opened.comparison() .name.startswith("Edge of stability")
-    assert len(opened.plots.plots["lambda"].lines) == 4  # each GD run's 2/η
+    assert len(opened.plots.plots["lambda"].lines) == 3  # each GD run's 2/η (three rates)
     new = next(a for a in menus["File"].actions() if a.text().replace("&", "") ==
                "New comparison…")
     new.trigger()
