@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import os
 import re
+import threading
 import types
 import typing
+from pathlib import Path
 
 import pytest
 import tomli_w
@@ -302,8 +305,15 @@ REFUSALS = [
      r"^solver\.krylov_dim: must be an integer from 1 to 500, got 0$"),
     ({"solver": {"krylov_dim": 501}}, r"^solver\.krylov_dim: must be an integer from 1 to 500"),
     # stop
-    ({"stop": {"t_end": 0}}, r"^stop\.t_end: must be a positive number, got 0\.0$"),
-    ({"stop": {"t_end": math.inf}}, r"^stop\.t_end: must be a positive number, got inf$"),
+    ({"stop": {"t_end": 0}}, r"^stop\.t_end: must be a number ≥ 1e-09, got 0\.0$"),
+    ({"stop": {"t_end": math.inf}}, r"^stop\.t_end: must be a number ≥ 1e-09, got inf$"),
+    # a flow too short for CVODE to start ("flag -22" before)
+    ({"stop": {"t_end": 1e-300}}, r"^stop\.t_end: must be a number ≥ 1e-09, got 1e-300$"),
+    ({"dataset": {"seed": -1}}, r"^dataset\.seed: a seed is a whole number ≥ 0, got -1$"),
+    ({"network": {"init_seed": -3}},
+     r"^network\.init_seed: a seed is a whole number ≥ 0, got -3$"),
+    ({"solver": {"method": "RK45", "first_step": 10.0}, "stop": {"t_end": 1.0}},
+     r"^solver\.first_step: 10 is longer than the whole flow \(stop\.t_end = 1\); "),
     ({"stop": {"target_loss": -1}}, r"^stop\.target_loss: must be a positive number, got -1\.0$"),
     ({"stop": {"target_accuracy": 1.5}},
      r"^stop\.target_accuracy: must be a fraction in \(0, 1\], got 1\.5$"),
@@ -437,9 +447,67 @@ def test_load_errors(tmp_path):
     broken.write_text("[solver\nrtol = 1\n", encoding="utf-8")
     with pytest.raises(ValueError, match=re.escape(f"{broken}: not valid TOML: ")):
         Experiment.load(broken)
-    with pytest.raises(ValueError, match=re.escape(f"{tmp_path}: cannot read it (")):
-        Experiment.load(tmp_path)  # a directory
+    with pytest.raises(ValueError, match=re.escape(f"{tmp_path}: is a folder, not a TOML file")):
+        Experiment.load(tmp_path)
     binary = tmp_path / "latin1.toml"
     binary.write_bytes('name = "caf\xe9"\n'.encode("latin-1"))
     with pytest.raises(ValueError, match=re.escape(f"{binary}: cannot read it (")):
         Experiment.load(binary)
+
+
+def test_a_byte_order_mark_is_accepted(tmp_path):
+    path = tmp_path / "notepad.toml"
+    path.write_bytes(b"\xef\xbb\xbf[stop]\nt_end = 5\n")  # what Notepad saves
+    assert Experiment.load(path).stop.t_end == 5.0
+    assert Experiment.from_toml("\ufeff[stop]\nt_end = 7\n").stop.t_end == 7.0
+
+
+def test_deeply_nested_toml_is_refused_in_one_line(tmp_path):
+    deep = "a = " + "[" * 5000 + "]" * 5000 + "\n"
+    with pytest.raises(ValueError, match=r"^not valid TOML here: .* nested too deeply$"):
+        Experiment.from_toml(deep)
+    path = tmp_path / "deep.toml"
+    path.write_text(deep)
+    with pytest.raises(ValueError, match=re.escape(f"{path}: not valid TOML here")):
+        Experiment.load(path)
+
+
+def test_a_document_over_the_size_limit_is_refused_unread(tmp_path, monkeypatch):
+    path = tmp_path / "huge.toml"
+    with open(path, "wb") as fh:  # sparse: 200 MB on paper, nothing on the disk
+        fh.truncate(200_000_000)
+    read = []
+    monkeypatch.setattr("tomllib.loads", lambda text: read.append(text))
+    with pytest.raises(ValueError, match=re.escape(
+            f"{path}: the file is 200.0 MB; experiment and comparison files over 4 MB are "
+            "refused")):
+        Experiment.load(path)
+    assert read == []  # refused by its size, before parsing
+    with pytest.raises(ValueError, match=r"^the document holds 4,000,001 characters"):
+        Experiment.from_toml(" " * 4_000_001)
+
+
+def _fifo(tmp_path):
+    path = tmp_path / "pipe.toml"
+    os.mkfifo(path)
+    return path
+
+
+@pytest.mark.parametrize("make", [_fifo, lambda tmp_path: Path("/dev/zero")],
+                         ids=["fifo", "dev-zero"])
+def test_a_path_that_is_not_a_regular_file_is_refused_without_blocking(tmp_path, make):
+    path = make(tmp_path)
+    result = {}
+
+    def load():
+        try:
+            Experiment.load(path)
+        except ValueError as exc:
+            result["message"] = str(exc)
+
+    reader = threading.Thread(target=load, daemon=True)
+    reader.start()
+    reader.join(10)  # a FIFO blocked here forever, /dev/zero filled the memory
+    assert not reader.is_alive()
+    kind = "a named pipe (FIFO)" if path.name == "pipe.toml" else "a device"
+    assert result["message"] == f"{path}: is {kind}, not a TOML file"
