@@ -58,13 +58,13 @@ class Problem:
                 raise ValueError(refusal)
             net = MLP(data.X_train.shape[1], T_train.shape[1], experiment.network)
             problem = cls(data, net, T_train, T_test, net.init_params())
-            problem._check_finite()
+            problem._check_finite(experiment.dataset.standardize)
         except MemoryError:
             raise ValueError(out_of_memory(needs(experiment), "this machine ran out of memory "
                                            "building the data and the network")) from None
         return problem
 
-    def _check_finite(self) -> None:
+    def _check_finite(self, standardized: bool) -> None:
         """Refuse data whose loss or gradient at θ0 is not finite, before any step: the values
         are too large for the network (a solver would fail at once and blame its step)."""
         with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
@@ -79,10 +79,11 @@ class Problem:
                         for j, name in enumerate(data.target_names)]
         biggest, where = max(columns, key=lambda c: c[0])
         what = "the loss" if not math.isfinite(loss) else "the gradient of the loss"
+        hint = (" or set dataset.standardize = true"
+                if where.startswith("column") and not standardized else "")
         raise ValueError(f"dataset: {what} at the initial weights is not finite on "
                          f"{data.name}: its values are too large for the network ({where} "
-                         f"reaches {biggest:.3g}); rescale the data or set "
-                         "dataset.standardize = true")
+                         f"reaches {biggest:.3g}); rescale the data{hint}")
 
 
 class Run:
@@ -154,8 +155,9 @@ class Run:
     def _step(self) -> Snapshot:
         begin = time.perf_counter()
         limit = self.experiment.stop.max_wall_time
-        if limit is not None:  # ends even a step that never ends by itself
-            self.flow.deadline = begin + max(limit - self.wall, 0.0)
+        if limit is not None:  # ends even a step that never ends by itself, a little late so
+            # that a step ending near the limit ends the run as usual, after it
+            self.flow.deadline = begin + max(limit - self.wall, 0.0) + min(0.1 * limit, 1.0)
         try:
             self.stepper.step()
         except SolverFailure as exc:
