@@ -588,6 +588,8 @@ def _chunks(records, width: int, label: str) -> Iterator[list[tuple[int, list[st
     chunk, count = [], 0
     for number, cells in records:
         if len(cells) != width:
+            if chunk:  # the rows before it are checked first: the message names the first
+                yield chunk
             raise DatasetError(f"{label}: row {number} has {len(cells)} cells, "
                                f"the header has {width}")
         count += 1
