@@ -214,6 +214,19 @@ def load_dataset(cfg: DatasetConfig) -> Dataset:
         class with fewer than 2 rows when ``test_fraction`` > 0; no feature columns; a file over
         200 MB or 1,000,000 rows. Also for ``blobs`` with fewer than 2 samples per blob.
     """
+    try:
+        return _load(cfg)
+    except MemoryError:  # past the budget's estimate (other processes took the memory)
+        if cfg.kind == "csv":
+            raise DatasetError(f"dataset.csv_path: this machine ran out of memory reading "
+                               f"{Path(cfg.csv_path).name}; use a smaller file") from None
+        d = input_dimension(cfg.kind, cfg.n_features)
+        raise DatasetError(f"dataset.n_samples: this machine ran out of memory building "
+                           f"{cfg.kind} data of {cfg.n_samples:,} samples × {d:,} features; "
+                           "use fewer samples or features") from None
+
+
+def _load(cfg: DatasetConfig) -> Dataset:
     rng = np.random.default_rng(cfg.seed)
     if cfg.kind in ("xor", "encoder"):
         return _assemble(_FIXED[cfg.kind](), cfg, rng, test_fraction=0.0)

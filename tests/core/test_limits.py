@@ -126,9 +126,20 @@ def test_a_real_memory_error_while_building_becomes_a_one_line_message():
                           text=True, timeout=120)
     assert done.returncode == 2, done.stderr
     assert done.stderr.count("\n") == 1
-    assert done.stderr.startswith("odeprop: error: dataset.n_features: 100,000 samples × 5,000 "
-                                  "features need about 8 GB (the data and their split); this "
-                                  "machine ran out of memory building the data and the network")
+    assert done.stderr == ("odeprop: error: dataset.n_samples: this machine ran out of memory "
+                           "building clusters data of 100,000 samples × 5,000 features; use "
+                           "fewer samples or features\n")
+
+
+def test_a_memory_error_past_the_data_becomes_a_message_naming_the_largest_part(monkeypatch):
+    def no_memory(*args, **kwargs):
+        raise MemoryError
+
+    monkeypatch.setattr("odeprop.core.run.MLP.init_params", no_memory)
+    with pytest.raises(ValueError, match=r"^network\.hidden: 4,417 parameters need about .*; "
+                       r"this machine ran out of memory building the data and the network: "
+                       r"use fewer or narrower layers$"):
+        Run(Experiment().with_changes(network={"hidden": (64, 64)}))
 
 
 def _csv(tmp_path, text: str, **dataset):
