@@ -227,3 +227,29 @@ def test_max_wall_time_ends_a_step_in_every_solver_family(method, monkeypatch):
     assert re.fullmatch(rf"reached the wall-time limit 0\.1 s during a step of {method}, which "
                         r"was abandoned \(after step \d\)", report.message)
     assert report.final.wall < 0.5
+
+
+@pytest.mark.parametrize("where", ["building", "reporting"])
+def test_a_memory_error_in_the_worker_is_reported_as_an_error_message(where, monkeypatch):
+    """The worker's loop, driven in this process over a real pipe."""
+    from multiprocessing import Pipe
+
+    from odeprop.core import worker
+
+    def no_memory(*args, **kwargs):
+        raise MemoryError
+
+    target = "odeprop.core.run.Run.__init__" if where == "building" else \
+        "odeprop.core.run.Run.report"
+    monkeypatch.setattr(target, no_memory)
+    parent, child = Pipe()
+    exp = Experiment().with_changes(stop={"max_steps": 3})
+    worker._run_worker(child, exp.to_dict(), None, False)
+    messages = []
+    while parent.poll(1):
+        try:
+            messages.append(parent.recv())
+        except EOFError:  # the worker closed its end
+            break
+    assert messages[-1] == ("error", "the worker ran out of memory; use a smaller network or "
+                                     "less data")
