@@ -10,6 +10,7 @@ import threading
 from pathlib import Path
 
 import pytest
+from special_files import fifo
 
 from odeprop.core import budget
 from odeprop.core.cli import main
@@ -176,12 +177,6 @@ def _toml_file(tmp_path, text: str):
     return ["run", str(path)]
 
 
-def _fifo(tmp_path, name: str):
-    path = tmp_path / name
-    os.mkfifo(path)
-    return path
-
-
 def _sparse_toml(tmp_path):
     path = tmp_path / "huge.toml"
     with open(path, "wb") as fh:
@@ -204,7 +199,7 @@ HOSTILE = {  # id: (argv from tmp_path, the start of the one line on stderr)
                            "too deeply"),
     "200 MB toml": (_sparse_toml, "{tmp}/huge.toml: the file is 200.0 MB; experiment and "
                                   "comparison files over 4 MB are refused"),
-    "toml fifo": (lambda t: ["run", str(_fifo(t, "pipe.toml"))],
+    "toml fifo": (lambda t: ["run", str(fifo(t, "pipe.toml"))],
                   "{tmp}/pipe.toml: is a named pipe (FIFO), not a TOML file"),
     "negative seed": (_preset("dataset.seed=-1"),
                       "dataset.seed: a seed is a whole number ≥ 0, got -1"),
@@ -222,7 +217,7 @@ HOSTILE = {  # id: (argv from tmp_path, the start of the one line on stderr)
         _preset("dataset.kind='clusters'", "dataset.n_samples=100000",
                 "dataset.n_features=10000", "network.loss='softmax_ce'"),
         "dataset.n_features: 100,000 samples × 10,000 features need about 16 GB"),
-    "csv fifo": (lambda t: _csv_experiment(t, path=_fifo(t, "pipe.csv")),
+    "csv fifo": (lambda t: _csv_experiment(t, path=fifo(t, "pipe.csv")),
                  "{tmp}/pipe.csv: is a named pipe (FIFO), not a CSV file"),
     "csv /dev/zero": (lambda t: _csv_experiment(t, path=Path("/dev/zero")),
                       "/dev/zero: is a device, not a CSV file"),

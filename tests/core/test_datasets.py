@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-import os
-import threading
-from pathlib import Path
-
 import numpy as np
 import pytest
+from special_files import not_regular, refusal_within
 
 from odeprop.core import datasets
 from odeprop.core.config import DATASET_KINDS, DatasetConfig
@@ -621,29 +618,9 @@ def test_csv_a_line_without_end_is_refused_unread(write, monkeypatch):
     assert datasets.MAX_LINE_CHARS == 1000
 
 
-def _fifo(tmp_path):
-    path = tmp_path / "pipe.csv"
-    os.mkfifo(path)
-    return path
-
-
-@pytest.mark.parametrize("make", [_fifo, lambda tmp_path: Path("/dev/zero")],
-                         ids=["fifo", "dev-zero"])
+@pytest.mark.parametrize("kind", ["fifo", "dev-zero"])
 @pytest.mark.parametrize("read", [lambda p: from_csv(str(p)), csv_columns, csv_preview],
                          ids=["load", "columns", "preview"])
-def test_csv_that_is_not_a_regular_file_is_refused_without_blocking(tmp_path, make, read):
-    path = make(tmp_path)
-    result = {}
-
-    def attempt():
-        try:
-            read(path)
-        except DatasetError as exc:
-            result["message"] = str(exc)
-
-    reader = threading.Thread(target=attempt, daemon=True)
-    reader.start()
-    reader.join(10)  # a FIFO blocked forever; /dev/zero filled the memory
-    assert not reader.is_alive()
-    kind = "a named pipe (FIFO)" if path.name == "pipe.csv" else "a device"
-    assert result["message"] == f"{path}: is {kind}, not a CSV file"
+def test_csv_that_is_not_a_regular_file_is_refused_without_blocking(tmp_path, kind, read):
+    path, words = not_regular(tmp_path, kind, ".csv")
+    assert refusal_within(lambda: read(path)) == f"{path}: is {words}, not a CSV file"
