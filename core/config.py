@@ -312,8 +312,9 @@ class StopConfig:
     max_steps: int | None = None
 
     def __post_init__(self):
-        _check(math.isfinite(self.t_end) and self.t_end >= MIN_T_END, "stop.t_end",
-               f"must be a number ≥ {MIN_T_END:g}, got {self.t_end!r}")
+        _positive(self.t_end, "stop.t_end")
+        _check(self.t_end >= MIN_T_END, "stop.t_end", f"must be at least {MIN_T_END:g} (a "
+               f"shorter flow ends before a solver's first step), got {self.t_end!r}")
         if self.target_loss is not None:
             _positive(self.target_loss, "stop.target_loss")
         if self.target_accuracy is not None:

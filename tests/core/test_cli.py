@@ -208,7 +208,9 @@ HOSTILE = {  # id: (argv from tmp_path, the start of the one line on stderr)
     "first_step beyond t_end": (
         _preset("solver.method='RK45'", "solver.first_step=10", "stop.t_end=1"),
         "solver.first_step: 10 is longer than the whole flow (stop.t_end = 1)"),
-    "tiny t_end": (_preset("stop.t_end=1e-300"), "stop.t_end: must be a number ≥ 1e-09"),
+    "tiny t_end": (_preset("stop.t_end=1e-300"),
+                   "stop.t_end: must be at least 1e-09 (a shorter flow ends before a solver's "
+                   "first step), got 1e-300"),
     "654 M parameters": (_preset("network.hidden=" + str([4096] * 40),
                                  "network.activations='tanh'"),
                          "network.hidden: 654,487,553 parameters need about 5.24 GB for θ "
