@@ -10,7 +10,10 @@ import argparse
 import csv
 import importlib
 import json
+import signal
 import sys
+import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -23,6 +26,15 @@ SUBCOMMANDS = ("run", "compare", "presets", "methods")
 
 class CliError(Exception):
     """Bad input on the command line: printed as one line, exit code 2."""
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, handled as Ctrl+C is: the run stops, what it has is written, temporary files
+    go; then one line and exit code 143."""
+
+
+def _on_sigterm(signum, frame):
+    raise Terminated
 
 
 class _Parser(argparse.ArgumentParser):
@@ -79,6 +91,8 @@ def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     if not argv or argv[0] not in (*SUBCOMMANDS, "-h", "--help"):
         return importlib.import_module("odeprop.gui.app").main(argv)
+    on_main_thread = threading.current_thread() is threading.main_thread()
+    previous = signal.signal(signal.SIGTERM, _on_sigterm) if on_main_thread else None
     try:
         args = _parser().parse_args(argv)
         if args.command == "presets":
@@ -102,9 +116,19 @@ def main(argv: list[str] | None = None) -> int:
     except ValueError as exc:
         print(f"odeprop: error: {exc}", file=sys.stderr)
         return 2
+    except MemoryError:
+        print("odeprop: error: this machine ran out of memory; use a smaller network or less "
+              "data", file=sys.stderr)
+        return 2
+    except Terminated:
+        print("odeprop: terminated (SIGTERM)", file=sys.stderr)
+        return 143
     except KeyboardInterrupt:
         print("\nodeprop: interrupted", file=sys.stderr)
         return 130
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
 
 
 def _document(args, command: str, cls, load_named, kind: str, other: str):
@@ -131,7 +155,7 @@ def _run(args) -> int:
     out = _out_folder(args.out)
     run = Run(experiment)
     stream = _SnapshotStream(_Progress(enabled=not args.quiet))
-    write_error = None
+    write_error = report = None
     try:
         if out is None:
             report = stream.follow(run)
@@ -142,6 +166,10 @@ def _run(args) -> int:
                     raise stream.error  # the partial file is deleted, not left looking whole
     except OSError as exc:
         write_error = exc
+    if report is None:  # snapshots.csv could not even be opened: nothing ran
+        run.close()
+        why = write_error.strerror or write_error
+        raise CliError(f"--out {out}: cannot write the results ({why})")
     stream.progress.done()
     print(_summary(experiment, report))
     if out is not None:
@@ -156,6 +184,8 @@ def _run(args) -> int:
                            f"({write_error.strerror or write_error})")
         print(f"wrote {stream.count} snapshots to {out / 'snapshots.csv'} and the summary to "
               f"{out / 'summary.json'}")
+    if isinstance(stream.interrupted, Terminated):
+        raise stream.interrupted  # after writing what the run has, like Ctrl+C
     return 0 if report.status != "failed" else 1
 
 
@@ -168,6 +198,7 @@ class _SnapshotStream:
         self.progress = progress
         self.count = 0
         self.error: OSError | None = None  # the first failed write; later rows are dropped
+        self.interrupted: KeyboardInterrupt | None = None  # Ctrl+C or SIGTERM stopped the run
         self._writer = None
 
     def follow(self, run, fh=None):
@@ -179,8 +210,10 @@ class _SnapshotStream:
             self._write(Snapshot.field_names())
         try:
             return run.run_to_end(self._record)
-        except KeyboardInterrupt:
-            run.stop("interrupted from the keyboard")
+        except KeyboardInterrupt as exc:
+            self.interrupted = exc
+            run.stop("terminated (SIGTERM)" if isinstance(exc, Terminated)
+                     else "interrupted from the keyboard")
             return run.report()
         finally:
             run.close()
@@ -200,8 +233,6 @@ class _SnapshotStream:
 
 
 def _compare(args) -> int:
-    import tempfile
-
     from .comparison import Comparison
     from .comparison_runner import ComparisonRunner, RunsRefused
 
@@ -242,11 +273,14 @@ def _compare_to_end(args, comparison, runner, out) -> int:
         print(f"[{finished}/{len(runner.results)}] {result.label}: {result.status} — "
               f"{result.message}", file=sys.stderr, flush=True)
 
+    interrupted = None
     try:
         runner.run_all(show)
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as exc:
+        interrupted = exc
         runner.terminate()
-        print("odeprop: interrupted; the table holds what arrived", file=sys.stderr)
+        if not isinstance(exc, Terminated):
+            print("odeprop: interrupted; the table holds what arrived", file=sys.stderr)
     summary = summarize(comparison, runner.results)
     print(f"# {comparison.name}\n")
     print(summary.to_markdown())
@@ -263,19 +297,20 @@ def _compare_to_end(args, comparison, runner, out) -> int:
             raise CliError(f"--out {out}: could not write the results "
                            f"({exc.strerror or exc})") from None
         print(f"wrote summary.md, summary.csv and {len(runner.results)} run CSVs to {out}")
+    if isinstance(interrupted, Terminated):
+        raise interrupted  # after writing what arrived, like Ctrl+C
     return 0 if all(r.status != "died" for r in runner.results) else 1
 
 
 def wrong_kind(path, wanted: str) -> str | None:
     """The refusal for a comparison given where an experiment is wanted, or the other way
     round (clearer than the unknown key it causes); None when that is not the problem."""
-    import tomllib
-
     from .comparison import is_comparison
+    from .config import read_toml
 
     try:
-        data = tomllib.loads(Path(path).read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
+        data = read_toml(path)
+    except ValueError:
         return None
     if wanted == "experiment" and is_comparison(data):
         return f"{path}: a comparison (it has [[runs]]), not an experiment"
@@ -298,6 +333,12 @@ def _out_folder(path):
         out.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise CliError(f"--out {out}: cannot create the folder ({exc.strerror})") from None
+    try:  # checked before anything runs, not found out at the end
+        with tempfile.TemporaryFile(dir=out):
+            pass
+    except OSError as exc:
+        raise CliError(f"--out {out}: cannot write in the folder ({exc.strerror or exc})") \
+            from None
     return out
 
 

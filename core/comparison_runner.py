@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import os
 import threading
+import time
 from contextlib import suppress
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -26,6 +27,13 @@ from .recording import SnapshotRecorder, new_record_name, rows_csv
 from .run import Problem
 from .snapshot import Snapshot, snapshots_to_csv
 from .worker import RunProcess, terminate_all, wait_any
+
+#: A worker silent this long past its run's ``stop.max_wall_time`` is ended by the watchdog
+#: (stopped with SIGSTOP, or hung where the flow's deadline cannot reach): the run fails with a
+#: message and the comparison goes on. Before its first message a worker may also spend
+#: :data:`BUILD_ALLOWANCE` seconds building its data.
+WATCHDOG_GRACE = 10.0
+BUILD_ALLOWANCE = 60.0
 
 
 @dataclass
@@ -171,6 +179,8 @@ class ComparisonRunner:
         self._queue = list(range(len(comparison.runs)))
         self._stopping = False
         self._record_failures: list[RunEvent] = []  # not yet reported by poll()
+        self.watchdog_grace = WATCHDOG_GRACE
+        self._clock: dict[int, list] = {}  # per running run: [started, first word, last word]
 
     @property
     def done(self) -> bool:
@@ -185,6 +195,8 @@ class ComparisonRunner:
             self._processes[index] = RunProcess(self.comparison.experiment(index), self.theta0,
                                                 niceness=self.niceness)
             self.results[index].status = "running"
+            now = time.monotonic()
+            self._clock[index] = [now, None, now]
             self._start_record(index)
 
     def _start_record(self, index: int) -> None:
@@ -210,6 +222,7 @@ class ComparisonRunner:
         ready = wait_any(list(self._processes.values()), timeout)
         with self.lock:
             self._receive(ready, by_process, events)
+            self._watch(events)
             self._reap()
             self._fill()
             events += self._record_failures
@@ -221,6 +234,8 @@ class ComparisonRunner:
             index = by_process[id(proc)]
             kind, *rest = proc.receive()
             result = self.results[index]
+            clock = self._clock[index]
+            clock[1], clock[2] = clock[1] or time.monotonic(), time.monotonic()
             if kind == "batch":
                 failed = result.add(rest[0])
                 payload = rest[0]
@@ -245,6 +260,30 @@ class ComparisonRunner:
             events.append(RunEvent(index, kind, payload))
             if proc.finished:
                 self._ended.append(self._processes.pop(index))
+
+    def _watch(self, events) -> None:
+        """End the workers silent for :attr:`watchdog_grace` seconds past their run's
+        wall-time limit (counted from their first message, or from their start plus
+        :data:`BUILD_ALLOWANCE`): each such run fails with a message; the others go on."""
+        limit = self.comparison.stop.max_wall_time
+        if limit is None:
+            return
+        now, grace = time.monotonic(), self.watchdog_grace
+        for index, proc in list(self._processes.items()):
+            started, first, last = self._clock[index]
+            due = (first or started + BUILD_ALLOWANCE) + limit + grace
+            if now < due or now - last < grace:
+                continue
+            proc.process.kill()  # SIGKILL ends a stopped process too
+            proc.process.join(1.0)
+            result = self.results[index]
+            result.status = "failed"
+            result.message = (f"no word from its worker for {now - last:.0f} s, past the "
+                              f"wall-time limit of {limit:g} s (the process was stopped or "
+                              "hung): ended by the watchdog")
+            result.close_record()
+            events.append(RunEvent(index, "error", result.message))
+            self._ended.append(self._processes.pop(index))
 
     def _reap(self) -> None:
         """Join workers that have ended, without waiting for those still exiting."""

@@ -8,6 +8,7 @@ allowed.
 from __future__ import annotations
 
 import math
+import os
 import tomllib
 import types
 import typing
@@ -29,6 +30,11 @@ INIT_SCHEMES = ("xavier_uniform", "xavier_normal", "he_normal", "lecun_normal", 
 JACOBIAN_MODES = ("exact", "fd", "none")
 STIFFNESS_METHODS = ("lanczos", "power")
 TASKS = ("auto", "classification", "regression")
+#: Experiment and comparison documents over this size are refused before they are parsed (the
+#: shipped ones are a few kB): a 200 MB file would be read, then copied into every output.
+MAX_DOCUMENT_BYTES = 4_000_000
+#: Shorter flows end before any solver can take its first step (CVODE refuses them outright).
+MIN_T_END = 1e-9
 
 
 def _check(ok: bool, name: str, message: str) -> None:
@@ -63,25 +69,63 @@ class TomlDocument:
 
     @classmethod
     def from_toml(cls, text: str):
-        try:
-            data = tomllib.loads(text)
-        except tomllib.TOMLDecodeError as exc:
-            raise ValueError(f"not valid TOML: {exc}") from None
-        return cls.from_dict(data)
+        return cls.from_dict(parse_toml(text))
 
     @classmethod
     def load(cls, path: str | Path):
-        path = Path(path)
+        data = read_toml(path)
         try:
-            text = path.read_text(encoding="utf-8")
-        except FileNotFoundError:
-            raise ValueError(f"{path}: no such file") from None
-        except (OSError, UnicodeDecodeError) as exc:
-            raise ValueError(f"{path}: cannot read it ({exc})") from None
-        try:
-            return cls.from_toml(text)
+            return cls.from_dict(data)
         except ValueError as exc:
             raise ValueError(f"{path}: {exc}") from None
+
+
+def parse_toml(text: str) -> dict:
+    """A TOML document as a dict, or a one-line ``ValueError``: a UTF-8 byte-order mark at the
+    start is accepted (Notepad writes one); a document over :data:`MAX_DOCUMENT_BYTES` or
+    nested too deeply for the parser is refused."""
+    if len(text) > MAX_DOCUMENT_BYTES:
+        raise ValueError(f"the document holds {len(text):,} characters; experiment and "
+                         f"comparison files are limited to {MAX_DOCUMENT_BYTES / 1e6:g} MB")
+    try:
+        return tomllib.loads(text.removeprefix("\ufeff"))
+    except tomllib.TOMLDecodeError as exc:
+        raise ValueError(f"not valid TOML: {exc}") from None
+    except RecursionError:
+        raise ValueError("not valid TOML here: arrays or tables are nested too deeply") \
+            from None
+
+
+def read_toml(path: str | Path) -> dict:
+    """The TOML file at ``path`` as a dict (:func:`parse_toml`), or a ``ValueError`` naming the
+    file: refused before anything is read if it is not a regular file (a FIFO would block) or
+    is over :data:`MAX_DOCUMENT_BYTES`."""
+    from .io import NotARegularFile, open_regular_file
+
+    path = Path(path)
+    try:
+        with open_regular_file(path) as fh:
+            size = os.fstat(fh.fileno()).st_size
+            if size > MAX_DOCUMENT_BYTES:
+                raise ValueError(f"{path}: the file is {size / 1e6:,.1f} MB; experiment and "
+                                 f"comparison files over {MAX_DOCUMENT_BYTES / 1e6:g} MB are "
+                                 "refused")
+            text = fh.read(MAX_DOCUMENT_BYTES + 1).decode("utf-8")  # bounded if it grows
+    except FileNotFoundError:
+        raise ValueError(f"{path}: no such file") from None
+    except NotARegularFile as exc:
+        raise ValueError(f"{path}: is {exc}, not a TOML file") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ValueError(f"{path}: cannot read it ({exc})") from None
+    try:
+        return parse_toml(text)
+    except ValueError as exc:
+        raise ValueError(f"{path}: {exc}") from None
+
+
+def _seed(value: int, name: str) -> None:
+    _check(isinstance(value, int) and value >= 0, name,
+           f"a seed is a whole number ≥ 0, got {value!r}")
 
 
 @dataclass(frozen=True)
@@ -114,6 +158,7 @@ class DatasetConfig:
         _check(1 <= self.n_features <= 10_000, "dataset.n_features",
                f"must be between 1 and 10000, got {self.n_features}")
         _check(self.task in TASKS, "dataset.task", f"must be one of {', '.join(TASKS)}")
+        _seed(self.seed, "dataset.seed")
         if self.kind == "csv":
             _check(bool(self.csv_path), "dataset.csv_path", "a CSV dataset needs a file path")
             _check(bool(self.target_column), "dataset.target_column",
@@ -155,6 +200,7 @@ class NetworkConfig:
                f"must be between 0 and 10, got {self.l2}")
         _check(self.init in INIT_SCHEMES, "network.init",
                f"unknown initialisation {self.init!r}; choose one of {', '.join(INIT_SCHEMES)}")
+        _seed(self.init_seed, "network.init_seed")
 
 
 @dataclass(frozen=True)
@@ -267,6 +313,8 @@ class StopConfig:
 
     def __post_init__(self):
         _positive(self.t_end, "stop.t_end")
+        _check(self.t_end >= MIN_T_END, "stop.t_end", f"must be at least {MIN_T_END:g} (a "
+               f"shorter flow ends before a solver's first step), got {self.t_end!r}")
         if self.target_loss is not None:
             _positive(self.target_loss, "stop.target_loss")
         if self.target_accuracy is not None:
@@ -326,6 +374,15 @@ class Experiment(TomlDocument):
         if self.stop.target_rms is not None:
             _check(self.network.loss == "mse", "stop.target_rms",
                    "an RMS-error target needs the squared-error loss (network.loss = 'mse')")
+        first = self.solver.first_step
+        _check(first is None or first <= self.stop.t_end, "solver.first_step",
+               f"{first:g} is longer than the whole flow (stop.t_end = {self.stop.t_end:g}); "
+               "make the first step shorter or stop.t_end longer" if first is not None else "")
+        from .budget import size_refusal  # here, not at the top: it reads the datasets' sizes
+
+        refusal = size_refusal(self)
+        if refusal:
+            raise ValueError(refusal)
 
     def with_changes(self, **sections) -> Experiment:
         """A copy with some sections' fields replaced: ``with_changes(solver={"rtol": 1e-2})``."""

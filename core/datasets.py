@@ -13,6 +13,7 @@ import gzip
 import io
 import itertools
 import math
+import os
 from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import cache
@@ -22,10 +23,13 @@ from typing import TextIO
 
 import numpy as np
 
+from .budget import MAX_CLASSES
 from .config import DatasetConfig
+from .io import NotARegularFile, open_regular_file
 
 MAX_CSV_BYTES = 200_000_000  # 200 MB
 MAX_CSV_ROWS = 1_000_000
+MAX_LINE_CHARS = 4_000_000  # a line (the header too) longer than this is refused, unread
 AUTO_MAX_CLASSES = 20  # "auto": an integer target with at most this many values is a class label
 _CHUNK_ROWS = 10_000  # CSV rows converted to numbers at a time
 _SHIPPED = {  # kind: (file in odeprop.resources.datasets, target column, label)
@@ -210,6 +214,19 @@ def load_dataset(cfg: DatasetConfig) -> Dataset:
         class with fewer than 2 rows when ``test_fraction`` > 0; no feature columns; a file over
         200 MB or 1,000,000 rows. Also for ``blobs`` with fewer than 2 samples per blob.
     """
+    try:
+        return _load(cfg)
+    except MemoryError:  # past the budget's estimate (other processes took the memory)
+        if cfg.kind == "csv":
+            raise DatasetError(f"dataset.csv_path: this machine ran out of memory reading "
+                               f"{Path(cfg.csv_path).name}; use a smaller file") from None
+        d = input_dimension(cfg.kind, cfg.n_features)
+        raise DatasetError(f"dataset.n_samples: this machine ran out of memory building "
+                           f"{cfg.kind} data of {cfg.n_samples:,} samples × {d:,} features; "
+                           "use fewer samples or features") from None
+
+
+def _load(cfg: DatasetConfig) -> Dataset:
     rng = np.random.default_rng(cfg.seed)
     if cfg.kind in ("xor", "encoder"):
         return _assemble(_FIXED[cfg.kind](), cfg, rng, test_fraction=0.0)
@@ -234,6 +251,7 @@ class _Raw:
     y: np.ndarray
     feature_names: tuple[str, ...]
     target_names: tuple[str, ...]
+    source: str = ""  # the file, for messages about its columns (else the name)
 
 
 def _assemble(raw: _Raw, cfg: DatasetConfig, rng: np.random.Generator,
@@ -249,13 +267,22 @@ def _assemble(raw: _Raw, cfg: DatasetConfig, rng: np.random.Generator,
     y_train, y_test = raw.y[train], raw.y[test]
     d = X.shape[1]
     name, task, features, targets = raw.name, raw.task, raw.feature_names, raw.target_names
+    source = raw.source or name
     del X, raw  # the unsplit data go now, before std() takes its temporary copy of X_train
     if cfg.standardize:
-        mean = X_train.mean(axis=0)
-        # A constant column (exactly, not up to rounding in the mean) keeps scale 1.
-        scale = np.where(np.ptp(X_train, axis=0) > 0, X_train.std(axis=0), 1.0)
+        with np.errstate(over="ignore", invalid="ignore"):
+            mean = X_train.mean(axis=0)
+            # A constant column (exactly, not up to rounding in the mean) keeps scale 1.
+            scale = np.where(np.ptp(X_train, axis=0) > 0, X_train.std(axis=0), 1.0)
     else:
         mean, scale = np.zeros(d), np.ones(d)
+    bad = np.flatnonzero(~(np.isfinite(mean) & np.isfinite(scale) & (scale > 0)))
+    if bad.size:  # |x| beyond ~1e154 overflows the spread: every feature would become NaN
+        j = int(bad[0])
+        biggest = float(np.abs(X_train[:, j]).max())
+        raise DatasetError(f"{source}: column {features[j]!r} holds values as large as "
+                           f"{biggest:.3g}, too large to standardise (its mean or spread "
+                           "overflows); rescale the column, e.g. into other units")
     for split in (X_train, X_test):  # the same operations as (X - mean) / scale, in place
         split -= mean
         split /= scale
@@ -425,7 +452,7 @@ def _read_csv(path: str | Path, target_column: str, task: str, test_fraction: fl
         raw = _read_table(stream, path.name, target_column.strip(), task, test_fraction)
     n = len(raw.X)
     return _Raw(f"{path.name} ({n} rows, target '{target_column.strip()}')", raw.task, raw.X,
-                raw.y, raw.feature_names, raw.target_names)
+                raw.y, raw.feature_names, raw.target_names, path.name)
 
 
 def csv_columns(path: str | Path) -> list[str]:
@@ -446,35 +473,61 @@ def csv_preview(path: str | Path, n_rows: int = 10) -> tuple[list[str], list[lis
 
 
 def _open_csv(path: Path) -> TextIO:
+    """The file as text, if it is a regular file of at most :data:`MAX_CSV_BYTES` (a FIFO
+    would block, ``/dev/zero`` never end)."""
     try:
-        size = path.stat().st_size
-        if path.is_dir():
-            raise DatasetError(f"{path}: is a folder, not a CSV file")
-        if size > MAX_CSV_BYTES:
-            raise DatasetError(f"{path.name}: the file is {size / 1e6:.1f} MB; "
-                               f"files over {MAX_CSV_BYTES / 1e6:g} MB are refused")
-        return open(path, encoding="utf-8-sig", newline="")
+        binary = open_regular_file(path)
     except FileNotFoundError:
         raise DatasetError(f"{path}: no such file") from None
+    except NotARegularFile as exc:
+        raise DatasetError(f"{path}: is {exc}, not a CSV file") from None
     except OSError as exc:
         raise DatasetError(f"{path}: cannot read it ({exc.strerror or exc})") from None
+    size = os.fstat(binary.fileno()).st_size
+    if size > MAX_CSV_BYTES:
+        binary.close()
+        raise DatasetError(f"{path.name}: the file is {size / 1e6:.1f} MB; "
+                           f"files over {MAX_CSV_BYTES / 1e6:g} MB are refused")
+    return io.TextIOWrapper(binary, encoding="utf-8-sig", newline="")
+
+
+def _lines(stream: TextIO, label: str, nul: list) -> Iterator[str]:
+    """The stream's lines, each read at most :data:`MAX_LINE_CHARS` at a time (a file with no
+    line break is refused, not read whole); ``nul[0]`` turns true at a line holding a NUL."""
+    number = 0
+    while line := stream.readline(MAX_LINE_CHARS):
+        number += 1
+        if len(line) == MAX_LINE_CHARS and not line.endswith(("\n", "\r")):
+            raise DatasetError(f"{label}: line {number} is longer than "
+                               f"{MAX_LINE_CHARS / 1e6:g} million characters; is it a CSV file?")
+        if "\0" in line:
+            nul[0] = True
+        yield line
 
 
 def _records(stream: TextIO, label: str) -> Iterator[tuple[int, list[str]]]:
     """Yield (spreadsheet row number, stripped cells) for each non-blank row, header first."""
-    number = 0
+    number, nul, names = 0, [False], None
     try:
+        lines = _lines(stream, label, nul)
         head = []  # lines up to the header, which tells the separator
-        for line in stream:
+        for line in lines:
             head.append(line)
             if line.strip():
                 break
         header = head[-1] if head else ""
         delimiter = next((sep for sep in ",;\t" if sep in header), ",")
-        reader = csv.reader(itertools.chain(head, stream), delimiter=delimiter)
+        reader = csv.reader(itertools.chain(head, lines), delimiter=delimiter)
         for number, cells in enumerate(reader, start=1):
             cells = [cell.strip() for cell in cells]
+            if nul[0]:  # numpy's text arrays would drop it silently
+                j = next((j for j, cell in enumerate(cells) if "\0" in cell), None)
+                if j is not None:
+                    name = repr(names[j]) if names and j < len(names) else str(j + 1)
+                    raise DatasetError(f"{label}: row {number}, column {name}: a NUL character "
+                                       "(\\0) in the cell; is it a binary file?")
             if any(cells):
+                names = names or cells
                 yield number, cells
     except UnicodeDecodeError:
         raise DatasetError(f"{label}: not UTF-8 text; save it as a UTF-8 CSV file") from None
@@ -513,8 +566,14 @@ def _read_table(stream: TextIO, label: str, target: str, task: str,
     for chunk in _chunks(records, len(header), label):
         rows = np.array([number for number, _ in chunk])
         cells = np.array([row for _, row in chunk], dtype=str)
-        features.append(_numbers(cells[:, feature_cols], rows, [header[j] for j in feature_cols],
-                                 label))
+        values, bad = _parse(cells[:, feature_cols], rows, [header[j] for j in feature_cols],
+                             feature_cols, label)
+        # the first bad row of the chunk, be it in a feature or in the target
+        bad = min(filter(None, (bad, _bad_target(cells[:, t], rows, target, t, task, label))),
+                  key=lambda found: found[0], default=None)
+        if bad is not None:
+            raise bad[1]
+        features.append(values)
         targets.append(cells[:, t])
         numbers.append(rows)
     if not numbers:
@@ -522,9 +581,6 @@ def _read_table(stream: TextIO, label: str, target: str, task: str,
     X, numbers, target_cells = map(np.concatenate, (features, numbers, targets))
     if len(X) < 4:
         raise DatasetError(f"{label}: {len(X)} data rows; at least 4 are needed")
-    empty = np.flatnonzero(target_cells == "")
-    if empty.size:
-        raise DatasetError(f"{label}: row {numbers[empty[0]]}, column {target!r}: empty cell")
     y, task, class_names = _target(target_cells, numbers, target, task, label)
     if task == "classification":
         counts = np.bincount(y, minlength=len(class_names))
@@ -545,6 +601,8 @@ def _chunks(records, width: int, label: str) -> Iterator[list[tuple[int, list[st
     chunk, count = [], 0
     for number, cells in records:
         if len(cells) != width:
+            if chunk:  # the rows before it are checked first: the message names the first
+                yield chunk
             raise DatasetError(f"{label}: row {number} has {len(cells)} cells, "
                                f"the header has {width}")
         count += 1
@@ -562,24 +620,60 @@ def _chunks(records, width: int, label: str) -> Iterator[list[tuple[int, list[st
 def _numbers(cells: np.ndarray, rows: np.ndarray, names: list[str], label: str,
              what: str = "") -> np.ndarray:
     """Cells as finite floats, or a DatasetError for the first bad cell in reading order."""
+    values, bad = _parse(cells, rows, names, range(len(names)), label, what)
+    if bad is not None:
+        raise bad[1]
+    return values
+
+
+def _parse(cells: np.ndarray, rows: np.ndarray, names: list[str], positions, label: str,
+           what: str = "") -> tuple[np.ndarray | None, tuple | None]:
+    """(cells as finite floats, None), or (None, ((row, column position), DatasetError)) for
+    the first bad cell in reading order (``positions``: the columns' places in the file)."""
     try:
         values = cells.astype(np.float64)
         if np.isfinite(values).all():
-            return values
+            return values, None
     except ValueError:
         pass
     for (i, j), cell in np.ndenumerate(cells):
         text = str(cell)
         where = f"{label}: row {rows[i]}, column {names[j]!r}"
         if not text:
-            raise DatasetError(f"{where}: empty cell")
-        try:
-            value = float(text)
-        except ValueError:
-            raise DatasetError(f"{where}: {text!r} is not a number{what}") from None
-        if not math.isfinite(value):
-            raise DatasetError(f"{where}: {text!r} is not a finite number{what}")
+            error = DatasetError(f"{where}: empty cell")
+        else:
+            try:
+                value = float(text)
+            except ValueError:
+                error = DatasetError(f"{where}: {text!r} is not a number{what}")
+            else:
+                if math.isfinite(value):
+                    continue
+                error = DatasetError(f"{where}: {text!r} is not a finite number{what}")
+        return None, ((int(rows[i]), positions[j]), error)
     raise AssertionError("unreachable: a cell failed to convert but none is bad")
+
+
+def _bad_target(cells: np.ndarray, rows: np.ndarray, name: str, position: int, task: str,
+                label: str) -> tuple | None:
+    """The first target cell that is bad whatever the other rows hold (empty; not a finite
+    number for a regression), as :func:`_parse` gives it, or None."""
+    if task == "regression":
+        hint = " (a regression target must be numeric)"
+        return _parse(cells[:, None], rows, [name], [position], label, hint)[1]
+    empty = np.flatnonzero(cells == "")
+    if not empty.size:
+        return None
+    row = int(rows[empty[0]])
+    return (row, position), DatasetError(f"{label}: row {row}, column {name!r}: empty cell")
+
+
+def _few_classes(count: int, name: str, label: str) -> None:
+    if count > MAX_CLASSES:
+        raise DatasetError(f"dataset.target_column: column {name!r} of {label} holds {count:,} "
+                           f"distinct labels; classification is limited to {MAX_CLASSES:,} "
+                           "classes. Is it an identifier? Choose the label column (or task = "
+                           "\"regression\" for a numeric target)")
 
 
 def _target(cells: np.ndarray, rows: np.ndarray, name: str, task: str,
@@ -603,8 +697,10 @@ def _target(cells: np.ndarray, rows: np.ndarray, name: str, task: str,
         return _numbers(cells[:, None], rows, [name], label, hint), task, (name,)
     if values is None:
         names, y = np.unique(cells, return_inverse=True)
+        _few_classes(len(names), name, label)
         return y.astype(np.int64), task, tuple(str(s) for s in names)
     values = _numbers(cells[:, None], rows, [name], label)[:, 0]
     distinct, y = np.unique(values, return_inverse=True)
+    _few_classes(len(distinct), name, label)
     names = tuple(str(int(v)) if v == round(v) else repr(float(v)) for v in distinct)
     return y.astype(np.int64), task, names

@@ -6,6 +6,7 @@ finite-difference Jacobian makes (SOLVER-NOTES).
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 
 import numpy as np
@@ -79,22 +80,40 @@ class Objective:
         return self.net.hessian(np.asarray(theta, dtype=float), self.X, self.T)
 
 
+class DeadlinePassed(Exception):
+    """Raised by a flow's evaluations once its :attr:`GradientFlow.deadline` has passed: ends
+    a solver step however stuck it is (scipy's Runge–Kutta loops forever on NaN)."""
+
+
 class GradientFlow:
-    """Right-hand side and Jacobians of the gradient flow, counting the solver's work."""
+    """Right-hand side and Jacobians of the gradient flow, counting the solver's work.
+
+    ``deadline`` (a ``time.perf_counter()`` value, or None) bounds the solver's time: every
+    evaluation after it raises :class:`DeadlinePassed` and sets :attr:`expired`, which stays
+    true even if a library swallows the exception."""
 
     def __init__(self, objective: Objective):
         self.objective = objective
         self.n = objective.net.n_params
         self.counts = EvalCounts()
+        self.deadline: float | None = None
+        self.expired = False
         self._fd_factor = None
+
+    def _on_time(self) -> None:
+        if self.deadline is not None and time.perf_counter() > self.deadline:
+            self.expired = True
+            raise DeadlinePassed("the wall-time limit passed during a solver step")
 
     def rhs(self, t: float, theta: np.ndarray) -> np.ndarray:
         """f(t, θ) = −∇L(θ); a fresh array the solver may keep."""
+        self._on_time()
         self.counts.grad += 1
         return -self.objective.loss_grad(theta)[1]
 
     def jac(self, t: float, theta: np.ndarray) -> np.ndarray:
         """Exact Jacobian of the flow, −H(θ)."""
+        self._on_time()
         self.counts.hess += 1
         H = self.objective.hessian(theta)
         H *= -1.0
@@ -102,6 +121,7 @@ class GradientFlow:
 
     def jvp(self, theta: np.ndarray, v: np.ndarray) -> np.ndarray:
         """Exact Jacobian-vector product(s) −H·v; v is (P,) or (P, k)."""
+        self._on_time()
         self.counts.hvp += 1 if v.ndim == 1 else v.shape[1]
         return -self.objective.hvp(theta, v)
 

@@ -3,15 +3,42 @@
 from __future__ import annotations
 
 import os
+import stat
 import tempfile
 from pathlib import Path
 
 COPY_CHUNK = 1 << 20
 
 
-def write_text_atomic(path: Path, text: str) -> None:
-    """Write text to a temporary file beside ``path``, flush it to disk, then rename it over."""
-    with _atomic_file(Path(path), "w") as fh:
+class NotARegularFile(OSError):
+    """A path that names a folder, a named pipe (FIFO), a device or a socket, not a file; the
+    text says which ("a named pipe (FIFO)")."""
+
+
+def open_regular_file(path: Path):
+    """``path`` opened for reading in binary, if it is a regular file; else
+    :class:`NotARegularFile` (a FIFO would block until a writer comes, ``/dev/zero`` never
+    ends). Opened without blocking and checked on the open descriptor, so nothing can swap the
+    file in between."""
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+    try:
+        mode = os.fstat(fd).st_mode
+        if not stat.S_ISREG(mode):
+            raise NotARegularFile("a folder" if stat.S_ISDIR(mode) else
+                                  "a named pipe (FIFO)" if stat.S_ISFIFO(mode) else
+                                  "a device" if stat.S_ISCHR(mode) or stat.S_ISBLK(mode) else
+                                  "a socket" if stat.S_ISSOCK(mode) else "no regular file")
+        os.set_blocking(fd, True)
+        return os.fdopen(fd, "rb")
+    except BaseException:
+        os.close(fd)
+        raise
+
+
+def write_text_atomic(path: Path, text: str, private: bool = False) -> None:
+    """Write text to a temporary file beside ``path``, flush it to disk, then rename it over;
+    ``private``: readable by its owner only (0600)."""
+    with _atomic_file(Path(path), "w", private) as fh:
         fh.write(text)
 
 
@@ -50,8 +77,8 @@ class _atomic_file:  # noqa: N801 (used as a context manager, like open())
     """``with _atomic_file(path, mode) as fh``: a temporary file that replaces ``path`` only
     when the block ends without an error (and is deleted otherwise)."""
 
-    def __init__(self, path: Path, mode: str):
-        self.path, self.mode = path, mode
+    def __init__(self, path: Path, mode: str, private: bool = False):
+        self.path, self.mode, self.private = path, mode, private
 
     def __enter__(self):
         fd, self.tmp = tempfile.mkstemp(prefix=f".{self.path.name}.", suffix=".tmp",
@@ -74,9 +101,10 @@ class _atomic_file:  # noqa: N801 (used as a context manager, like open())
                 os.fsync(self.fh.fileno())
             self.fh.close()
             if exc_type is None:
-                umask = os.umask(0)
-                os.umask(umask)
-                os.chmod(self.tmp, 0o666 & ~umask)  # mkstemp's 0600 would surprise a user
+                if not self.private:  # mkstemp's 0600 would surprise a user
+                    umask = os.umask(0)
+                    os.umask(umask)
+                    os.chmod(self.tmp, 0o666 & ~umask)
                 os.replace(self.tmp, self.path)
         except BaseException:
             _unlink(self.tmp)
@@ -93,4 +121,5 @@ def _unlink(path: str) -> None:
         pass
 
 
-__all__ = ["copy_file_atomic", "open_atomic", "write_text_atomic"]
+__all__ = ["NotARegularFile", "copy_file_atomic", "open_atomic", "open_regular_file",
+           "write_text_atomic"]

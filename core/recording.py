@@ -47,6 +47,16 @@ def recovery_dir() -> Path:
     return Path(base) / "odeprop" / "recovery"
 
 
+def private_folder(folder: Path) -> None:
+    """Create ``folder`` readable by its owner only (0700), or make it so if it exists and is
+    ours: records hold the user's experiments and data, not for other users of the machine."""
+    folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+    if os.name == "posix":
+        st = folder.stat()
+        if st.st_uid == os.getuid() and st.st_mode & 0o077:
+            folder.chmod(0o700)
+
+
 def new_record_name(prefix: str = "run") -> str:
     """A record name unique to this process and moment: ``run-20250101-120000-<pid>-<n>``."""
     return f"{prefix}-{time.strftime('%Y%m%d-%H%M%S')}-{os.getpid()}-{next(_COUNTER)}"
@@ -63,14 +73,15 @@ class SnapshotRecorder:
     def __init__(self, folder: Path, name: str, experiment_toml: str, label: str = "",
                  **meta):
         self.folder = Path(folder)
-        self.folder.mkdir(parents=True, exist_ok=True)
+        private_folder(self.folder)
         self.path = self.folder / f"{name}.csv"
         self.meta_path = self.folder / f"{name}{_MARKER}"
         self.count = 0
         self.error: str | None = None
         self._meta = {"label": label, "started": time.time(), "finished": False,
                       "experiment": experiment_toml, "pid": os.getpid(), **meta}
-        self._file = open(self.path, "wb", buffering=0)  # noqa: SIM115 (closed by close())
+        fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)  # the user's only
+        self._file = os.fdopen(fd, "wb", buffering=0)  # closed by close()
         try:
             _write_all(self._file.fileno(), _HEADER)
             self._write_meta()
@@ -126,7 +137,7 @@ class SnapshotRecorder:
     def _write_meta(self) -> None:
         from .io import write_text_atomic
 
-        write_text_atomic(self.meta_path, json.dumps(self._meta))
+        write_text_atomic(self.meta_path, json.dumps(self._meta), private=True)
 
     def append(self, snapshots) -> None:
         """Write a batch as whole rows; ``OSError`` (and nothing written) if the disk refuses."""

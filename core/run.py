@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .budget import needs, out_of_memory, size_refusal
 from .config import Experiment
 from .datasets import Dataset, load_dataset
 from .flow import GradientFlow, Objective
@@ -43,12 +44,46 @@ class Problem:
 
     @classmethod
     def build(cls, experiment: Experiment) -> Problem:
-        data = load_dataset(experiment.dataset)
-        loss = experiment.network.loss
-        T_train = encode_targets(data.y_train, data.task, data.n_classes, loss)
-        T_test = encode_targets(data.y_test, data.task, data.n_classes, loss)
-        net = MLP(data.X_train.shape[1], T_train.shape[1], experiment.network)
-        return cls(data, net, T_train, T_test, net.init_params())
+        """The experiment's data, network and θ0; ``ValueError`` with a one-line message when
+        the data are bad, when they turn out too big for memory (a CSV file's sizes are known
+        only now) or memory runs out, and when the loss or its gradient at θ0 is not finite."""
+        try:
+            data = load_dataset(experiment.dataset)
+            loss = experiment.network.loss
+            T_train = encode_targets(data.y_train, data.task, data.n_classes, loss)
+            T_test = encode_targets(data.y_test, data.task, data.n_classes, loss)
+            refusal = size_refusal(experiment, n_train=data.n_train, n_test=data.n_test,
+                                   n_features=data.n_features, n_outputs=T_train.shape[1])
+            if refusal:
+                raise ValueError(refusal)
+            net = MLP(data.X_train.shape[1], T_train.shape[1], experiment.network)
+            problem = cls(data, net, T_train, T_test, net.init_params())
+            problem._check_finite(experiment.dataset.standardize)
+        except MemoryError:
+            raise ValueError(out_of_memory(needs(experiment), "this machine ran out of memory "
+                                           "building the data and the network")) from None
+        return problem
+
+    def _check_finite(self, standardized: bool) -> None:
+        """Refuse data whose loss or gradient at θ0 is not finite, before any step: the values
+        are too large for the network (a solver would fail at once and blame its step)."""
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+            loss, grad = self.net.loss_grad(self.theta0, self.dataset.X_train, self.T_train)
+        if math.isfinite(loss) and np.isfinite(grad).all():
+            return
+        data = self.dataset
+        columns = [(np.abs(data.X_train[:, j]).max(initial=0.0), f"column {name!r}")
+                   for j, name in enumerate(data.feature_names)]
+        if data.task == "regression":
+            columns += [(np.abs(self.T_train[:, j]).max(initial=0.0), f"target {name!r}")
+                        for j, name in enumerate(data.target_names)]
+        biggest, where = max(columns, key=lambda c: c[0])
+        what = "the loss" if not math.isfinite(loss) else "the gradient of the loss"
+        hint = (" or set dataset.standardize = true"
+                if where.startswith("column") and not standardized else "")
+        raise ValueError(f"dataset: {what} at the initial weights is not finite on "
+                         f"{data.name}: its values are too large for the network ({where} "
+                         f"reaches {biggest:.3g}); rescale the data{hint}")
 
 
 class Run:
@@ -79,6 +114,10 @@ class Run:
                                         experiment.stop.t_end)
         except SolverFailure as exc:
             self.status, self.message = "failed", str(exc)
+        except MemoryError:
+            self.status = "failed"
+            self.message = (f"solver.method: {experiment.solver.method} ran out of memory "
+                            "while it was set up; use a smaller network or cvode-gmres")
 
     # -- state -----------------------------------------------------------------------------
     @property
@@ -115,16 +154,29 @@ class Run:
 
     def _step(self) -> Snapshot:
         begin = time.perf_counter()
+        limit = self.experiment.stop.max_wall_time
+        if limit is not None:  # ends even a step that never ends by itself, a little late so
+            # that a step ending near the limit ends the run as usual, after it
+            self.flow.deadline = begin + max(limit - self.wall, 0.0) + min(0.1 * limit, 1.0)
         try:
             self.stepper.step()
         except SolverFailure as exc:
             self.status, self.message = "failed", f"{exc} (after step {self._last.step})"
+        except MemoryError:
+            self.status = "failed"
+            self.message = (f"{self.experiment.solver.method} ran out of memory (after step "
+                            f"{self._last.step}); use a smaller network or less data")
         except Exception as exc:  # a bug or a numerical fault inside a solver library
             self.status = "failed"
             self.message = (f"{self.experiment.solver.method} raised {type(exc).__name__}: {exc}"
                             f" (after step {self._last.step})")
+        if self.flow.expired:  # whatever the library made of the flow's DeadlinePassed
+            self.status = "stopped"
+            self.message = (f"reached the wall-time limit {limit:g} s during a step of "
+                            f"{self.experiment.solver.method}, which was abandoned (after step "
+                            f"{self._last.step})")
         self.solver_wall += time.perf_counter() - begin
-        if self.status == "failed":
+        if self.status in ("failed", "stopped"):
             self.wall += time.perf_counter() - begin
             self._last = self._replace_status(self._last)
             return self._last

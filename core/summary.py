@@ -75,11 +75,12 @@ class ComparisonSummary:
 
     def to_markdown(self) -> str:
         cols = [c for c in self.columns() if any(r.get(c[0]) is not None for r in self.rows)]
-        lines = ["| " + " | ".join(h for _, h, _ in cols) + " |",
+        lines = ["| " + " | ".join(_cell(h) for _, h, _ in cols) + " |",
                  "|" + "|".join("---" for _ in cols) + "|"]
         for row in self.rows:
-            lines.append("| " + " | ".join(_fmt(row.get(k), f) for k, _, f in cols) + " |")
-        labels = [r["label"] for r in self.rows]
+            lines.append("| " + " | ".join(_cell(_fmt(row.get(k), f)) for k, _, f in cols)
+                         + " |")
+        labels = [_cell(r["label"]) for r in self.rows]
         lines += ["", "Distance between final weights ‖θi − θj‖:", "",
                   "| | " + " | ".join(labels) + " |", "|---" * (len(labels) + 1) + "|"]
         for label, dist in zip(labels, self.distances, strict=True):
@@ -146,6 +147,12 @@ def _row(comparison: Comparison, result: RunResult) -> dict:
         row["hessian_end"] = {True: "indefinite", False: "PSD", None: None}[
             result.report.indefinite]
     return row
+
+
+def _cell(text: str) -> str:
+    """Text safe in a Markdown table cell: ``|`` escaped, line breaks as spaces (a label
+    holding either would break the table)."""
+    return " ".join(text.replace("|", "\\|").splitlines())
 
 
 def _fmt(value, spec: str) -> str:

@@ -15,6 +15,7 @@ protocol with made-up snapshots and no solver, for load tests of the receiving s
 
 from __future__ import annotations
 
+import contextlib
 import multiprocessing as mp
 import os
 import signal
@@ -22,6 +23,7 @@ import time
 from multiprocessing.connection import Connection, wait
 
 BATCH_SECONDS = 0.045
+OUT_OF_MEMORY = "the worker ran out of memory; use a smaller network or less data"
 THETA_SECONDS = 0.5
 
 
@@ -51,8 +53,8 @@ def _run_worker(conn: Connection, experiment_data: dict, theta0, start_paused: b
                               theta0)
         run = Run(experiment, problem)
     except Exception as exc:  # bad data or config: reported, never raised across processes
-        conn.send(("error", f"{type(exc).__name__}: {exc}" if not isinstance(exc, ValueError)
-                   else str(exc)))
+        conn.send(("error", OUT_OF_MEMORY if isinstance(exc, MemoryError) else str(exc)
+                   if isinstance(exc, ValueError) else f"{type(exc).__name__}: {exc}"))
         conn.close()
         return
     _serve(conn, run, start_paused)
@@ -104,6 +106,9 @@ def _serve(conn: Connection, run, start_paused: bool) -> None:
         conn.send(("done", run.report()))
     except (BrokenPipeError, EOFError, OSError):
         pass  # the parent went away: nothing left to report to
+    except MemoryError:  # outside a solver step (there the run fails with a message)
+        with contextlib.suppress(OSError, MemoryError):
+            conn.send(("error", OUT_OF_MEMORY))
     finally:
         run.close()
         try:

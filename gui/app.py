@@ -45,21 +45,10 @@ def app_icon():
 
 def load_config(path: str):
     """(experiment, None) or (None, comparison): a file with [[runs]] is a comparison."""
-    import tomllib
-
     from odeprop.core.comparison import Comparison, is_comparison
-    from odeprop.core.config import Experiment
+    from odeprop.core.config import Experiment, read_toml
 
-    try:
-        text = Path(path).read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise ValueError(f"{path}: no such file") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ValueError(f"{path}: cannot read it ({exc})") from None
-    try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise ValueError(f"{path}: not valid TOML: {exc}") from None
+    data = read_toml(path)  # refuses a FIFO, a huge or deeply nested file in one line
     try:
         if is_comparison(data):
             return None, Comparison.from_dict(data)

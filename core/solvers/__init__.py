@@ -5,7 +5,8 @@ from __future__ import annotations
 from .base import SolverFailure, SolverStats, Stepper
 
 __all__ = ["DENSE_JACOBIAN_LIMIT", "SolverFailure", "SolverStats", "Stepper",
-           "dense_jacobian_refusal", "make_stepper", "needs_dense_jacobian"]
+           "dense_jacobian_refusal", "dense_matrix_bytes", "make_stepper",
+           "needs_dense_jacobian"]
 
 
 #: Above this many parameters a dense P×P Jacobian (and its LU copies) would not fit comfortably
@@ -27,6 +28,26 @@ def needs_dense_jacobian(config) -> bool:
     return False
 
 
+def _gauss_newton_order(config, n_params: int, n_outputs: int | None) -> int | None:
+    """The order of the whole-set Gauss–Newton system a W-method or ``lm`` solves, else None."""
+    if (config.info.family == "rosenbrock" and config.jacobian_mode == "gauss-newton"
+            and n_outputs is not None):
+        return min(n_outputs, n_params)
+    return None
+
+
+def dense_matrix_bytes(config, n_params: int, n_outputs: int | None = None) -> int:
+    """Bytes of the dense matrices ``config``'s method keeps (the matrix and its
+    factorisations: three copies), 0 for a matrix-free method."""
+    size = _gauss_newton_order(config, n_params, n_outputs)
+    if size is not None:
+        return 3 * size * size * 8
+    if not needs_dense_jacobian(config):
+        return 0
+    entry = 16 if config.method.startswith("zvode") else 8  # zvode's matrices are complex
+    return 3 * n_params * n_params * entry
+
+
 def dense_jacobian_refusal(config, n_params: int, n_outputs: int | None = None) -> str | None:
     """Why ``config``'s method cannot run a network of ``n_params`` parameters on
     ``n_outputs`` training values (samples × outputs; None: not known yet), or None.
@@ -37,9 +58,8 @@ def dense_jacobian_refusal(config, n_params: int, n_outputs: int | None = None) 
     :func:`make_stepper` raises this message, and the lab and the comparisons (window and
     command line) call it before they start anything.
     """
-    if (config.info.family == "rosenbrock" and config.jacobian_mode == "gauss-newton"
-            and n_outputs is not None):
-        size = min(n_outputs, n_params)
+    size = _gauss_newton_order(config, n_params, n_outputs)
+    if size is not None:
         if size <= DENSE_JACOBIAN_LIMIT:
             return None
         instead = ('jacobian = "sampled-gauss-newton", ' if "sampled-gauss-newton"
@@ -50,8 +70,7 @@ def dense_jacobian_refusal(config, n_params: int, n_outputs: int | None = None) 
                 "training samples, a smaller network, or cvode-gmres")
     if not needs_dense_jacobian(config) or n_params <= DENSE_JACOBIAN_LIMIT:
         return None
-    entry = 16 if config.method.startswith("zvode") else 8  # zvode's matrices are complex
-    gib = 3 * n_params * n_params * entry / 2**30
+    gib = dense_matrix_bytes(config, n_params) / 2**30
     n = f"{n_params:,}"
     return (f"solver.method: {config.method} keeps a dense {n} × {n} Jacobian (about "
             f"{gib:,.1f} GiB with its factorisations) for this {n}-parameter network (dense "

@@ -10,6 +10,7 @@ import typing
 
 import pytest
 import tomli_w
+from special_files import not_regular, refusal_within
 
 from odeprop.core import config
 from odeprop.core.config import (
@@ -304,6 +305,14 @@ REFUSALS = [
     # stop
     ({"stop": {"t_end": 0}}, r"^stop\.t_end: must be a positive number, got 0\.0$"),
     ({"stop": {"t_end": math.inf}}, r"^stop\.t_end: must be a positive number, got inf$"),
+    # a flow too short for CVODE to start ("flag -22" before)
+    ({"stop": {"t_end": 1e-300}}, r"^stop\.t_end: must be at least 1e-09 \(a shorter flow "
+     r"ends before a solver's first step\), got 1e-300$"),
+    ({"dataset": {"seed": -1}}, r"^dataset\.seed: a seed is a whole number ≥ 0, got -1$"),
+    ({"network": {"init_seed": -3}},
+     r"^network\.init_seed: a seed is a whole number ≥ 0, got -3$"),
+    ({"solver": {"method": "RK45", "first_step": 10.0}, "stop": {"t_end": 1.0}},
+     r"^solver\.first_step: 10 is longer than the whole flow \(stop\.t_end = 1\); "),
     ({"stop": {"target_loss": -1}}, r"^stop\.target_loss: must be a positive number, got -1\.0$"),
     ({"stop": {"target_accuracy": 1.5}},
      r"^stop\.target_accuracy: must be a fraction in \(0, 1\], got 1\.5$"),
@@ -437,9 +446,47 @@ def test_load_errors(tmp_path):
     broken.write_text("[solver\nrtol = 1\n", encoding="utf-8")
     with pytest.raises(ValueError, match=re.escape(f"{broken}: not valid TOML: ")):
         Experiment.load(broken)
-    with pytest.raises(ValueError, match=re.escape(f"{tmp_path}: cannot read it (")):
-        Experiment.load(tmp_path)  # a directory
+    with pytest.raises(ValueError, match=re.escape(f"{tmp_path}: is a folder, not a TOML file")):
+        Experiment.load(tmp_path)
     binary = tmp_path / "latin1.toml"
     binary.write_bytes('name = "caf\xe9"\n'.encode("latin-1"))
     with pytest.raises(ValueError, match=re.escape(f"{binary}: cannot read it (")):
         Experiment.load(binary)
+
+
+def test_a_byte_order_mark_is_accepted(tmp_path):
+    path = tmp_path / "notepad.toml"
+    path.write_bytes(b"\xef\xbb\xbf[stop]\nt_end = 5\n")  # what Notepad saves
+    assert Experiment.load(path).stop.t_end == 5.0
+    assert Experiment.from_toml("\ufeff[stop]\nt_end = 7\n").stop.t_end == 7.0
+
+
+def test_deeply_nested_toml_is_refused_in_one_line(tmp_path):
+    deep = "a = " + "[" * 5000 + "]" * 5000 + "\n"
+    with pytest.raises(ValueError, match=r"^not valid TOML here: .* nested too deeply$"):
+        Experiment.from_toml(deep)
+    path = tmp_path / "deep.toml"
+    path.write_text(deep)
+    with pytest.raises(ValueError, match=re.escape(f"{path}: not valid TOML here")):
+        Experiment.load(path)
+
+
+def test_a_document_over_the_size_limit_is_refused_unread(tmp_path, monkeypatch):
+    path = tmp_path / "huge.toml"
+    with open(path, "wb") as fh:  # sparse: 200 MB on paper, nothing on the disk
+        fh.truncate(200_000_000)
+    read = []
+    monkeypatch.setattr("tomllib.loads", lambda text: read.append(text))
+    with pytest.raises(ValueError, match=re.escape(
+            f"{path}: the file is 200.0 MB; experiment and comparison files over 4 MB are "
+            "refused")):
+        Experiment.load(path)
+    assert read == []  # refused by its size, before parsing
+    with pytest.raises(ValueError, match=r"^the document holds 4,000,001 characters"):
+        Experiment.from_toml(" " * 4_000_001)
+
+
+@pytest.mark.parametrize("kind", ["fifo", "dev-zero"])
+def test_a_path_that_is_not_a_regular_file_is_refused_without_blocking(tmp_path, kind):
+    path, words = not_regular(tmp_path, kind, ".toml")
+    assert refusal_within(lambda: Experiment.load(path)) == f"{path}: is {words}, not a TOML file"

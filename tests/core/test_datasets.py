@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from special_files import not_regular, refusal_within
 
 from odeprop.core import datasets
 from odeprop.core.config import DATASET_KINDS, DatasetConfig
@@ -440,6 +441,19 @@ def test_csv_columns_refuses_unreadable_files(write, tmp_path):
     ("x,label,x\n1,a,2\n", {}, r"^data\.csv: column 'x' appears twice in the header \(columns 1 "
      r"and 3\)$"),
     ("x,label\n1,a\n2,\"b" + "z" * 200_000 + "\"\n", {}, r"^data\.csv: row 3: not valid CSV"),
+    # the FIRST bad row is named, whatever comes later and in whichever column
+    ("x1,x2,label\n1,2,a\n1,x,b\n1,2,a\n1,2\n", {},
+     r"^data\.csv: row 3, column 'x2': 'x' is not a number$"),
+    ("x1,x2,label\n1,2,a\n1,2,\n1,2,a\n1,y,b\n", {},
+     r"^data\.csv: row 3, column 'label': empty cell$"),
+    ("x,y\n1,0.5\n2,high\n3,1.5\nz,2.5\n", {"target": "y", "task": "regression"},
+     r"^data\.csv: row 3, column 'y': 'high' is not a number"),
+    ("x1,x2,label\n1,2\x00,a\n1,2,b\n1,2,a\n1,2,b\n", {},
+     r"^data\.csv: row 2, column 'x2': a NUL character \(\\0\) in the cell; is it a binary "
+     r"file\?$"),
+    ("x,label\n" + "".join(f"{i},name {i}\n" for i in range(1001)), {"test_fraction": 0.0},
+     r"^dataset\.target_column: column 'label' of data\.csv holds 1,001 distinct labels; "
+     r"classification is limited to 1,000 classes\. Is it an identifier\?"),
 ])
 def test_csv_refusals(write, text, fields, message):
     with pytest.raises(DatasetError, match=message):
@@ -585,3 +599,28 @@ def test_class_count_of_blobs_clusters_and_csv():
     with pytest.raises(ValueError, match="once the file is read"):
         datasets.class_count("csv", 3)
     assert set(datasets.CLASS_COUNTS) | {"blobs", "clusters", "csv"} == set(DATASET_KINDS)
+
+
+def test_csv_first_bad_row_is_named_across_chunks(write, monkeypatch):
+    monkeypatch.setattr(datasets, "_CHUNK_ROWS", 3)
+    rows = ["1,a"] * 3 + ["oops,b", "1,b", "1"]  # in chunk 2: a bad number, then a ragged row
+    with pytest.raises(DatasetError, match=r"^data\.csv: row 5, column 'x': 'oops'"):
+        from_csv(write("x,label\n" + "\n".join(rows) + "\n"))
+
+
+def test_csv_a_line_without_end_is_refused_unread(write, monkeypatch):
+    monkeypatch.setattr(datasets, "MAX_LINE_CHARS", 1000)
+    with pytest.raises(DatasetError, match=r"^data\.csv: line 1 is longer than 0\.001 million "
+                       r"characters; is it a CSV file\?$"):
+        from_csv(write("x" * 5000))
+    with pytest.raises(DatasetError, match=r"^data\.csv: line 3 is longer"):
+        from_csv(write("x,label\n1,a\n" + "2" * 5000 + ",b\n"))
+    assert datasets.MAX_LINE_CHARS == 1000
+
+
+@pytest.mark.parametrize("kind", ["fifo", "dev-zero"])
+@pytest.mark.parametrize("read", [lambda p: from_csv(str(p)), csv_columns, csv_preview],
+                         ids=["load", "columns", "preview"])
+def test_csv_that_is_not_a_regular_file_is_refused_without_blocking(tmp_path, kind, read):
+    path, words = not_regular(tmp_path, kind, ".csv")
+    assert refusal_within(lambda: read(path)) == f"{path}: is {words}, not a CSV file"
