@@ -272,8 +272,10 @@ class RunKey(QWidget):
                            "QToolButton:!checked { color: #a8a8a8; }")
 
     def set_runs(self, runs) -> None:
-        for button in self.buttons:
-            self._grid.removeWidget(button)
+        for button in self.buttons:  # gone at once: a deferred delete waits for the event
+            self._grid.removeWidget(button)  # loop it was asked in, which a nested loop (a
+            button.hide()  # menu, a dialog) is not, and the old key stayed drawn under the new
+            button.setParent(None)
             button.deleteLater()
         self.buttons = []
         columns = min(len(runs), self.COLUMNS) or 1

@@ -517,3 +517,21 @@ def test_a_run_the_network_is_too_big_for_is_refused_before_anything_starts(qtbo
     panel.method.setCurrentIndex(panel.method.findData("RK45"))
     assert not win.controls.blocker.isVisible() and win.controls.start_action.isEnabled()
     assert win.comparison().refusals(9610) == []
+
+
+def test_the_run_key_holds_only_the_open_comparison_s_runs(qtbot, cmp_window):
+    """Opening presets in turn replaces the key's entries at once (the old buttons were left
+    to a deferred delete that a nested event loop never ran: the new key was drawn over the
+    old one, 17 buttons after opening race-sine)."""
+    from PySide6.QtWidgets import QToolButton
+
+    actions = {a.objectName(): a for a in cmp_window.presets_menu.actions()}
+    key = cmp_window.plots.key
+    for name in ("article-and-critique", "race-sine"):
+        actions[f"preset_{name}"].trigger()
+        for wait in (0, 400):  # at once, and after the preview timer rebuilt the key again
+            qtbot.wait(wait)
+            runs = load_comparison(name).runs
+            buttons = key.findChildren(QToolButton)
+            assert [b.text() for b in buttons] == [f"{i + 1}  {s.label}"
+                                                   for i, s in enumerate(runs)]
