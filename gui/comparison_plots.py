@@ -10,6 +10,7 @@ redraw timer calls :meth:`ComparisonPlots.refresh_some`.
 
 from __future__ import annotations
 
+import html
 import math
 from dataclasses import replace
 
@@ -287,7 +288,8 @@ class RunKey(QWidget):
             button.setIconSize(QSize(28, 14))
             button.setText(f"{i + 1}  {label}")
             button.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
-            button.setToolTip(f"{label}: click to hide or show this run in every plot.")
+            button.setToolTip(f"<p>{html.escape(label)}: click to hide or show this run in "
+                              "every plot.</p>")  # rich text around the label as typed
             button.toggled.connect(lambda on, i=i: self.toggled.emit(i, on))
             self._grid.addWidget(button, i // columns, i % columns, Qt.AlignmentFlag.AlignLeft)
             self.buttons.append(button)

@@ -147,6 +147,7 @@ class ComparisonWindow(DocumentWindow):
         layout.addWidget(self.splitter, 1)
         self.setCentralWidget(central)
         self.status_label = QLabel("Ready: press Start (F5).")
+        self.status_label.setTextFormat(Qt.TextFormat.PlainText)  # run labels as typed
         self.status_label.setSizePolicy(QSizePolicy.Policy.Ignored,
                                         QSizePolicy.Policy.Preferred)
         self.statusBar().addWidget(self.status_label, 1)

@@ -36,6 +36,7 @@ class DocumentWindow(QMainWindow):
 
     def make_banner(self) -> QLabel:
         self.banner = QLabel("")
+        self.banner.setTextFormat(Qt.TextFormat.PlainText)  # labels and file names as typed
         self.banner.setWordWrap(True)
         self.banner.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.banner.hide()
@@ -57,6 +58,7 @@ class DocumentWindow(QMainWindow):
         self.show_banner(text, "error")
         box = QMessageBox(QMessageBox.Icon.Warning, title, text, QMessageBox.StandardButton.Ok,
                           self)
+        box.setTextFormat(Qt.TextFormat.PlainText)
         box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         box.open()
         self.error_dialog = box

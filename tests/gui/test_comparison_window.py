@@ -535,3 +535,29 @@ def test_the_run_key_holds_only_the_open_comparison_s_runs(qtbot, cmp_window):
             buttons = key.findChildren(QToolButton)
             assert [b.text() for b in buttons] == [f"{i + 1}  {s.label}"
                                                    for i, s in enumerate(runs)]
+
+
+def test_labels_are_shown_as_plain_text_never_as_markup(qtbot, cmp_window):
+    """A run label "<b>x</b>" is shown as typed in the blocker, the banner, the status line and
+    the key's tooltips: never rendered as bold (or as an <img>)."""
+    from PySide6.QtGui import Qt as QtGui
+    from PySide6.QtWidgets import QLabel, QToolButton
+
+    label = "<b>x</b>"
+    editor = cmp_window.runs_editor
+    for row in (0, 1):  # the same label twice: refused, naming it
+        editor.table.setCurrentCell(row, 0)
+        editor.label_edit.setText(label)
+        editor.label_edit.textEdited.emit(label)
+    assert cmp_window.start() is False
+    cmp_window.status_label.setText(cmp_window.banner.text())
+    shown = [w for w in cmp_window.findChildren(QLabel) if label in w.text()]
+    assert {cmp_window.banner, cmp_window.controls.blocker} <= set(shown)
+    assert all(w.textFormat() == Qt.TextFormat.PlainText for w in shown), [
+        w.text() for w in shown if w.textFormat() != Qt.TextFormat.PlainText]
+    editor.label_edit.setText("<img src=x> y")
+    editor.label_edit.textEdited.emit("<img src=x> y")
+    cmp_window._preview()
+    tips = [b.toolTip() for b in cmp_window.plots.key.findChildren(QToolButton)]
+    assert any("&lt;img src=x&gt; y" in t for t in tips) and not any("<img" in t for t in tips)
+    assert QtGui.mightBeRichText(tips[0])  # escaped inside rich text: shown literally
