@@ -45,12 +45,12 @@ def shown_plot(qtbot, key: str, width=340, height=260) -> LivePlot:
 
 # -- the log axis ----------------------------------------------------------------------------
 @pytest.mark.parametrize(("lo", "hi", "expected"), [
-    (1e-4, 1e2, ["0.0001", "0.001", "0.01", "0.1", "1", "10", "100"]),
-    (1e-3, 1.0, ["0.001", "0.01", "0.1", "1"]),
+    (1e-4, 1e2, ["10⁻⁴", "10⁻³", "10⁻²", "10⁻¹", "10⁰", "10¹", "10²"]),
+    (1e-3, 1.0, ["10⁻³", "10⁻²", "10⁻¹", "10⁰"]),
     (0.2, 1.0, ["0.2", "0.5", "1"]),
     (0.45, 1.5, ["0.5", "1", "1.5"]),
     (0.48, 0.52, ["0.48", "0.5", "0.52"]),
-    (1.0, 1e12, ["1e0", "1e2", "1e4", "1e6", "1e8", "1e10", "1e12"]),
+    (1.0, 1e12, ["10⁰", "10²", "10⁴", "10⁶", "10⁸", "10¹⁰", "10¹²"]),
 ])
 def test_log_ticks_label_decades_or_1_2_5_and_never_fewer_than_two(lo, hi, expected):
     major, minor = log_ticks(math.log10(lo), math.log10(hi), 200)
@@ -65,10 +65,15 @@ def test_log_ticks_thin_decades_to_the_space_there_is():
     assert minor  # the skipped decades are still marked, unlabelled
 
 
-def test_tick_labels_use_one_style_per_axis():
-    assert tick_labels([0.001, 0.01, 0.1]) == ["0.001", "0.01", "0.1"]
-    assert tick_labels([1e-6, 1e-3, 1.0]) == ["1e-6", "1e-3", "1e0"]
-    assert tick_labels([2e5, 5e5]) == ["2e5", "5e5"]
+def test_tick_labels_use_one_style_on_every_axis_whatever_its_range():
+    """Decades read the same on every axis (they were "100, 10, 1" on one plot and "1e0,
+    1e-2" on another, as the range decided): powers of ten; 1-2-5 steps as decimals."""
+    assert tick_labels([1.0, 10.0, 100.0]) == ["10⁰", "10¹", "10²"]
+    assert tick_labels([1e-2, 1.0]) == ["10⁻²", "10⁰"]
+    assert tick_labels([1e-6, 1e-3, 1.0]) == ["10⁻⁶", "10⁻³", "10⁰"]
+    assert tick_labels([0.2, 0.5, 1.0]) == ["0.2", "0.5", "1"]
+    assert tick_labels([2e5, 5e5]) == ["2·10⁵", "5·10⁵"]
+    assert tick_labels([0.0, -100.0, 100.0]) == ["0", "−10²", "10²"]
     assert compact(1000.0) == "1000" and compact(837.2) == "837.2"
     assert compact(1.234e7) == "1.234e7" and compact(None) == "—"
 
