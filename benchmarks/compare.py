@@ -2,15 +2,20 @@
 
 Prints, measured side by side in one run:
   1. wall time of 4 runs in parallel ÷ the same 4 runs one after another (target ≤ 0.6 on 2 cores)
-  2. with --gui, the lab's redraw-timer lateness (median, p95, p99) while 4 runs stream
-     (target p99 ≤ 20 ms); needs the comparison workspace (QT_QPA_PLATFORM=offscreen works).
+  2. with --gui, the comparison window's timer lateness (median, p95, p99) while 4 runs stream
+     (target p99 ≤ 20 ms), or 8 with --gui-runs 8, with the 1-minute load average beside it (a
+     busy machine is late whatever the window does); QT_QPA_PLATFORM=offscreen works.
 
-Run: python benchmarks/compare.py [--repeats N] [--gui]
+     --budget-ab measures it alternately with the window's frame budget on and off (the load
+     changes from minute to minute; alternating compares like with like).
+
+Run: python benchmarks/compare.py [--repeats N] [--gui] [--gui-runs 8] [--gui-only] [--budget-ab]
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
 import time
 
@@ -30,6 +35,18 @@ def four_runs() -> Comparison:
               RunSpec("RK23", SolverConfig(method="RK23")),
               RunSpec("GD", SolverConfig(method="gd", learning_rate=0.5)),
               RunSpec("momentum", SolverConfig(method="momentum", learning_rate=0.1))))
+
+
+def eight_runs() -> Comparison:
+    """:func:`four_runs` and four more methods on the same problem: eight curves per plot."""
+    four = four_runs()
+    more = (RunSpec("DOP853", SolverConfig(method="DOP853")),
+            RunSpec("Adam", SolverConfig(method="adam", learning_rate=0.01)),
+            RunSpec("GD, lr 0.2", SolverConfig(method="gd", learning_rate=0.2)),
+            RunSpec("LSODA", SolverConfig(method="LSODA")))
+    return Comparison(name="benchmark, eight runs", dataset=four.dataset,
+                      network=four.network, stop=four.stop, targets=four.targets,
+                      runs=four.runs + more)
 
 
 def timed(comparison: Comparison, parallel: int) -> float:
@@ -91,22 +108,38 @@ def gui_lateness(comparison: Comparison, seconds: float = 8.0) -> list[float]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=2)
-    parser.add_argument("--gui", action="store_true", help="also measure the lab's lateness")
+    parser.add_argument("--gui", action="store_true", help="also measure the window's lateness")
+    parser.add_argument("--gui-runs", type=int, choices=(4, 8), default=4,
+                        help="how many runs stream in the window (default 4)")
+    parser.add_argument("--gui-only", action="store_true", help="skip the wall-time ratio")
+    parser.add_argument("--budget-ab", action="store_true",
+                        help="the lateness with the frame budget on, then off, --repeats times")
     args = parser.parse_args()
     comparison = four_runs()
     parallel, sequential = [], []
-    for _ in range(args.repeats):
+    for _ in range(0 if args.gui_only else args.repeats):
         sequential.append(timed(comparison, 1))
         parallel.append(timed(comparison, 2))
-    p, s = statistics.median(parallel), statistics.median(sequential)
-    print(f"4 runs: parallel (2 workers) {p:.2f} s, sequential {s:.2f} s: "
-          f"ratio {p / s:.2f} (target ≤ 0.6)")
-    if args.gui:
-        lateness = sorted(gui_lateness(comparison))
-        q = statistics.quantiles(lateness, n=100)
-        print(f"GUI timer lateness while 4 runs stream, {len(lateness)} ticks: median "
-              f"{statistics.median(lateness):.1f} ms, p95 {q[94]:.1f} ms, p99 {q[98]:.1f} ms "
-              "(target p99 ≤ 20 ms)")
+    if parallel:
+        p, s = statistics.median(parallel), statistics.median(sequential)
+        print(f"4 runs: parallel (2 workers) {p:.2f} s, sequential {s:.2f} s: "
+              f"ratio {p / s:.2f} (target ≤ 0.6)")
+    if args.gui or args.gui_only or args.budget_ab:
+        from odeprop.gui import comparison_window
+
+        streamed = eight_runs() if args.gui_runs == 8 else comparison
+        ours = comparison_window.FRAME_BUDGET
+        for budget in (ours, None) * args.repeats if args.budget_ab else (ours,):
+            comparison_window.FRAME_BUDGET = budget
+            load_before = os.getloadavg()[0]
+            lateness = sorted(gui_lateness(streamed))
+            q = statistics.quantiles(lateness, n=100)
+            print(f"GUI timer lateness while {args.gui_runs} runs stream, frame budget "
+                  f"{'off' if budget is None else f'{budget * 1000:.0f} ms'}, "
+                  f"{len(lateness)} ticks: median {statistics.median(lateness):.1f} ms, "
+                  f"p95 {q[94]:.1f} ms, p99 {q[98]:.1f} ms (target p99 ≤ 20 ms); load average "
+                  f"{load_before:.2f} before, {os.getloadavg()[0]:.2f} after, "
+                  f"{os.cpu_count()} cores")
 
 
 if __name__ == "__main__":

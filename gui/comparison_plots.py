@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import html
 import math
+import time
 from dataclasses import replace
 
 import numpy as np
@@ -205,14 +206,22 @@ class RunsPlot(LivePlot):
         self._line_legend = [(None, note)] if note and self.lines else []
         self._rebuild_legend()
 
-    def refresh(self, columns, x_field: str) -> int:
-        """Hand each shown run's data to its curves; returns how many points are drawn."""
+    #: set by :meth:`refresh` when its deadline came before every run's new data was drawn
+    unfinished = False
+    _next_run = 0  # where the next refresh with a deadline starts drawing (round robin)
+
+    def refresh(self, columns, x_field: str, deadline: float | None = None) -> int:
+        """Hand each shown run's new data to its curves; returns how many points there are to
+        draw. With a ``deadline`` (``time.perf_counter()`` seconds) the runs take turns: past it,
+        the runs not yet drawn wait for the next call (``unfinished``), which starts with them.
+        """
+        runs = columns[: len(self.run_items)]
         extents = [(float(c[x_field][0]), float(np.nanmax(c[x_field])))
-                   for i, c in enumerate(columns) if c.n and i not in self.hidden]
+                   for i, c in enumerate(runs) if c.n and i not in self.hidden]
         self.view.x_extent = ((min(a for a, _ in extents), max(b for _, b in extents))
                               if extents else None)
-        drawn, states, dashed = 0, {}, False
-        for i, cols in enumerate(columns[: len(self.run_items)]):
+        drawn, states, dashed, changed = 0, {}, False, []
+        for i, cols in enumerate(runs):
             x = cols[x_field]
             for k, (curve, item) in enumerate(zip(self.fields, self.run_items[i], strict=True)):
                 y = cols[curve.field]
@@ -224,14 +233,23 @@ class RunsPlot(LivePlot):
                 else:
                     dashed = dashed or count > 0
                 key = (x_field, curve.field, cols.generation, count)
-                if key == item.drawn_key or i in self.hidden:
-                    continue  # append-only columns: the same number of points is the same data
-                item.drawn_key = key
-                dots = self._set_curve_data(item, curve, x, y, ok, count)
-                if dots is not None:
-                    self._show_dots(item, k, *dots)
-                elif item.dots is not None:
-                    item.dots.hide()
+                if key != item.drawn_key and i not in self.hidden:  # append-only columns: the
+                    changed.append((i, k, key, x, y, ok, count))  # same count is the same data
+        self.unfinished = False
+        start = self._next_run % max(1, len(runs))
+        changed.sort(key=lambda change: (change[0] - start) % len(runs))
+        for n, (i, k, key, x, y, ok, count) in enumerate(changed):
+            curve, item = self.fields[k], self.run_items[i][k]
+            item.drawn_key = key
+            dots = self._set_curve_data(item, curve, x, y, ok, count)
+            if dots is not None:
+                self._show_dots(item, k, *dots)
+            elif item.dots is not None:
+                item.dots.hide()
+            self._next_run = i + 1
+            if deadline is not None and n + 1 < len(changed) and time.perf_counter() >= deadline:
+                self.unfinished = True
+                break
         dashed = dashed or not any(c.n for c in columns)
         if states != self._states or dashed != self.dashed_drawn:  # rare: a run's first data
             self._states, self.dashed_drawn = states, dashed

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import html
 import math
+import time
 
 import pyqtgraph as pg
 from PySide6.QtCore import Qt
@@ -292,17 +293,34 @@ class PlotGrid(QWidget):
             plot.refresh(self.columns, self.x_mode)
         self._stale.clear()
 
-    def refresh_some(self, limit: int | None = None) -> bool:
+    def refresh_some(self, limit: int | None = None, budget: float | None = None) -> bool:
         """Redraw up to ``limit`` plots that have new data, oldest first; True if some still
         wait.
 
         Painting every plot in one timer tick costs more than a tick on a software-rendered
         display, so the window spreads them over successive ticks (each plot still updates
-        about 15 times a second).
+        about 15 times a second). With a ``budget`` (seconds) the work stops once it is spent,
+        and a plot whose curves take turns (the comparison's: one per run) may stop half way:
+        it goes to the back of the queue and goes on with its other curves next time. The
+        budget counts each redrawn plot's painting too (as long as its last paint took).
         """
-        for key in list(self._stale)[: self.PLOTS_PER_CALL if limit is None else limit]:
-            self.plots[key].refresh(self.columns, self.x_mode)
+        start = time.perf_counter()
+        painting = 0.0  # what the plots redrawn so far will cost to paint, by their last paint
+        for n, key in enumerate(list(self._stale)[: self.PLOTS_PER_CALL if limit is None
+                                                  else limit]):
+            plot = self.plots[key]
+            if budget is None:
+                plot.refresh(self.columns, self.x_mode)
+                del self._stale[key]
+                continue
+            deadline = start + budget - painting - plot.paint_seconds
+            if n and time.perf_counter() >= deadline:
+                break  # its paint would not fit this frame: first in the next
             del self._stale[key]
+            plot.refresh(self.columns, self.x_mode, deadline)
+            painting += plot.paint_seconds
+            if plot.unfinished:
+                self._stale[key] = None
         return bool(self._stale)
 
     def set_x_mode(self, mode: str) -> None:

@@ -9,6 +9,7 @@ snapshot (not measured) becomes NaN and is simply not drawn.
 from __future__ import annotations
 
 import math
+import time
 from dataclasses import dataclass
 
 import numpy as np
@@ -226,6 +227,14 @@ class LivePlot(pg.PlotWidget):
         self._x_range: tuple[float, float] | None = None
         self._set_curves(spec.curves)
         self.setToolTip(spec.tooltip)
+
+    #: how long this plot's last paint took (s): what a redraw costs besides handing it data
+    paint_seconds = 0.0
+
+    def paintEvent(self, event) -> None:  # noqa: N802 (Qt naming)
+        begin = time.perf_counter()
+        super().paintEvent(event)
+        self.paint_seconds = time.perf_counter() - begin
 
     def _set_curves(self, curves) -> None:
         for _, item in self.curves:

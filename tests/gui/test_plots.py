@@ -299,3 +299,32 @@ def test_the_accuracy_axis_stays_within_0_and_100_percent(qtbot, train):
     plot.refresh(columns_with(200, rms_train=np.linspace(300.0, 200.0, 200)), "t")
     qtbot.wait(20)
     assert plot.view.viewRange()[1][1] >= 300.0
+
+
+def test_a_redraw_budget_draws_the_runs_in_turns_and_then_all_of_them(qtbot):
+    """With its budget spent (here: none at all) a tick hands new data to one run's curves at
+    a time, the next tick going on with the next run, until every run is drawn."""
+    from odeprop.gui.comparison_plots import ComparisonPlots
+
+    panel = ComparisonPlots()
+    qtbot.addWidget(panel)
+    panel.set_runs([("a", "#1f77b4"), ("b", "#ff7f0e"), ("c", "#2ca02c")])
+    sizes = (50, 60, 70)
+    panel.columns = [columns_with(n + 5, loss_train=np.linspace(1, 0.1, n + 5)) for n in sizes]
+    for cols, n in zip(panel.columns, sizes, strict=True):
+        cols.n = n
+    panel.set_x_mode("t")  # redraws everything at once, as x-axis switches do
+    for cols in panel.columns:  # then 5 new snapshots for every run
+        cols.n += 5
+    panel._mark_stale()
+    loss = panel.plots["loss"]
+
+    def drawn():
+        return [len(item.getData()[0]) for item in loss.run_curves()]
+
+    panel._stale = {"loss": None}  # the loss plot alone, to follow its turns
+    turns = []
+    while panel.refresh_some(budget=0.0):
+        turns.append(drawn())
+    turns.append(drawn())
+    assert turns == [[55, 60, 70], [55, 65, 70], [55, 65, 75]]
