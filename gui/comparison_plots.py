@@ -24,7 +24,7 @@ from PySide6.QtWidgets import QGridLayout, QToolButton, QVBoxLayout, QWidget
 from odeprop.core.methods import METHODS
 
 from .log_axis import compact
-from .plot_parts import PlotGrid
+from .plot_parts import PlotGrid, x_extent
 from .plots import (
     COLUMNS,
     IMPLICIT_NOTE,
@@ -215,9 +215,11 @@ class RunsPlot(LivePlot):
         draw. With a ``deadline`` (``time.perf_counter()`` seconds) the runs take turns: past it,
         the runs not yet drawn wait for the next call (``unfinished``), which starts with them.
         """
+        self._drawn_from = (columns, x_field)
         runs = columns[: len(self.run_items)]
-        extents = [(float(c[x_field][0]), float(np.nanmax(c[x_field])))
+        extents = [x_extent(c[x_field], self.view.log_x)
                    for i, c in enumerate(runs) if c.n and i not in self.hidden]
+        extents = [e for e in extents if e is not None]
         self.view.x_extent = ((min(a for a, _ in extents), max(b for _, b in extents))
                               if extents else None)
         drawn, states, dashed, changed = 0, {}, False, []
@@ -256,6 +258,9 @@ class RunsPlot(LivePlot):
             self._rebuild_legend()
         self._show_note(empty=any(c.n for c in columns) and drawn == 0)
         return drawn
+
+    def curve_items(self) -> list[pg.PlotDataItem]:
+        return [item for row in self.run_items for item in row]
 
     def run_curves(self) -> list[pg.PlotDataItem]:
         """The main (train) curve of every run, in run order (tests and exports)."""

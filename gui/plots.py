@@ -21,7 +21,15 @@ from odeprop.core.methods import MethodInfo
 
 from .log_axis import LogAxis, compact
 from .plot_parts import X_MODES as X_MODES  # the panels' x-axis modes, imported from here too
-from .plot_parts import BottomLegend, PlotGrid, PlotNote, SteadyViewBox, nice_x_range
+from .plot_parts import (
+    BottomLegend,
+    PlotGrid,
+    PlotNote,
+    SteadyViewBox,
+    nice_log_range,
+    nice_x_range,
+    x_extent,
+)
 from .tooltips import tip
 
 COLUMNS = ("t", "step", "n_grad", "wall", "loss_train", "loss_test", "accuracy_train",
@@ -193,6 +201,7 @@ class LivePlot(pg.PlotWidget):
     def __init__(self, spec: PlotSpec, parent=None):
         self.view = SteadyViewBox(log_y=spec.log_y)
         axes = {"left": LogAxis("left")} if spec.log_y else {}
+        axes["bottom"] = LogAxis("bottom")  # a plain axis until the x axis goes logarithmic
         super().__init__(parent, viewBox=self.view, axisItems=axes)
         self.spec = spec
         self.title = spec.title
@@ -216,6 +225,8 @@ class LivePlot(pg.PlotWidget):
         item.layout.setContentsMargins(2, 2, 14, 2)  # room for the last x label ("1000")
         item.setDownsampling(auto=True, mode="peak")
         item.setClipToView(True)
+        item.ctrl.logXCheck.toggled.connect(self._log_x_toggled)  # ours or its context menu
+        self._drawn_from = None  # (columns, x field) of the last refresh: redrawn on log x
         self.legend = BottomLegend(item, max_columns=spec.legend_columns)
         self.note = PlotNote(self.view)
         self.empty_note = NOT_REPORTED  # shown when the run has data but this plot has none
@@ -299,11 +310,27 @@ class LivePlot(pg.PlotWidget):
     def legend_names(self) -> list[str]:
         return self.legend.names()
 
+    def set_log_x(self, on: bool) -> None:
+        """A logarithmic x axis (also in the plot's right-click menu: Plot Options ▸
+        Transforms ▸ Log X)."""
+        self.getPlotItem().setLogMode(x=on)
+
+    def _log_x_toggled(self, on: bool) -> None:
+        self.view.log_x = on
+        for item in self.curve_items():
+            item.drawn_key = None  # the points at x = 0 leave or come back
+        if self._drawn_from is not None:
+            self.refresh(*self._drawn_from)
+
+    def curve_items(self) -> list[pg.PlotDataItem]:
+        return [item for _, item in self.curves]
+
     def refresh(self, columns: SnapshotColumns, x_field: str) -> int:
         """Hand the current data to every curve; returns how many points are drawn."""
+        self._drawn_from = (columns, x_field)
         x = columns[x_field]
-        self.view.x_extent = (float(x[0]), float(np.nanmax(x))) if columns.n else None
-        x_range = nice_x_range(*self.view.x_extent) if columns.n else None
+        self.view.x_extent = x_extent(x, self.view.log_x) if columns.n else None
+        x_range = self._nice_x(self.view.x_extent)
         if x_range != self._x_range:  # the axis grows with the run, even where a sparse
             self._x_range = x_range  # curve (λmax, probed now and then) gained no point
             self.view.updateAutoRange()
@@ -338,11 +365,20 @@ class LivePlot(pg.PlotWidget):
         self._show_note(empty=columns.n > 0 and drawn == 0)
         return drawn
 
+    def _nice_x(self, extent) -> tuple[float, float] | None:
+        if extent is None:
+            return None
+        if self.view.log_x:
+            return nice_log_range(math.log10(extent[0]), math.log10(extent[1]))
+        return nice_x_range(*extent)
+
     def _drawable(self, x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, int]:
         """Which points can be drawn (finite; positive on a log axis), and how many."""
         ok = np.isfinite(y) & np.isfinite(x)
         if self.spec.log_y:
             ok &= y > 0
+        if self.view.log_x:
+            ok &= x > 0
         return ok, int(np.count_nonzero(ok))
 
     def _set_curve_data(self, item, curve: Curve, x, y, ok, count: int):
@@ -353,7 +389,8 @@ class LivePlot(pg.PlotWidget):
             ys = ys * curve.scale
         item.setData(xs, ys)
         if 0 < count <= SYMBOL_MAX:
-            return xs, np.log10(ys) if self.spec.log_y else ys
+            return (np.log10(xs) if self.view.log_x else xs,
+                    np.log10(ys) if self.spec.log_y else ys)
         return None
 
     def _show_note(self, empty: bool) -> None:

@@ -561,3 +561,23 @@ def test_labels_are_shown_as_plain_text_never_as_markup(qtbot, cmp_window):
     tips = [b.toolTip() for b in cmp_window.plots.key.findChildren(QToolButton)]
     assert any("&lt;img src=x&gt; y" in t for t in tips) and not any("<img" in t for t in tips)
     assert QtGui.mightBeRichText(tips[0])  # escaped inside rich text: shown literally
+
+
+def test_log_x_is_a_view_menu_switch_remembered_with_the_window(finished, settings):
+    finished.log_x_action.trigger()
+    try:
+        for plot in finished.plots.plots.values():
+            assert plot.getPlotItem().getAxis("bottom").logMode
+            for curve in plot.run_curves():
+                x, _ = curve.getData()
+                assert x is None or np.isfinite(x).all()
+        finished.settings = settings
+        finished.remember_window_state()
+        again = ComparisonWindow(settings=settings, persist=False, restore=True)
+        assert again.plots.log_x and again.log_x_action.isChecked()
+        assert all(p.getPlotItem().getAxis("bottom").logMode for p in again.plots.plots.values())
+        again.close()
+    finally:
+        finished.log_x_action.trigger()
+    assert not any(p.getPlotItem().getAxis("bottom").logMode
+                   for p in finished.plots.plots.values())

@@ -328,3 +328,59 @@ def test_a_redraw_budget_draws_the_runs_in_turns_and_then_all_of_them(qtbot):
         turns.append(drawn())
     turns.append(drawn())
     assert turns == [[55, 60, 70], [55, 65, 70], [55, 65, 75]]
+
+
+def test_a_one_step_spike_does_not_set_the_y_range_until_asked(qtbot):
+    """h·λmax at about 1 with one step at 200 (edge-of-stability's early spike flattened every
+    curve): the auto-range leaves the spike out; the right-click menu brings every point."""
+    plot = shown_plot(qtbot, "hlam")
+    values = 1.0 + 0.5 * np.sin(np.arange(300) / 20)
+    values[5] = 200.0
+    plot.refresh(columns_with(300, h_lambda_max=values), "t")
+    qtbot.wait(50)
+    low, high = plot.view.viewRange()[1]
+    assert 1.5 < high < 5 and low <= 0.5
+    plot.view.spikes_action.trigger()  # unticked: every point
+    qtbot.wait(50)
+    assert plot.view.viewRange()[1][1] >= 200
+
+
+def test_a_falling_loss_keeps_its_start_and_end_in_the_y_range(qtbot):
+    plot = shown_plot(qtbot, "loss")
+    loss = np.geomspace(10.0, 1e-3, 400)
+    loss[:4] = [40.0, 20.0, 15.0, 12.0]  # a fast start is no spike
+    plot.refresh(columns_with(400, loss_train=loss), "t")
+    qtbot.wait(50)
+    low, high = plot.view.viewRange()[1]
+    assert low <= -3 and high >= math.log10(40)
+
+
+def test_log_x_draws_every_plot_from_its_first_positive_x(qtbot):
+    """Log x on every plot of a panel: the point at x = 0 has no place and is left out (not a
+    -inf that breaks the range); the axis is labelled in the lab's log style; the lens' time
+    marker follows; back to linear, every point is back."""
+    from odeprop.gui.lens_marker import TimeMarker
+    from odeprop.gui.plots import PlotPanel
+
+    panel = PlotPanel()
+    qtbot.addWidget(panel)
+    panel.resize(900, 600)
+    panel.show()
+    qtbot.waitExposed(panel)
+    panel.columns = columns_with(1000, loss_train=np.geomspace(1, 1e-2, 1000))
+    marker = TimeMarker([p.getPlotItem() for p in panel.plots.values()])
+    marker.show_at(type("Snapshot", (), {"t": 100.0})())
+    panel.set_log_x(True)
+    qtbot.wait(50)
+    loss = panel.plots["loss"]
+    x = loss.curves[0][1].xData
+    assert len(x) == 999 and x.min() == 1.0  # t = 0 left out
+    assert np.isfinite(loss.curves[0][1].getData()[0]).all()
+    x0, x1 = loss.view.viewRange()[0]
+    assert x0 <= 0 and 2.99 <= x1 <= 3.4  # 1 … 1000 (and a little room)
+    assert loss.getPlotItem().getAxis("bottom").labelled_ticks() == ["10⁰", "10¹", "10²", "10³"]
+    assert {line.value() for line in marker.lines} == {2.0}
+    panel.set_log_x(False)
+    qtbot.wait(50)
+    assert len(loss.curves[0][1].xData) == 1000
+    assert {line.value() for line in marker.lines} == {100.0}
