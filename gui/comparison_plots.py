@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import html
 import math
+import re
 import time
 from dataclasses import replace
 
@@ -171,7 +172,8 @@ class RunsPlot(LivePlot):
         self._footnote_width = width
         notes = getattr(self, "_notes", [])
         one_line = " · ".join(notes)
-        fits = QFontMetrics(self.font()).horizontalAdvance(one_line) * FOOTNOTE_SCALE < width
+        shown = re.sub(r"<[^>]+>", "", one_line)  # the reference lines' values are coloured
+        fits = QFontMetrics(self.font()).horizontalAdvance(shown) * FOOTNOTE_SCALE < width
         text = one_line if fits else "<br>".join(notes)
         if text != self.legend.footnote_text:
             self.legend.set_footnote(text or None)
@@ -182,8 +184,9 @@ class RunsPlot(LivePlot):
             self._lay_out_footnote()
 
     def set_reference_lines(self, lines, note: str = "") -> None:
-        """Dashed horizontal lines, each (value, colour, label drawn on the line); ``note``
-        (e.g. "dashed: 2/η of each GD run") goes in the footnote."""
+        """Dashed horizontal lines, each (value, colour, label); ``note`` (e.g. "dashed: 2/η of
+        each GD run") and the labels, in their lines' colours, go in the footnote: a label
+        drawn on its line sat on the curves it is about."""
         lines = list(lines)
         if (lines, note) == getattr(self, "_lines_spec", None):
             return  # unchanged (a restart of the same comparison)
@@ -195,15 +198,14 @@ class RunsPlot(LivePlot):
             if value is None or not (math.isfinite(value) and value > 0):
                 continue
             pos = math.log10(value) if self.spec.log_y else value
-            where = 0.97 - 0.3 * (len(self.lines) % 3)  # labels of close lines side by side
             line = pg.InfiniteLine(
-                pos=pos, angle=0, pen=pg.mkPen(colour, width=1.5, style=Qt.PenStyle.DashLine),
-                label=text, labelOpts={"position": where, "color": colour,
-                                       "anchors": [(1, 0), (1, 0)],
-                                       "fill": (255, 255, 255, 210)})
+                pos=pos, angle=0, pen=pg.mkPen(colour, width=1.5, style=Qt.PenStyle.DashLine))
+            line.label_text = text
             self.getPlotItem().addItem(line, ignoreBounds=False)
             self.lines.append(line)
-        self._line_legend = [(None, note)] if note and self.lines else []
+        labels = ", ".join(f'<span style="color:{line.pen.color().name()}">'
+                           f"{html.escape(line.label_text)}</span>" for line in self.lines)
+        self._line_legend = [(None, f"{note}: {labels}")] if note and self.lines else []
         self._rebuild_legend()
 
     #: set by :meth:`refresh` when its deadline came before every run's new data was drawn

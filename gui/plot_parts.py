@@ -59,13 +59,12 @@ def robust_range(values: np.ndarray, floor_span: float) -> tuple[float, float] |
 
 
 def x_extent(x: np.ndarray, log_x: bool) -> tuple[float, float] | None:
-    """(first, last) x of a run's data: from its first value, or on a log axis its smallest
-    positive one (0 has no place there); None when there is none."""
-    if log_x:
-        x = x[x > 0]
+    """(first, last) x of a run's data: from its first finite value, or on a log axis its
+    smallest positive one (0 has no place there); None when there is none."""
+    x = x[np.isfinite(x) & (x > 0)] if log_x else x[np.isfinite(x)]
     if not x.size:
         return None
-    return float(x.min() if log_x else x[0]), float(np.nanmax(x))
+    return float(x.min() if log_x else x[0]), float(x.max())
 
 
 def nice_ceil(value: float, steps=GROWTH_STEPS) -> float:

@@ -8,6 +8,7 @@ import time
 from dataclasses import replace
 
 import numpy as np
+import pyqtgraph as pg
 import pytest
 from PySide6.QtCore import QEventLoop, QSettings, Qt, QTimer
 
@@ -581,3 +582,34 @@ def test_log_x_is_a_view_menu_switch_remembered_with_the_window(finished, settin
         finished.log_x_action.trigger()
     assert not any(p.getPlotItem().getAxis("bottom").logMode
                    for p in finished.plots.plots.values())
+
+
+def test_reference_lines_are_named_in_the_footnote_and_clear_of_the_not_measured_note(
+        qtbot, cmp_window):
+    """race-sine's λ plot: each GD run's 2/η is named below the plot (not on its line, where it
+    sat on the curves), and "not measured" sits above every dashed line, not over one."""
+    cmp_window.open_preset("race-sine")
+    qtbot.wait(400)  # the preview has made the runs' columns
+    plot = cmp_window.plots.plots["lambda"]
+    cmp_window.plots.columns = [columns_with_t() for _ in cmp_window.plots.columns]
+    cmp_window.plots.refresh()  # data, but no λmax measured: the empty note shows
+    assert plot.lines and not any(isinstance(child, pg.InfLineLabel)
+                                  for line in plot.lines for child in line.childItems())
+    gd = [s for s in cmp_window.comparison().runs if s.solver.method == "gd"]
+    assert all(f"2/η = {2 / s.solver.learning_rate:g}" in plot.legend.footnote_text for s in gd)
+    note = plot.note.sceneBoundingRect()
+    assert plot.note.text
+    for line in plot.lines:
+        y = plot.view.mapViewToScene(pg.Point(0, line.value())).y()
+        assert not note.top() <= y <= note.bottom(), (line.value(), note, y)
+
+
+def columns_with_t(n=20):
+    """Columns with ``n`` snapshots at t = n_grad = 1 … n and nothing measured."""
+    from odeprop.gui.comparison_plots import RUN_COLUMNS
+    from odeprop.gui.plots import SnapshotColumns
+
+    cols = SnapshotColumns(32, RUN_COLUMNS)
+    cols._data["t"][:n] = cols._data["n_grad"][:n] = np.arange(1, n + 1)
+    cols.n = n
+    return cols
