@@ -105,7 +105,7 @@ class RunsPlot(LivePlot):
                     plot_item.removeItem(item)
                     if item.dots is not None:
                         plot_item.removeItem(item.dots)
-            old = [[self._new_item(k) for k in range(len(self.fields))] for _ in self.runs]
+            old = [[self._new_item(curve) for curve in self.fields] for _ in self.runs]
         self.run_items: list[list[pg.PlotDataItem]] = old
         for i, (row, (_label, colour)) in enumerate(zip(old, self.runs, strict=True)):
             for k, item in enumerate(row):
@@ -122,11 +122,12 @@ class RunsPlot(LivePlot):
         self._states = {i: "drawn" for i in range(len(self.runs))}
         self._rebuild_legend()
 
-    def _new_item(self, k: int) -> pg.PlotDataItem:
-        item = pg.PlotDataItem([], [], skipFiniteCheck=True, autoDownsampleFactor=1.0)
+    def _new_item(self, curve: Curve) -> pg.PlotDataItem:
+        item = pg.PlotDataItem([], [], skipFiniteCheck=True, autoDownsampleFactor=1.0,
+                               stepMode=curve.step_mode)
         item.dots = None  # made when the curve first has few points to show
         item.drawn_key = None
-        item.setZValue(-k)  # train curves over test curves
+        item.setZValue(-self.fields.index(curve))  # train curves over test curves
         self.getPlotItem().addItem(item)
         return item
 

@@ -137,6 +137,14 @@ class Curve:
     #: shown only once it is above zero: work most methods never do (Hessian-vector products
     #: are a matrix-free method's Jacobian work) is not listed as "0 so far" for every other
     optional: bool = False
+    #: a value held over each step (the step size h of the step that ended at this snapshot):
+    #: drawn as a staircase, the same while stepping one step at a time and for a whole run
+    steps: bool = False
+
+    @property
+    def step_mode(self) -> str | None:
+        """pyqtgraph's stepMode: "left" holds each y from the previous point's x to its own."""
+        return "left" if self.steps else None
 
 
 @dataclass(frozen=True)
@@ -168,7 +176,7 @@ SPECS: tuple[PlotSpec, ...] = (
              "fit (regression), on train and test data.",
              missing="not measured (no test data): {}", y_limits=ACCURACY_LIMITS),
     PlotSpec("h", "Step size h", "h", "time units", True,
-             (Curve("h", "step size h", "#2ca02c"),), tip("h")),
+             (Curve("h", "step size h", "#2ca02c", steps=True),), tip("h")),
     PlotSpec("lambda", "Stiffness: λmax of the Hessian", "λmax", "1/time", True,
              (Curve("lambda_max", "λmax", "#9467bd"),), tip("lambda_max")),
     PlotSpec("hlam", "Stability: h·λmax", "h·λmax", "dimensionless", False,
@@ -255,6 +263,7 @@ class LivePlot(pg.PlotWidget):
         for curve in curves:
             item = pg.PlotDataItem(
                 [], [], pen=pg.mkPen(curve.color, width=curve.width), skipFiniteCheck=True,
+                stepMode=curve.step_mode,
                 autoDownsampleFactor=1.0)  # about two points per pixel after peak downsampling
             # dots for a curve of few points, so a lone point shows (its own item: pens and
             # brushes are set once, and PlotDataItem's symbols grow pyqtgraph's symbol atlas)

@@ -384,3 +384,25 @@ def test_log_x_draws_every_plot_from_its_first_positive_x(qtbot):
     qtbot.wait(50)
     assert len(loss.curves[0][1].xData) == 1000
     assert {line.value() for line in marker.lines} == {100.0}
+
+
+@pytest.mark.parametrize("n", [3, 400])
+def test_the_step_size_is_drawn_as_a_staircase_for_few_steps_and_many(qtbot, n):
+    """h belongs to the step that ended at its snapshot: held from the step before, a stair
+    both while stepping (few points: they were joined by slopes) and for a whole run."""
+    from odeprop.gui.comparison_plots import ComparisonPlots
+
+    h = np.geomspace(0.01, 1.0, n)
+    plot = shown_plot(qtbot, "h")
+    plot.refresh(columns_with(n, h=h), "t")
+    panel = ComparisonPlots()
+    qtbot.addWidget(panel)
+    panel.set_runs([("a", "#1f77b4")])
+    panel.columns = [columns_with(n, h=h, n_grad=np.arange(n) + 1.0)]
+    panel.refresh()
+    for curve in (plot.curves[0][1], panel.plots["h"].run_curves()[0]):
+        path = curve.curve.getPath()  # the line as drawn
+        x, y = (np.array([getattr(path.elementAt(i), c) for i in range(path.elementCount())])
+                for c in "xy")
+        flat, upright = np.diff(y) == 0, np.diff(x) == 0
+        assert (flat | upright).all() and upright[1:].any()
