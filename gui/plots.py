@@ -127,6 +127,10 @@ def _number(value) -> float:
     return math.nan if value is None else float(value)
 
 
+#: Dash and gap of a dashed curve, in pen widths: three curves' dashes tile a line.
+DASHES = (4.0, 8.0)
+
+
 @dataclass(frozen=True)
 class Curve:
     field: str
@@ -140,6 +144,18 @@ class Curve:
     #: a value held over each step (the step size h of the step that ended at this snapshot):
     #: drawn as a staircase, the same while stepping one step at a time and for a whole run
     steps: bool = False
+    #: None: a solid line; n: dashed (:data:`DASHES`), its dashes n pen widths along, so that
+    #: curves that coincide (Jacobian evaluations and LU factorisations for lsoda, gradient and
+    #: Jacobian evaluations for lm) show in turns over a solid one, never one hidden under another
+    dash_offset: int | None = None
+
+    @property
+    def pen(self):
+        pen = pg.mkPen(self.color, width=self.width)
+        if self.dash_offset is not None:
+            pen.setDashPattern(list(DASHES))
+            pen.setDashOffset(self.dash_offset)
+        return pen
 
     @property
     def step_mode(self) -> str | None:
@@ -182,12 +198,12 @@ SPECS: tuple[PlotSpec, ...] = (
     PlotSpec("hlam", "Stability: h·λmax", "h·λmax", "dimensionless", False,
              (Curve("h_lambda_max", "h·λmax", "#8c564b"),), tip("h_lambda_max")),
     PlotSpec("work", "Solver work (cumulative)", "count", "", True,
-             (Curve("n_grad", "gradient evals", "#1f77b4"),
-              Curve("n_hvp", "Hv products", "#e377c2", optional=True),
-              Curve("jac_evals", "Jacobian evals", "#ff7f0e"),
-              Curve("lu_decomps", "LU factorisations", "#2ca02c"),
-              Curve("rejected", "rejected steps", "#d62728"),
-              Curve("newton_failures", "Newton failures", "#9467bd")),
+             (Curve("n_grad", "gradient evals", "#1f77b4", width=2.5),
+              Curve("n_hvp", "Hv products", "#e377c2", optional=True, dash_offset=0),
+              Curve("jac_evals", "Jacobian evals", "#ff7f0e", dash_offset=4),
+              Curve("lu_decomps", "LU factorisations", "#2ca02c", dash_offset=8),
+              Curve("rejected", "rejected steps", "#d62728", dash_offset=0),
+              Curve("newton_failures", "Newton failures", "#9467bd", dash_offset=4)),
              f"{tip('n_grad')}\n\n{tip('n_hvp')}\n\n{tip('rejected')}\n\n"
              f"{tip('newton_failures')}",
              missing="not reported by this method: {}"),
@@ -262,7 +278,7 @@ class LivePlot(pg.PlotWidget):
         self.curves = []
         for curve in curves:
             item = pg.PlotDataItem(
-                [], [], pen=pg.mkPen(curve.color, width=curve.width), skipFiniteCheck=True,
+                [], [], pen=curve.pen, skipFiniteCheck=True,
                 stepMode=curve.step_mode,
                 autoDownsampleFactor=1.0)  # about two points per pixel after peak downsampling
             # dots for a curve of few points, so a lone point shows (its own item: pens and

@@ -406,3 +406,25 @@ def test_the_step_size_is_drawn_as_a_staircase_for_few_steps_and_many(qtbot, n):
                 for c in "xy")
         flat, upright = np.diff(y) == 0, np.diff(x) == 0
         assert (flat | upright).all() and upright[1:].any()
+
+
+def _colour_pixels(plot, colour: str) -> int:
+    """Pixels of ``colour`` inside the plot's data area (not its legend)."""
+    from PySide6.QtGui import QColor
+
+    rect = plot.mapFromScene(plot.view.sceneBoundingRect()).boundingRect()
+    image = plot.grab(rect).toImage()
+    want = QColor(colour)
+    return sum(image.pixelColor(x, y) == want for x in range(image.width())
+               for y in range(0, image.height(), 2))
+
+
+def test_coinciding_work_curves_both_show(qtbot):
+    """lsoda's Jacobian evaluations equal its LU factorisations step for step, lm's Jacobian
+    evaluations its gradient evaluations: every curve still shows where they coincide."""
+    plot = shown_plot(qtbot, "work", 500, 320)
+    counts = np.arange(1.0, 201.0)
+    plot.refresh(columns_with(200, n_grad=counts, jac_evals=counts, lu_decomps=counts,
+                              rejected=np.zeros(200), newton_failures=np.zeros(200)), "t")
+    qtbot.wait(50)
+    assert all(_colour_pixels(plot, c) > 30 for c in ("#1f77b4", "#ff7f0e", "#2ca02c"))
