@@ -382,6 +382,15 @@ class StiffnessLens(QWidget):
         run = self.run
         return run is not None and run.last is not None and run.last.status == "running"
 
+    def hideEvent(self, event) -> None:  # noqa: N802 (Qt naming)
+        """A closed lens marks no moment in the plots (its line stayed in every plot)."""
+        super().hideEvent(event)
+        self._emit_moment(None)
+
+    def showEvent(self, event) -> None:  # noqa: N802 (Qt naming)
+        super().showEvent(event)
+        self.refresh()  # the marker back at the spectrum shown
+
     def _emit_moment(self, snap) -> None:
         if snap is not self._shown_moment:
             self._shown_moment = snap

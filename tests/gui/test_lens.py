@@ -137,6 +137,13 @@ def test_the_slider_moves_both_views_and_the_marker_in_every_plot(qtbot, window)
     # the arrow buttons step through the spectra
     lens.back.click()
     assert lens.slider.value() == 19
+    # closing the lens takes its marker out of the plots; opening it puts the marker back
+    window.lens_dock.toggleViewAction().trigger()
+    assert not window.lens_dock.isVisible()
+    assert all(not line.isVisible() for line in window.time_marker.lines)
+    window.lens_dock.toggleViewAction().trigger()
+    assert window.time_marker.x == by_step[spectra[19].step].n_grad
+    assert all(line.isVisible() for line in window.time_marker.lines)
     # Reset forgets the run: no spectra, no marker
     window.reset()
     assert lens.run is None and not lens.slider.isEnabled()
