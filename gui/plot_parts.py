@@ -14,11 +14,13 @@ from __future__ import annotations
 
 import html
 import math
+import re
 import time
 
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt
+from PySide6.QtGui import QFont, QFontMetrics
 from PySide6.QtWidgets import QGraphicsWidget, QWidget
 
 #: x-axis modes: key → (menu label, axis label, units)
@@ -337,6 +339,38 @@ class PlotNote(pg.TextItem):
         if abs(self.textItem.textWidth() - width) > 1:
             self.setTextWidth(width)
         self.setPos(rect.center().x(), rect.center().y() if self.where == "center" else 4.0)
+
+
+class FittedTitle:
+    """A plot's title broken into lines that fit its widget's width, at ": " or " (" first.
+
+    pyqtgraph never wraps a title: a long one ("Stability region: BDF-5 (A(α)-stable, α =
+    51.8°)" in a narrow dock) widened the plot past its widget and cut its right edge off,
+    legend and notes with it. The widget calls :meth:`fit` when it is resized."""
+
+    def __init__(self, widget, size: str = "10pt"):
+        self.widget, self.size = widget, size
+        self.text, self._shown = "", None
+        self.font = QFont(widget.font())
+        self.font.setPointSizeF(float(size.rstrip("pt")))
+
+    def set(self, text: str) -> None:
+        self.text = text
+        self.fit()
+
+    def fit(self) -> None:
+        width = self.widget.width() - 24
+        metrics = QFontMetrics(self.font)
+        lines: list[str] = []
+        for phrase in re.split(r"(?<=: )|(?= \()", self.text):  # whole phrases on a line
+            if lines and metrics.horizontalAdvance(lines[-1] + phrase.rstrip()) <= width:
+                lines[-1] += phrase
+            elif phrase.strip():
+                lines.append(phrase.lstrip())
+        shown = "<br>".join(html.escape(line.strip()) for line in lines)
+        if shown != self._shown:
+            self._shown = shown
+            self.widget.getPlotItem().setTitle(shown, size=self.size)
 
 
 class PlotGrid(QWidget):

@@ -207,8 +207,8 @@ def test_the_bdf_locus_follows_the_order_of_a_real_run(qtbot, window):
         orders.add(order)
         expected = stability.boundary_locus("bdf", order=order, n=1441)
         np.testing.assert_allclose(boundary_z(lens.region_view), expected, atol=1e-12)
-        assert lens.region_view.getPlotItem().titleLabel.text.startswith(
-            f"Stability region: BDF-{order} ")
+        title = lens.region_view.getPlotItem().titleLabel.text.replace("<br>", " ")
+        assert title.startswith(f"Stability region: BDF-{order} ")
         assert lens.current[2].stable_inside is False
     assert len(orders) >= 2, orders  # the solver changed its order, and the lens followed
 
@@ -434,3 +434,24 @@ def test_the_view_menu_toggles_the_lens(window):
     assert not window.lens_dock.isVisible()
     action.trigger()
     assert window.lens_dock.isVisible() and window.lens.wants_spectra()
+
+
+def test_a_long_title_wraps_and_nothing_is_cut_at_a_narrow_dock_s_edge(qtbot):
+    """At the dock's narrowest the region's title ("Stability region: BDF-5 (A(α)-stable, α =
+    51.8°)") widened the plot past its widget: title, legend and note were cut at the edge."""
+    lens = StiffnessLens()
+    qtbot.addWidget(lens)
+    exp = Experiment().with_changes(solver={"method": "cvode-gmres"})
+    lens.start_run(exp, n_params=3)
+    lens.add_snapshots([snapshot(0, order=None)])
+    lens.add_spectra([spectrum(0, [-0.5, 1.0, 4.0])])
+    lens.resize(lens.minimumSizeHint().width(), 700)
+    lens.show()
+    qtbot.waitExposed(lens)
+    lens.refresh()
+    qtbot.wait(50)
+    for view in (lens.region_view, lens.spectrum_view):
+        item = view.getPlotItem()
+        assert item.sceneBoundingRect().width() <= view.width() + 1
+    title = lens.region_view.getPlotItem().titleLabel.text
+    assert "<br>" in title and title.replace("<br>", " ").startswith("Stability region: BDF-5 (")
