@@ -237,18 +237,21 @@ class DataView(pg.PlotWidget):
     def _setup_curve(self) -> None:
         data = self.problem.dataset
         self.item.setTitle(f"Fitted curve: {_short(data.name)}", size="11pt")
-        self.item.setLabel("bottom", f"{data.feature_names[0]} (standardised)")
+        self.item.setLabel("bottom", data.feature_names[0])  # in the data's own units
         self.item.setLabel("left", data.target_names[0])
         self.item.showGrid(x=True, y=True, alpha=0.25)
-        self._points(data.X_train, data.y_train[:, 0], "o", "train data", False)
+        raw = data.scale[0], data.mean[0]  # the network sees (x − mean) / scale
+        self._points(data.X_train * raw[0] + raw[1], data.y_train[:, 0], "o", "train data", False)
         if data.n_test:
-            self._points(data.X_test, data.y_test[:, 0], "t", "test data", False, "#d62728")
+            self._points(data.X_test * raw[0] + raw[1], data.y_test[:, 0], "t", "test data", False,
+                         "#d62728")
         self.fit = self.item.plot([], [], pen=pg.mkPen("#1f77b4", width=3))
         self.legend.add(self.fit, "network")
 
     def _draw_curve(self, curve) -> None:
         x, y = curve
-        self.fit.setData(x, y)
+        data = self.problem.dataset
+        self.fit.setData(x * data.scale[0] + data.mean[0], y)
 
     def _setup_confusion(self) -> None:
         data = self.problem.dataset

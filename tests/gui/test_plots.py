@@ -3,6 +3,7 @@
 import math
 
 import numpy as np
+import pyqtgraph as pg
 import pytest
 from conftest import SHORT_BDF
 from PySide6.QtGui import QImage, QPainter
@@ -428,3 +429,24 @@ def test_coinciding_work_curves_both_show(qtbot):
                               rejected=np.zeros(200), newton_failures=np.zeros(200)), "t")
     qtbot.wait(50)
     assert all(_colour_pixels(plot, c) > 30 for c in ("#1f77b4", "#ff7f0e", "#2ca02c"))
+
+
+def test_the_fitted_curve_of_sin_2pi_x_is_drawn_in_x_s_own_units(qtbot):
+    """x is uniform in [0, 1]: points and curve lie there (they sat on a standardised −2…1.6
+    axis under a title in the original units)."""
+    from odeprop.core.run import Problem
+    from odeprop.gui.data_view import DataView
+
+    problem = Problem.build(Experiment().with_changes(
+        dataset={"kind": "sin"}, network={"loss": "mse"}))
+    view = DataView()
+    qtbot.addWidget(view)
+    view.set_problem(problem)
+    view.set_theta(problem.theta0)
+    view.refresh(force=True)
+    assert view.mode == "curve"
+    x, _ = view.fit.getData()
+    points = [item for item in view.getPlotItem().items if isinstance(item, pg.ScatterPlotItem)]
+    xs = np.concatenate([item.getData()[0] for item in points] + [x])
+    assert xs.min() >= 0 and xs.max() <= 1 and xs.max() - xs.min() > 0.9
+    assert "standardised" not in view.getPlotItem().getAxis("bottom").labelText
