@@ -410,6 +410,9 @@ class ComparisonWindow(DocumentWindow):
                 if status == "running":
                     detail = (f"step {last.step} · loss {compact(last.loss_train, 3)}"
                               if last is not None else "starting")
+                elif status in ("finished", "stopped") and last is not None:
+                    # short enough for the column; why it ended is in the tooltip and the table
+                    detail = f"loss {compact(last.loss_train, 3)}"
                 self.runs_editor.set_status(i, status, result.message, detail)
         if started:
             by = {s: sum(r.status == s for r in results) for s in

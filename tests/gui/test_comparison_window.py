@@ -27,6 +27,7 @@ from odeprop.core.snapshot import snapshots_to_csv
 from odeprop.core.summary import summarize
 from odeprop.gui.comparison_table import NONE_TEXT, SummaryModel
 from odeprop.gui.comparison_window import ComparisonWindow
+from odeprop.gui.log_axis import compact
 from odeprop.gui.plots import X_MODES
 
 #: Three solvers on a small problem, each done in about a second once its worker is up.
@@ -613,3 +614,14 @@ def columns_with_t(n=20):
     cols._data["t"][:n] = cols._data["n_grad"][:n] = np.arange(1, n + 1)
     cols.n = n
     return cols
+
+
+def test_the_run_list_says_how_each_run_ended_in_a_few_words(finished):
+    """"finished: reached the …" was always cut in the run list: the column says how it ended
+    and where, the tooltip why."""
+    table = finished.runs_editor.table
+    for i, result in enumerate(finished.live.results):
+        text = finished.runs_editor.status_text(i)
+        assert text == f"finished · loss {compact(result.last.loss_train, 3)}"
+        assert table.fontMetrics().horizontalAdvance(text) < 150
+        assert result.message and result.message in table.item(i, 1).toolTip()
