@@ -147,7 +147,7 @@ class DocumentWindow(QMainWindow):
         for key, (label, _, _) in x_modes.items():
             self._menu_action(view_menu, f"x axis: {label}", None,
                               lambda _=False, k=key: self.set_x_mode(k))
-        self.log_x_action = self._menu_action(view_menu, "&Logarithmic x axis", "Ctrl+L",
+        self.log_x_action = self._menu_action(view_menu, "&Logarithmic x axis", "Ctrl+Shift+L",
                                               lambda on: self.set_log_x(on))
         self.log_x_action.setCheckable(True)
         self.log_x_action.setToolTip("Every plot's x axis on a log scale (each plot's "
