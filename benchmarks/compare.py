@@ -60,10 +60,12 @@ def timed(comparison: Comparison, parallel: int) -> float:
     return elapsed
 
 
-def gui_lateness(comparison: Comparison, seconds: float = 8.0) -> list[float]:
+def gui_lateness(comparison: Comparison, seconds: float = 8.0) -> tuple[list[float], list[float]]:
     """Timer lateness samples (ms) of a 33 ms QTimer while the comparison streams: from the
-    first batch received to the end of the runs (at most ``seconds``). The window is shown and
-    painted once before (a new window's first paint is not streaming)."""
+    first batch received to the end of the runs (at most ``seconds``); and the GUI thread's CPU
+    time between two ticks (ms: all it did in that frame — receiving, redrawing, painting —
+    whatever else the machine runs). The window is shown and painted once before (a new
+    window's first paint is not streaming)."""
     from PySide6.QtCore import QElapsedTimer, QEventLoop, QTimer
     from PySide6.QtWidgets import QApplication
 
@@ -78,16 +80,17 @@ def gui_lateness(comparison: Comparison, seconds: float = 8.0) -> list[float]:
     loop = QEventLoop()
     QTimer.singleShot(500, loop.quit)
     loop.exec()
-    clock, samples = QElapsedTimer(), []
+    clock, samples, cpu = QElapsedTimer(), [], []
     clock.start()
-    last = [clock.elapsed()]
+    last = [clock.elapsed(), time.thread_time()]
     streaming = [False]
 
     def tick():
-        now = clock.elapsed()
+        now, used = clock.elapsed(), time.thread_time()
         if streaming[0]:
             samples.append(max(0.0, now - last[0] - 33))
-        last[0] = now
+            cpu.append(1000 * (used - last[1]))
+        last[:] = now, used
 
     def first_batch(events, _statuses):
         if any(e.kind == "batch" for e in events):
@@ -102,7 +105,7 @@ def gui_lateness(comparison: Comparison, seconds: float = 8.0) -> list[float]:
     QTimer.singleShot(int(seconds * 1000), loop.quit)
     loop.exec()
     window.close()
-    return samples
+    return samples, cpu
 
 
 def main() -> None:
@@ -132,14 +135,15 @@ def main() -> None:
         for budget in (ours, None) * args.repeats if args.budget_ab else (ours,):
             comparison_window.FRAME_BUDGET = budget
             load_before = os.getloadavg()[0]
-            lateness = sorted(gui_lateness(streamed))
-            q = statistics.quantiles(lateness, n=100)
+            lateness, cpu = (sorted(s) for s in gui_lateness(streamed))
+            q, c = statistics.quantiles(lateness, n=100), statistics.quantiles(cpu, n=100)
             print(f"GUI timer lateness while {args.gui_runs} runs stream, frame budget "
                   f"{'off' if budget is None else f'{budget * 1000:.0f} ms'}, "
                   f"{len(lateness)} ticks: median {statistics.median(lateness):.1f} ms, "
                   f"p95 {q[94]:.1f} ms, p99 {q[98]:.1f} ms (target p99 ≤ 20 ms); load average "
                   f"{load_before:.2f} before, {os.getloadavg()[0]:.2f} after, "
-                  f"{os.cpu_count()} cores")
+                  f"{os.cpu_count()} cores; GUI thread CPU per tick median "
+                  f"{statistics.median(cpu):.1f} ms, p95 {c[94]:.1f} ms, p99 {c[98]:.1f} ms")
 
 
 if __name__ == "__main__":
