@@ -206,7 +206,8 @@ class RunsPlot(LivePlot):
             self.lines.append(line)
         labels = ", ".join(f'<span style="color:{line.pen.color().name()}">'
                            f"{html.escape(line.label_text)}</span>" for line in self.lines)
-        self._line_legend = [(None, f"{note}: {labels}")] if note and self.lines else []
+        # two notes: the labels go on a line of their own when both do not fit on one
+        self._line_legend = [(None, note), (None, labels)] if note and self.lines else []
         self._rebuild_legend()
 
     #: set by :meth:`refresh` when its deadline came before every run's new data was drawn

@@ -420,15 +420,16 @@ class LivePlot(pg.PlotWidget):
 
     def _show_note(self, empty: bool) -> None:
         """The fixed note along the top, else the empty note when the run has data but this
-        plot has none: centred, or along the top when reference lines could cross the centre
-        ("not measured" was printed over a dashed 2/η line)."""
-        top = bool(self.fixed_note or empty and self.lines)
+        plot has none; the reference lines then step aside (the legend still names them): "not
+        measured" was printed over a dashed 2/η line that had nothing to be compared with."""
+        for line in self.lines:
+            line.setVisible(not empty)
         if self.fixed_note:
             self.note.show_text(self.fixed_note, "top")
         else:
-            self.note.show_text(self.empty_note if empty else None, "top" if top else "center")
-        # a note along the top gets a band of its own above the data and lines
-        headroom = self.note.boundingRect().height() + 6 if top else 0.0
+            self.note.show_text(self.empty_note if empty else None)
+        # a note along the top gets a band of its own above the data
+        headroom = self.note.boundingRect().height() + 6 if self.fixed_note else 0.0
         if headroom != self.view.headroom_px:
             self.view.headroom_px = headroom
             self.view.enableAutoRange(y=True)
