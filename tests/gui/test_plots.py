@@ -450,3 +450,24 @@ def test_the_fitted_curve_of_sin_2pi_x_is_drawn_in_x_s_own_units(qtbot):
     xs = np.concatenate([item.getData()[0] for item in points] + [x])
     assert xs.min() >= 0 and xs.max() <= 1 and xs.max() - xs.min() > 0.9
     assert "standardised" not in view.getPlotItem().getAxis("bottom").labelText
+
+
+def test_csv_column_names_are_shown_as_typed_in_the_data_view(qtbot, tmp_path):
+    """Column names "<b>a</b>" and "<img src=x>" read as typed under the axes (pyqtgraph's
+    labels read HTML: one was bold, the other an image)."""
+    from odeprop.core.run import Problem
+    from odeprop.gui.data_view import DataView
+
+    rng = np.random.default_rng(0)
+    rows = "\n".join(f"{a:.3f},{b:.3f},{int(a > b)}" for a, b in rng.normal(size=(40, 2)))
+    path = tmp_path / "tags.csv"
+    path.write_text(f"<b>a</b>,<img src=x>,<i>t</i>\n{rows}\n")
+    problem = Problem.build(Experiment().with_changes(dataset={
+        "kind": "csv", "csv_path": str(path), "target_column": "<i>t</i>"}))
+    view = DataView()
+    qtbot.addWidget(view)
+    view.set_problem(problem)
+    assert view.mode == "surface"
+    item = view.getPlotItem()
+    assert item.getAxis("bottom").label.toPlainText().startswith("<b>a</b>")
+    assert item.getAxis("left").label.toPlainText().startswith("<img src=x>")
