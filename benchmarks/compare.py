@@ -2,15 +2,20 @@
 
 Prints, measured side by side in one run:
   1. wall time of 4 runs in parallel ÷ the same 4 runs one after another (target ≤ 0.6 on 2 cores)
-  2. with --gui, the lab's redraw-timer lateness (median, p95, p99) while 4 runs stream
-     (target p99 ≤ 20 ms); needs the comparison workspace (QT_QPA_PLATFORM=offscreen works).
+  2. with --gui, the comparison window's timer lateness (median, p95, p99) while 4 runs stream
+     (target p99 ≤ 20 ms), or 8 with --gui-runs 8, with the 1-minute load average beside it (a
+     busy machine is late whatever the window does); QT_QPA_PLATFORM=offscreen works.
 
-Run: python benchmarks/compare.py [--repeats N] [--gui]
+     --budget-ab measures it alternately with the window's frame budget on and off (the load
+     changes from minute to minute; alternating compares like with like).
+
+Run: python benchmarks/compare.py [--repeats N] [--gui] [--gui-runs 8] [--gui-only] [--budget-ab]
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
 import time
 
@@ -32,6 +37,18 @@ def four_runs() -> Comparison:
               RunSpec("momentum", SolverConfig(method="momentum", learning_rate=0.1))))
 
 
+def eight_runs() -> Comparison:
+    """:func:`four_runs` and four more methods on the same problem: eight curves per plot."""
+    four = four_runs()
+    more = (RunSpec("DOP853", SolverConfig(method="DOP853")),
+            RunSpec("Adam", SolverConfig(method="adam", learning_rate=0.01)),
+            RunSpec("GD, lr 0.2", SolverConfig(method="gd", learning_rate=0.2)),
+            RunSpec("LSODA", SolverConfig(method="LSODA")))
+    return Comparison(name="benchmark, eight runs", dataset=four.dataset,
+                      network=four.network, stop=four.stop, targets=four.targets,
+                      runs=four.runs + more)
+
+
 def timed(comparison: Comparison, parallel: int) -> float:
     begin = time.perf_counter()
     runner = ComparisonRunner(comparison, max_parallel=parallel, niceness=0)
@@ -43,10 +60,12 @@ def timed(comparison: Comparison, parallel: int) -> float:
     return elapsed
 
 
-def gui_lateness(comparison: Comparison, seconds: float = 8.0) -> list[float]:
+def gui_lateness(comparison: Comparison, seconds: float = 8.0) -> tuple[list[float], list[float]]:
     """Timer lateness samples (ms) of a 33 ms QTimer while the comparison streams: from the
-    first batch received to the end of the runs (at most ``seconds``). The window is shown and
-    painted once before (a new window's first paint is not streaming)."""
+    first batch received to the end of the runs (at most ``seconds``); and the GUI thread's CPU
+    time between two ticks (ms: all it did in that frame — receiving, redrawing, painting —
+    whatever else the machine runs). The window is shown and painted once before (a new
+    window's first paint is not streaming)."""
     from PySide6.QtCore import QElapsedTimer, QEventLoop, QTimer
     from PySide6.QtWidgets import QApplication
 
@@ -61,16 +80,17 @@ def gui_lateness(comparison: Comparison, seconds: float = 8.0) -> list[float]:
     loop = QEventLoop()
     QTimer.singleShot(500, loop.quit)
     loop.exec()
-    clock, samples = QElapsedTimer(), []
+    clock, samples, cpu = QElapsedTimer(), [], []
     clock.start()
-    last = [clock.elapsed()]
+    last = [clock.elapsed(), time.thread_time()]
     streaming = [False]
 
     def tick():
-        now = clock.elapsed()
+        now, used = clock.elapsed(), time.thread_time()
         if streaming[0]:
             samples.append(max(0.0, now - last[0] - 33))
-        last[0] = now
+            cpu.append(1000 * (used - last[1]))
+        last[:] = now, used
 
     def first_batch(events, _statuses):
         if any(e.kind == "batch" for e in events):
@@ -85,28 +105,45 @@ def gui_lateness(comparison: Comparison, seconds: float = 8.0) -> list[float]:
     QTimer.singleShot(int(seconds * 1000), loop.quit)
     loop.exec()
     window.close()
-    return samples
+    return samples, cpu
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=2)
-    parser.add_argument("--gui", action="store_true", help="also measure the lab's lateness")
+    parser.add_argument("--gui", action="store_true", help="also measure the window's lateness")
+    parser.add_argument("--gui-runs", type=int, choices=(4, 8), default=4,
+                        help="how many runs stream in the window (default 4)")
+    parser.add_argument("--gui-only", action="store_true", help="skip the wall-time ratio")
+    parser.add_argument("--budget-ab", action="store_true",
+                        help="the lateness with the frame budget on, then off, --repeats times")
     args = parser.parse_args()
     comparison = four_runs()
     parallel, sequential = [], []
-    for _ in range(args.repeats):
+    for _ in range(0 if args.gui_only else args.repeats):
         sequential.append(timed(comparison, 1))
         parallel.append(timed(comparison, 2))
-    p, s = statistics.median(parallel), statistics.median(sequential)
-    print(f"4 runs: parallel (2 workers) {p:.2f} s, sequential {s:.2f} s: "
-          f"ratio {p / s:.2f} (target ≤ 0.6)")
-    if args.gui:
-        lateness = sorted(gui_lateness(comparison))
-        q = statistics.quantiles(lateness, n=100)
-        print(f"GUI timer lateness while 4 runs stream, {len(lateness)} ticks: median "
-              f"{statistics.median(lateness):.1f} ms, p95 {q[94]:.1f} ms, p99 {q[98]:.1f} ms "
-              "(target p99 ≤ 20 ms)")
+    if parallel:
+        p, s = statistics.median(parallel), statistics.median(sequential)
+        print(f"4 runs: parallel (2 workers) {p:.2f} s, sequential {s:.2f} s: "
+              f"ratio {p / s:.2f} (target ≤ 0.6)")
+    if args.gui or args.gui_only or args.budget_ab:
+        from odeprop.gui import comparison_window
+
+        streamed = eight_runs() if args.gui_runs == 8 else comparison
+        ours = comparison_window.FRAME_BUDGET
+        for budget in (ours, None) * args.repeats if args.budget_ab else (ours,):
+            comparison_window.FRAME_BUDGET = budget
+            load_before = os.getloadavg()[0]
+            lateness, cpu = (sorted(s) for s in gui_lateness(streamed))
+            q, c = statistics.quantiles(lateness, n=100), statistics.quantiles(cpu, n=100)
+            print(f"GUI timer lateness while {args.gui_runs} runs stream, frame budget "
+                  f"{'off' if budget is None else f'{budget * 1000:.0f} ms'}, "
+                  f"{len(lateness)} ticks: median {statistics.median(lateness):.1f} ms, "
+                  f"p95 {q[94]:.1f} ms, p99 {q[98]:.1f} ms (target p99 ≤ 20 ms); load average "
+                  f"{load_before:.2f} before, {os.getloadavg()[0]:.2f} after, "
+                  f"{os.cpu_count()} cores; GUI thread CPU per tick median "
+                  f"{statistics.median(cpu):.1f} ms, p95 {c[94]:.1f} ms, p99 {c[98]:.1f} ms")
 
 
 if __name__ == "__main__":

@@ -10,7 +10,10 @@ redraw timer calls :meth:`ComparisonPlots.refresh_some`.
 
 from __future__ import annotations
 
+import html
 import math
+import re
+import time
 from dataclasses import replace
 
 import numpy as np
@@ -22,7 +25,7 @@ from PySide6.QtWidgets import QGridLayout, QToolButton, QVBoxLayout, QWidget
 from odeprop.core.methods import METHODS
 
 from .log_axis import compact
-from .plot_parts import PlotGrid
+from .plot_parts import PlotGrid, x_extent
 from .plots import (
     COLUMNS,
     IMPLICIT_NOTE,
@@ -103,7 +106,7 @@ class RunsPlot(LivePlot):
                     plot_item.removeItem(item)
                     if item.dots is not None:
                         plot_item.removeItem(item.dots)
-            old = [[self._new_item(k) for k in range(len(self.fields))] for _ in self.runs]
+            old = [[self._new_item(curve) for curve in self.fields] for _ in self.runs]
         self.run_items: list[list[pg.PlotDataItem]] = old
         for i, (row, (_label, colour)) in enumerate(zip(old, self.runs, strict=True)):
             for k, item in enumerate(row):
@@ -120,11 +123,12 @@ class RunsPlot(LivePlot):
         self._states = {i: "drawn" for i in range(len(self.runs))}
         self._rebuild_legend()
 
-    def _new_item(self, k: int) -> pg.PlotDataItem:
-        item = pg.PlotDataItem([], [], skipFiniteCheck=True, autoDownsampleFactor=1.0)
+    def _new_item(self, curve: Curve) -> pg.PlotDataItem:
+        item = pg.PlotDataItem([], [], skipFiniteCheck=True, autoDownsampleFactor=1.0,
+                               stepMode=curve.step_mode)
         item.dots = None  # made when the curve first has few points to show
         item.drawn_key = None
-        item.setZValue(-k)  # train curves over test curves
+        item.setZValue(-self.fields.index(curve))  # train curves over test curves
         self.getPlotItem().addItem(item)
         return item
 
@@ -170,7 +174,8 @@ class RunsPlot(LivePlot):
         self._footnote_width = width
         notes = getattr(self, "_notes", [])
         one_line = " · ".join(notes)
-        fits = QFontMetrics(self.font()).horizontalAdvance(one_line) * FOOTNOTE_SCALE < width
+        shown = re.sub(r"<[^>]+>", "", one_line)  # the reference lines' values are coloured
+        fits = QFontMetrics(self.font()).horizontalAdvance(shown) * FOOTNOTE_SCALE < width
         text = one_line if fits else "<br>".join(notes)
         if text != self.legend.footnote_text:
             self.legend.set_footnote(text or None)
@@ -181,8 +186,9 @@ class RunsPlot(LivePlot):
             self._lay_out_footnote()
 
     def set_reference_lines(self, lines, note: str = "") -> None:
-        """Dashed horizontal lines, each (value, colour, label drawn on the line); ``note``
-        (e.g. "dashed: 2/η of each GD run") goes in the footnote."""
+        """Dashed horizontal lines, each (value, colour, label); ``note`` (e.g. "dashed: 2/η of
+        each GD run") and the labels, in their lines' colours, go in the footnote: a label
+        drawn on its line sat on the curves it is about."""
         lines = list(lines)
         if (lines, note) == getattr(self, "_lines_spec", None):
             return  # unchanged (a restart of the same comparison)
@@ -194,25 +200,35 @@ class RunsPlot(LivePlot):
             if value is None or not (math.isfinite(value) and value > 0):
                 continue
             pos = math.log10(value) if self.spec.log_y else value
-            where = 0.97 - 0.3 * (len(self.lines) % 3)  # labels of close lines side by side
             line = pg.InfiniteLine(
-                pos=pos, angle=0, pen=pg.mkPen(colour, width=1.5, style=Qt.PenStyle.DashLine),
-                label=text, labelOpts={"position": where, "color": colour,
-                                       "anchors": [(1, 0), (1, 0)],
-                                       "fill": (255, 255, 255, 210)})
+                pos=pos, angle=0, pen=pg.mkPen(colour, width=1.5, style=Qt.PenStyle.DashLine))
+            line.label_text = text
             self.getPlotItem().addItem(line, ignoreBounds=False)
             self.lines.append(line)
-        self._line_legend = [(None, note)] if note and self.lines else []
+        labels = ", ".join(f'<span style="color:{line.pen.color().name()}">'
+                           f"{html.escape(line.label_text)}</span>" for line in self.lines)
+        # two notes: the labels go on a line of their own when both do not fit on one
+        self._line_legend = [(None, note), (None, labels)] if note and self.lines else []
         self._rebuild_legend()
 
-    def refresh(self, columns, x_field: str) -> int:
-        """Hand each shown run's data to its curves; returns how many points are drawn."""
-        extents = [(float(c[x_field][0]), float(np.nanmax(c[x_field])))
-                   for i, c in enumerate(columns) if c.n and i not in self.hidden]
+    #: set by :meth:`refresh` when its deadline came before every run's new data was drawn
+    unfinished = False
+    _next_run = 0  # where the next refresh with a deadline starts drawing (round robin)
+
+    def refresh(self, columns, x_field: str, deadline: float | None = None) -> int:
+        """Hand each shown run's new data to its curves; returns how many points there are to
+        draw. With a ``deadline`` (``time.perf_counter()`` seconds) the runs take turns: past it,
+        the runs not yet drawn wait for the next call (``unfinished``), which starts with them.
+        """
+        self._drawn_from = (columns, x_field)
+        runs = columns[: len(self.run_items)]
+        extents = [x_extent(c[x_field], self.view.log_x)
+                   for i, c in enumerate(runs) if c.n and i not in self.hidden]
+        extents = [e for e in extents if e is not None]
         self.view.x_extent = ((min(a for a, _ in extents), max(b for _, b in extents))
                               if extents else None)
-        drawn, states, dashed = 0, {}, False
-        for i, cols in enumerate(columns[: len(self.run_items)]):
+        drawn, states, dashed, changed = 0, {}, False, []
+        for i, cols in enumerate(runs):
             x = cols[x_field]
             for k, (curve, item) in enumerate(zip(self.fields, self.run_items[i], strict=True)):
                 y = cols[curve.field]
@@ -224,20 +240,32 @@ class RunsPlot(LivePlot):
                 else:
                     dashed = dashed or count > 0
                 key = (x_field, curve.field, cols.generation, count)
-                if key == item.drawn_key or i in self.hidden:
-                    continue  # append-only columns: the same number of points is the same data
-                item.drawn_key = key
-                dots = self._set_curve_data(item, curve, x, y, ok, count)
-                if dots is not None:
-                    self._show_dots(item, k, *dots)
-                elif item.dots is not None:
-                    item.dots.hide()
+                if key != item.drawn_key and i not in self.hidden:  # append-only columns: the
+                    changed.append((i, k, key, x, y, ok, count))  # same count is the same data
+        self.unfinished = False
+        start = self._next_run % max(1, len(runs))
+        changed.sort(key=lambda change: (change[0] - start) % len(runs))
+        for n, (i, k, key, x, y, ok, count) in enumerate(changed):
+            curve, item = self.fields[k], self.run_items[i][k]
+            item.drawn_key = key
+            dots = self._set_curve_data(item, curve, x, y, ok, count)
+            if dots is not None:
+                self._show_dots(item, k, *dots)
+            elif item.dots is not None:
+                item.dots.hide()
+            self._next_run = i + 1
+            if deadline is not None and n + 1 < len(changed) and time.perf_counter() >= deadline:
+                self.unfinished = True
+                break
         dashed = dashed or not any(c.n for c in columns)
         if states != self._states or dashed != self.dashed_drawn:  # rare: a run's first data
             self._states, self.dashed_drawn = states, dashed
             self._rebuild_legend()
         self._show_note(empty=any(c.n for c in columns) and drawn == 0)
         return drawn
+
+    def curve_items(self) -> list[pg.PlotDataItem]:
+        return [item for row in self.run_items for item in row]
 
     def run_curves(self) -> list[pg.PlotDataItem]:
         """The main (train) curve of every run, in run order (tests and exports)."""
@@ -273,8 +301,10 @@ class RunKey(QWidget):
                            "QToolButton:!checked { color: #a8a8a8; }")
 
     def set_runs(self, runs) -> None:
-        for button in self.buttons:
-            self._grid.removeWidget(button)
+        for button in self.buttons:  # gone at once: a deferred delete waits for the event
+            self._grid.removeWidget(button)  # loop it was asked in, which a nested loop (a
+            button.hide()  # menu, a dialog) is not, and the old key stayed drawn under the new
+            button.setParent(None)
             button.deleteLater()
         self.buttons = []
         columns = min(len(runs), self.COLUMNS) or 1
@@ -286,7 +316,8 @@ class RunKey(QWidget):
             button.setIconSize(QSize(28, 14))
             button.setText(f"{i + 1}  {label}")
             button.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
-            button.setToolTip(f"{label}: click to hide or show this run in every plot.")
+            button.setToolTip(f"<p>{html.escape(label)}: click to hide or show this run in "
+                              "every plot.</p>")  # rich text around the label as typed
             button.toggled.connect(lambda on, i=i: self.toggled.emit(i, on))
             self._grid.addWidget(button, i // columns, i % columns, Qt.AlignmentFlag.AlignLeft)
             self.buttons.append(button)

@@ -49,6 +49,10 @@ from .log_axis import compact
 from .plots import X_MODES
 
 PLOTS_PER_TICK = 2  # plots redrawn per timer tick (six plots of up to 16 curves each)
+#: The most a redraw tick spends handing new data to curves (seconds); the runs' curves take
+#: turns, the rest wait for the next tick. With 8 runs streaming on a busy machine, redrawing
+#: everything that changed took up to 57 ms a tick (benchmarks/compare.py --gui-runs 8).
+FRAME_BUDGET = 0.010
 SUMMARY_SECONDS = 0.25  # the table, distances and run statuses change at most 4 times a second
 
 
@@ -147,6 +151,7 @@ class ComparisonWindow(DocumentWindow):
         layout.addWidget(self.splitter, 1)
         self.setCentralWidget(central)
         self.status_label = QLabel("Ready: press Start (F5).")
+        self.status_label.setTextFormat(Qt.TextFormat.PlainText)  # run labels as typed
         self.status_label.setSizePolicy(QSizePolicy.Policy.Ignored,
                                         QSizePolicy.Policy.Preferred)
         self.statusBar().addWidget(self.status_label, 1)
@@ -379,9 +384,10 @@ class ComparisonWindow(DocumentWindow):
     # -- drawing -----------------------------------------------------------------------------
     def _redraw(self) -> None:
         now = self._tick()
-        self.plots.refresh_some(PLOTS_PER_TICK)
         if self._summary_dirty and now - self._summary_at >= SUMMARY_SECONDS:
-            self._update_summary()
+            self._update_summary()  # this tick's work: the plots go on at the next
+            return
+        self.plots.refresh_some(PLOTS_PER_TICK, FRAME_BUDGET)
 
     def _update_summary(self) -> None:
         """The table, the distance matrix and the run list's statuses from what arrived."""
@@ -404,6 +410,9 @@ class ComparisonWindow(DocumentWindow):
                 if status == "running":
                     detail = (f"step {last.step} · loss {compact(last.loss_train, 3)}"
                               if last is not None else "starting")
+                elif status in ("finished", "stopped") and last is not None:
+                    # short enough for the column; why it ended is in the tooltip and the table
+                    detail = f"loss {compact(last.loss_train, 3)}"
                 self.runs_editor.set_status(i, status, result.message, detail)
         if started:
             by = {s: sum(r.status == s for r in results) for s in

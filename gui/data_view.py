@@ -10,6 +10,7 @@ points takes 15–25 ms, most of a redraw tick.
 
 from __future__ import annotations
 
+import html
 import time
 from dataclasses import dataclass
 from functools import partial
@@ -50,6 +51,11 @@ def _abbreviate(name, chars: int) -> str:
 
 def _short(name: str) -> str:
     return name.split(" (", 1)[0]
+
+
+def _plain(text: str) -> str:
+    """A data name (a CSV file's, its columns') as typed: pyqtgraph's titles read HTML."""
+    return html.escape(str(text))
 
 
 def _class_labels(names) -> tuple[str, list[str]]:
@@ -215,21 +221,21 @@ class DataView(pg.PlotWidget):
 
     def _setup_surface(self) -> None:
         data = self.problem.dataset
-        self.item.setTitle(f"Decision surface: {_short(data.name)}", size="11pt")
+        self.item.setTitle(f"Decision surface: {_plain(_short(data.name))}", size="11pt")
         binary = (data.n_classes or 2) <= 2
         cmap = binary_map() if binary else _class_map(data.n_classes)
         self.image = pg.ImageItem(axisOrder="col-major")
         self.item.addItem(self.image)
         self.image.setColorMap(cmap)
         self.image.setLevels((0, 1) if binary else (0, data.n_classes - 1))
-        self.item.setLabel("bottom", f"{data.feature_names[0]} (standardised)")
-        self.item.setLabel("left", f"{data.feature_names[1]} (standardised)")
+        self.item.setLabel("bottom", f"{_plain(data.feature_names[0])} (standardised)")
+        self.item.setLabel("left", f"{_plain(data.feature_names[1])} (standardised)")
         self._points(data.X_train, data.y_train, "o", "train points", True)
         if data.n_test:
             self._points(data.X_test, data.y_test, "t", "test points", True)
         if binary:
             self._bar = pg.ColorBarItem(values=(0, 1), colorMap=cmap, interactive=False,
-                                        width=10, label=f"P({data.target_names[-1]})")
+                                        width=10, label=f"P({_plain(data.target_names[-1])})")
             self._bar.setImageItem(self.image, insert_in=self.item)
         self.item.getViewBox().setAspectLocked(True)
 
@@ -240,28 +246,31 @@ class DataView(pg.PlotWidget):
 
     def _setup_curve(self) -> None:
         data = self.problem.dataset
-        self.item.setTitle(f"Fitted curve: {_short(data.name)}", size="11pt")
-        self.item.setLabel("bottom", f"{data.feature_names[0]} (standardised)")
-        self.item.setLabel("left", data.target_names[0])
+        self.item.setTitle(f"Fitted curve: {_plain(_short(data.name))}", size="11pt")
+        self.item.setLabel("bottom", _plain(data.feature_names[0]))  # in the data's own units
+        self.item.setLabel("left", _plain(data.target_names[0]))
         self.item.showGrid(x=True, y=True, alpha=0.25)
-        self._points(data.X_train, data.y_train[:, 0], "o", "train data", False)
+        raw = data.scale[0], data.mean[0]  # the network sees (x − mean) / scale
+        self._points(data.X_train * raw[0] + raw[1], data.y_train[:, 0], "o", "train data", False)
         if data.n_test:
-            self._points(data.X_test, data.y_test[:, 0], "t", "test data", False, "#d62728")
+            self._points(data.X_test * raw[0] + raw[1], data.y_test[:, 0], "t", "test data", False,
+                         "#d62728")
         self.fit = self.item.plot([], [], pen=pg.mkPen("#1f77b4", width=3))
         self.legend.add(self.fit, "network")
 
     def _draw_curve(self, curve) -> None:
         x, y = curve
-        self.fit.setData(x, y)
+        data = self.problem.dataset
+        self.fit.setData(x * data.scale[0] + data.mean[0], y)
 
     def _setup_confusion(self) -> None:
         data = self.problem.dataset
         split = "test" if data.n_test else "train"
         self._split = split
         names = data.target_names if data.task == "classification" else ()
-        self._set_title(f"Confusion matrix, {split} data", _short(data.name))
+        self._set_title(f"Confusion matrix, {split} data", _plain(_short(data.name)))
         if data.task != "classification":
-            self.item.setTitle(f"{data.name}: {data.n_features}-D regression — see the RMS "
+            self.item.setTitle(f"{_plain(data.name)}: {data.n_features}-D regression — see the RMS "
                                "plot", size="10pt")
             self.mode = "empty"
             return
@@ -276,8 +285,8 @@ class DataView(pg.PlotWidget):
             [[(i + 0.5, _abbreviate(n, max(3, 24 // len(labels)))) for i, n in enumerate(labels)]])
         self.item.getAxis("left").setTicks([[(i + 0.5, _abbreviate(n, 12))
                                              for i, n in enumerate(labels)]])
-        self.item.setLabel("bottom", f"predicted {noun}")
-        self.item.setLabel("left", f"true {noun}")
+        self.item.setLabel("bottom", f"predicted {_plain(noun)}")
+        self.item.setLabel("left", f"true {_plain(noun)}")
         self._cells: list[pg.TextItem] = []
         for i in range(len(labels)):
             for j in range(len(labels)):

@@ -36,6 +36,7 @@ class DocumentWindow(QMainWindow):
 
     def make_banner(self) -> QLabel:
         self.banner = QLabel("")
+        self.banner.setTextFormat(Qt.TextFormat.PlainText)  # labels and file names as typed
         self.banner.setWordWrap(True)
         self.banner.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.banner.hide()
@@ -57,6 +58,7 @@ class DocumentWindow(QMainWindow):
         self.show_banner(text, "error")
         box = QMessageBox(QMessageBox.Icon.Warning, title, text, QMessageBox.StandardButton.Ok,
                           self)
+        box.setTextFormat(Qt.TextFormat.PlainText)
         box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         box.open()
         self.error_dialog = box
@@ -107,12 +109,15 @@ class DocumentWindow(QMainWindow):
         mode = self.settings.value(f"{prefix}x_mode")
         if mode in x_modes:
             self.set_x_mode(mode)
+        if str(self.settings.value(f"{prefix}log_x", "false")).lower() == "true":
+            self.set_log_x(True)
 
     def remember_window_state(self) -> None:
         prefix = self.SETTINGS_PREFIX
         self.settings.setValue(f"{prefix}geometry", self.saveGeometry())
         self.settings.setValue(f"{prefix}window_state", self.saveState())
         self.settings.setValue(f"{prefix}x_mode", self.plots.x_mode)
+        self.settings.setValue(f"{prefix}log_x", self.plots.log_x)
 
     # -- timers and the x axis ---------------------------------------------------------------
     def _start_timers(self, preview) -> None:
@@ -137,13 +142,25 @@ class DocumentWindow(QMainWindow):
         return now
 
     def _add_view_menu(self, bar, x_modes):
-        """View ▸ one entry per x axis; the menu, for more entries."""
+        """View ▸ one entry per x axis and the log x switch; the menu, for more entries."""
         view_menu = bar.addMenu("&View")
         for key, (label, _, _) in x_modes.items():
             self._menu_action(view_menu, f"x axis: {label}", None,
                               lambda _=False, k=key: self.set_x_mode(k))
+        self.log_x_action = self._menu_action(view_menu, "&Logarithmic x axis", "Ctrl+Shift+L",
+                                              lambda on: self.set_log_x(on))
+        self.log_x_action.setCheckable(True)
+        self.log_x_action.setToolTip("Every plot's x axis on a log scale (each plot's "
+                                     "right-click menu switches it alone)")
+        view_menu.addSeparator()
         return view_menu
 
     def set_x_mode(self, mode: str) -> None:
         self.plots.set_x_mode(mode)
         self.controls.set_x_mode(mode)
+
+    def set_log_x(self, on: bool) -> None:
+        """Every plot's x axis logarithmic (or linear); remembered with the window."""
+        self.plots.set_log_x(on)
+        if self.log_x_action.isChecked() != on:
+            self.log_x_action.setChecked(on)

@@ -165,7 +165,9 @@ class StiffnessLens(QWidget):
         self.scale_box.setToolTip(TIPS["scale"])
         self.scale_box.currentIndexChanged.connect(self.refresh)
         self.export_button = QToolButton()
-        self.export_button.setText("Export")
+        self.export_button.setText("Export ▾")
+        # the style's own arrow was drawn over the word ("Expor⌄")
+        self.export_button.setStyleSheet("QToolButton::menu-indicator { image: none; }")
         self.export_button.setToolTip(TIPS["export"])
         self.export_button.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
         menu = QMenu(self.export_button)
@@ -381,6 +383,15 @@ class StiffnessLens(QWidget):
     def _is_live(self) -> bool:
         run = self.run
         return run is not None and run.last is not None and run.last.status == "running"
+
+    def hideEvent(self, event) -> None:  # noqa: N802 (Qt naming)
+        """A closed lens marks no moment in the plots (its line stayed in every plot)."""
+        super().hideEvent(event)
+        self._emit_moment(None)
+
+    def showEvent(self, event) -> None:  # noqa: N802 (Qt naming)
+        super().showEvent(event)
+        self.refresh()  # the marker back at the spectrum shown
 
     def _emit_moment(self, snap) -> None:
         if snap is not self._shown_moment:

@@ -11,6 +11,27 @@ MARKER_COLOR = "#ff7f0e"
 MARKER_TIP = ("The moment the stiffness lens shows: move its time slider to move this line.")
 
 
+class _MarkerLine(pg.InfiniteLine):
+    """A vertical line at a data x that follows its plot into and out of log x (pyqtgraph
+    tells every item of a plot through ``setLogMode``; a plain InfiniteLine ignores it)."""
+
+    data_x: float | None = None  # None: hidden
+    log_x = False
+
+    def setLogMode(self, x: bool, _y: bool) -> None:  # noqa: N802 (pyqtgraph naming)
+        self.log_x = x
+        self.place(self.data_x)
+
+    def place(self, x: float | None) -> None:
+        """Show the line at data ``x``; None (or 0 on a log axis, which has no place) hides."""
+        self.data_x = x
+        if x is None or self.log_x and x <= 0:
+            self.hide()
+            return
+        self.setValue(math.log10(x) if self.log_x else x)
+        self.show()
+
+
 class TimeMarker:
     """One dashed vertical line per plot item, at the x of a snapshot in the plots' x-axis mode
     (t, step, n_grad or wall: the snapshot fields of the same names). Never part of the plots'
@@ -22,7 +43,7 @@ class TimeMarker:
         self.lines: list[pg.InfiniteLine] = []
         pen = pg.mkPen(MARKER_COLOR, width=2, style=Qt.PenStyle.DashLine)
         for item in plot_items:
-            line = pg.InfiniteLine(pos=0.0, angle=90, pen=pen, movable=False)
+            line = _MarkerLine(pos=0.0, angle=90, pen=pen, movable=False)
             line.setZValue(30)
             line.setToolTip(MARKER_TIP)
             line.hide()
@@ -49,8 +70,4 @@ class TimeMarker:
     def _place(self) -> None:
         x = self.x
         for line in self.lines:
-            if x is None:
-                line.hide()
-            else:
-                line.setValue(x)
-                line.show()
+            line.place(x)

@@ -21,7 +21,7 @@ from . import plots as _lab_style  # noqa: F401 (the lab's pyqtgraph options: wh
 from .lens_axes import SymLogAxis, linear_threshold, symlog
 from .lens_regions import Region, outline, outline_extent
 from .log_axis import compact
-from .plot_parts import BottomLegend, PlotNote
+from .plot_parts import BottomLegend, FittedTitle, PlotNote
 
 #: How each eigen-direction fares, the same in both views: decays (inside the region),
 #: unstable (λ > 0 but outside: the method amplifies what the flow damps), saddle (λ < 0: the
@@ -96,7 +96,16 @@ def _style_axes(item: pg.PlotItem) -> None:
     item.layout.setContentsMargins(2, 2, 14, 2)
 
 
-class SpectrumView(pg.PlotWidget):
+class _TitledView(pg.PlotWidget):
+    """A plot whose title (``fitted_title``) wraps to its width."""
+
+    def resizeEvent(self, event) -> None:  # noqa: N802 (Qt naming)
+        super().resizeEvent(event)
+        if "fitted_title" in self.__dict__:  # pyqtgraph resizes before the title is made
+            self.fitted_title.fit()
+
+
+class SpectrumView(_TitledView):
     """Eigenvalues λᵢ against their index (ascending) on a symmetric-log y axis, coloured by
     :func:`classify`; a dashed line at the method's limit bound/h (eigenvalues above it leave
     the region)."""
@@ -106,8 +115,9 @@ class SpectrumView(pg.PlotWidget):
         super().__init__(parent, axisItems={"left": self.y_axis})
         self.title = "Hessian spectrum"
         item = self.getPlotItem()
-        item.setTitle(self.title, size="10pt")
-        item.setLabel("left", "eigenvalue λᵢ", units="1/time")
+        self.fitted_title = FittedTitle(self)
+        self.fitted_title.set(self.title)
+        item.setLabel("left", "λᵢ", units="1/time")  # short: the plot is low in a narrow dock
         item.setLabel("bottom", "index i (ascending)")
         _style_axes(item)
         item.setMenuEnabled(False)
@@ -141,7 +151,7 @@ class SpectrumView(pg.PlotWidget):
             self.limit.hide()
             _set_legend(self.legend, [])
             self.note.show_text(note or "no spectrum yet")
-            self.getPlotItem().setTitle(self.title, size="10pt")
+            self.fitted_title.set(self.title)
             self.getPlotItem().setLabel("bottom", "index i (ascending)")
             return
         lam = np.asarray(spectrum.eigenvalues, dtype=float)
@@ -174,7 +184,7 @@ class SpectrumView(pg.PlotWidget):
         _set_legend(self.legend, entries)
         # short: a title wider than the plot widens the plot past its widget's right edge,
         # and the largest eigenvalues (drawn there) with it; what is shown goes under the axis
-        self.getPlotItem().setTitle(f"Hessian spectrum at step {spectrum.step}", size="10pt")
+        self.fitted_title.set(f"Hessian spectrum at step {spectrum.step}")
         if spectrum.complete:
             axis = f"index i of {len(lam):,} (ascending, all)"
         elif n_params:
@@ -201,7 +211,7 @@ class SpectrumView(pg.PlotWidget):
                                np.arange(n_params - (m - low) + 1, n_params + 1)]).astype(float)
 
 
-class RegionView(pg.PlotWidget):
+class RegionView(_TitledView):
     """The complex plane z = h·λ_J = −h·λᵢ(H): the stable set shaded green with its boundary,
     the real-axis bound dashed, and one point per eigenvalue coloured by :func:`classify`."""
 
@@ -209,7 +219,8 @@ class RegionView(pg.PlotWidget):
         self.x_axis, self.y_axis = SymLogAxis("bottom"), SymLogAxis("left")
         super().__init__(parent, axisItems={"bottom": self.x_axis, "left": self.y_axis})
         item = self.getPlotItem()
-        item.setTitle("Stability region", size="10pt")
+        self.fitted_title = FittedTitle(self)
+        self.fitted_title.set("Stability region")
         item.setLabel("bottom", "Re z,  z = −h·λᵢ")
         item.setLabel("left", "Im z")
         _style_axes(item)
@@ -299,7 +310,7 @@ class RegionView(pg.PlotWidget):
             entries.append((self.bound_sample, f"real-axis bound −{compact(region.bound, 3)}"))
         _set_legend(self.legend, entries)
         title = "Stability region" if region is None else f"Stability region: {region.title}"
-        self.getPlotItem().setTitle(title, size="10pt")
+        self.fitted_title.set(title)
         text = note or (region.note if region is not None else "")
         self.note.show_text(text or None, "top")
         self._set_range(z, curves, region, tx, use)

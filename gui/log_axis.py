@@ -4,7 +4,8 @@ pyqtgraph's own log axis labels every minor tick ("2·10¹ 3·10¹ …" pile up)
 when the range lies inside one decade. :class:`LogAxis` picks its ticks with :func:`log_ticks`:
 decades when two or more are visible, 1-2-5 mantissas for narrower ranges (finer steps when even
 those give fewer than two labels), unlabelled minor ticks in between, and labels from
-:func:`tick_labels` ("0.001" while every label fits as a short decimal, else "1e-5" for all).
+:func:`tick_labels`, one style on every axis of the lab: decades as powers of ten ("10⁻²"),
+1-2-5 steps as short decimals ("0.2", "50"), or as "2·10⁻⁵" where a decimal would be long.
 """
 
 from __future__ import annotations
@@ -106,21 +107,36 @@ def _decimal(value: float) -> str:
     return text if "e" not in text else f"{value:.6f}".rstrip("0").rstrip(".")
 
 
-def _scientific(value: float) -> str:
+_SUPERSCRIPT = str.maketrans("-0123456789", "⁻⁰¹²³⁴⁵⁶⁷⁸⁹")
+
+
+def _mantissa_exponent(value: float) -> tuple[float, int]:
     exponent = math.floor(math.log10(abs(value)) + 1e-9)
-    mantissa = float(f"{value / 10.0 ** exponent:.6g}")
-    if abs(mantissa) >= 10:  # 9.9999999 rounded up
+    mantissa = float(f"{abs(value) / 10.0 ** exponent:.6g}")
+    if mantissa >= 10:  # 9.9999999 rounded up
         mantissa, exponent = mantissa / 10, exponent + 1
-    return f"{mantissa:g}e{exponent}"
+    return mantissa, exponent
+
+
+def _power(value: float) -> str:
+    """"10⁻³", "2·10⁵", "−10²"."""
+    mantissa, exponent = _mantissa_exponent(value)
+    sign = "−" if value < 0 else ""
+    head = "" if mantissa == 1 else f"{mantissa:g}·"
+    return f"{sign}{head}10{str(exponent).translate(_SUPERSCRIPT)}"
 
 
 def tick_labels(values) -> list[str]:
-    """Labels for tick values, in one style: "0.001"-style decimals while every value lies in
-    [0.0001, 100000), otherwise "1e-5"-style for all of them."""
+    """Labels for one axis' ticks, in the style every axis of the lab uses, whatever its range:
+    an axis labelled at decades only shows powers of ten ("10⁻²", "10⁰", "10³"); any other
+    (an axis narrower than two decades labels 1-2-5 steps) short decimals ("0.2", "0.5", "1")
+    while every value lies in [0.0001, 100000), else "2·10⁻⁵"-style powers."""
     values = [float(v) for v in values]
-    if all(v == 0 or 1e-4 * (1 - 1e-9) <= abs(v) < 1e5 for v in values):
-        return [_decimal(v) for v in values]
-    return ["0" if v == 0 else _scientific(v) for v in values]
+    nonzero = [v for v in values if v != 0]
+    if nonzero and all(_mantissa_exponent(v)[0] == 1 for v in nonzero) or not all(
+            v == 0 or 1e-4 * (1 - 1e-9) <= abs(v) < 1e5 for v in values):
+        return ["0" if v == 0 else _power(v) for v in values]
+    return [_decimal(v) for v in values]
 
 
 def compact(value: float | None, digits: int = 4) -> str:

@@ -1,8 +1,9 @@
 """Pieces the lab's plots share: a steadily growing auto-range, a legend below the plot, a note.
 
 - :class:`SteadyViewBox` auto-ranges to *nice* bounds (x from 0 to 1, 1.5, 2, 3, 4, 5, 6, 8 ×
-  10^k; log y to 1-2-5 × 10^k): the axes keep still while a run streams, so they are read
-  easily and repainted only when a bound is passed.
+  10^k; log axes to 1-2-5 × 10^k): the axes keep still while a run streams, so they are read
+  easily and repainted only when a bound is passed. Its y range leaves out one-step spikes
+  (:func:`robust_range`) unless the user asks for every point (right-click menu).
 - :class:`BottomLegend` sits in its own row under the x axis, never over the data.
 - :class:`PlotNote` is a line of text centred in the plot ("not reported by this method").
 - :class:`PlotGrid` is what the lab's and the comparison's panels of plots share: the x-axis
@@ -13,9 +14,13 @@ from __future__ import annotations
 
 import html
 import math
+import re
+import time
 
+import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt
+from PySide6.QtGui import QFont, QFontMetrics
 from PySide6.QtWidgets import QGraphicsWidget, QWidget
 
 #: x-axis modes: key → (menu label, axis label, units)
@@ -30,6 +35,38 @@ GROWTH_STEPS = (1.0, 1.5, 2.0, 3.0, 4.0, 5.0, 6.0, 8.0, 10.0)
 LOG_STEPS = (1.0, 2.0, 5.0, 10.0)
 X_PADDING = 0.03  # room for the labels at both ends ("0" and the last one)
 Y_PADDING = 0.04  # of the y range, so a line at 100 % or on a bound does not hide in the frame
+
+
+#: The y auto-range spans the 1st–99th percentile of a plot's points, widened to the lowest and
+#: highest point unless that lies more than SPIKE_SPANS times the percentiles' span beyond them
+#: (a one-step spike: h·λmax at 200 once, while every curve stays below 3).
+ROBUST_QUANTILES = (0.01, 0.99)
+SPIKE_SPANS = 1.0
+ROBUST_MIN_POINTS = 50  # fewer points than this: every one counts
+SPIKES_ACTION = "y range: leave out one-step spikes"
+
+
+def robust_range(values: np.ndarray, floor_span: float) -> tuple[float, float] | None:
+    """[low, high] of the finite ``values``, leaving out spikes (see :data:`SPIKE_SPANS`);
+    ``floor_span`` stands in for the percentiles' span when they coincide (a constant curve)."""
+    values = values[np.isfinite(values)]
+    if not values.size:
+        return None
+    low, high = float(values.min()), float(values.max())
+    if values.size < ROBUST_MIN_POINTS:
+        return low, high
+    q_low, q_high = (float(q) for q in np.quantile(values, ROBUST_QUANTILES))
+    reach = SPIKE_SPANS * max(q_high - q_low, floor_span)
+    return (low if low >= q_low - reach else q_low, high if high <= q_high + reach else q_high)
+
+
+def x_extent(x: np.ndarray, log_x: bool) -> tuple[float, float] | None:
+    """(first, last) x of a run's data: from its first finite value, or on a log axis its
+    smallest positive one (0 has no place there); None when there is none."""
+    x = x[np.isfinite(x) & (x > 0)] if log_x else x[np.isfinite(x)]
+    if not x.size:
+        return None
+    return float(x.min() if log_x else x[0]), float(x.max())
 
 
 def nice_ceil(value: float, steps=GROWTH_STEPS) -> float:
@@ -85,6 +122,13 @@ class SteadyViewBox(pg.ViewBox):
     def __init__(self, log_y: bool = False, **kwargs):
         super().__init__(**kwargs)
         self.log_y = log_y
+        self.log_x = False  # set by the plot when its x axis goes logarithmic
+        self.robust_y = True  # the y auto-range leaves out one-step spikes
+        self.spikes_action = self.menu.addAction(SPIKES_ACTION)
+        self.spikes_action.setCheckable(True)
+        self.spikes_action.setChecked(True)
+        self.spikes_action.setToolTip("Unticked: the y range holds every point, spikes too.")
+        self.spikes_action.toggled.connect(self.set_robust_y)
         self.x_extent: tuple[float, float] | None = None
         self.y_fixed: tuple[float, float] | None = None  # e.g. the order plot: 0 … max + 1
         self.y_limits: tuple[float, float] | None = None  # what y can be at all (set_y_limits)
@@ -95,19 +139,49 @@ class SteadyViewBox(pg.ViewBox):
         auto-range clamps its nice bounds to them (accuracy at 100 % throughout would
         otherwise be centred in 80–120 %), and panning or zooming stops there. None: no limits.
         """
-        self.y_limits = limits
+        self.y_limits = limits  # a bounded quantity's dips are its story, never spikes:
+        self.spikes_action.setVisible(limits is None)  # every point counts
         pad = (limits[1] - limits[0]) * Y_PADDING if limits else 0.0
         self.setLimits(yMin=limits[0] - pad if limits else None,
                        yMax=limits[1] + pad if limits else None)
         self.enableAutoRange(y=True)
 
+    def set_robust_y(self, on: bool) -> None:
+        """Leave one-step spikes out of the y auto-range (True) or show every point."""
+        self.robust_y = on
+        if self.spikes_action.isChecked() != on:
+            self.spikes_action.setChecked(on)
+        self.enableAutoRange(y=True)
+        self.updateAutoRange()
+
+    def _robust_y(self, y: list | None) -> list | None:
+        """The curves' y range without spikes, widened to the horizontal reference lines."""
+        curves = [item.getData()[1] for item in self.addedItems
+                  if isinstance(item, pg.PlotDataItem) and item.isVisible()]
+        curves = [c for c in curves if c is not None and len(c)]
+        found = robust_range(np.concatenate(curves), 1.0 if self.log_y else 0.0) \
+            if curves else None
+        if found is None:
+            return y
+        lines = [item.value() for item in self.addedItems if isinstance(item, pg.InfiniteLine)
+                 and item.angle == 0 and item.isVisible()]
+        return [min([found[0], *lines]), max([found[1], *lines])]
+
     def childrenBounds(self, frac=None, orthoRange=(None, None), items=None):  # noqa: N802
         bounds = super().childrenBounds(frac=frac, orthoRange=orthoRange, items=items)
-        if self.x_extent is not None:
+        if self.log_x:
+            extent = self.x_extent
+            if extent is None and bounds[0] is not None:
+                extent = tuple(10.0 ** v for v in bounds[0])
+            if extent is not None and all(map(math.isfinite, extent)) and extent[0] > 0:
+                bounds[0] = list(nice_log_range(math.log10(extent[0]), math.log10(extent[1])))
+        elif self.x_extent is not None:
             bounds[0] = list(nice_x_range(*self.x_extent))
         elif bounds[0] is not None and all(map(math.isfinite, bounds[0])):
             bounds[0] = list(nice_x_range(*bounds[0]))
         y = bounds[1]
+        if self.robust_y and self.y_fixed is None and self.y_limits is None and items is None:
+            y = self._robust_y(y)
         if self.y_fixed is not None:
             bounds[1] = list(self.y_fixed)
         elif y is not None and all(map(math.isfinite, y)):
@@ -267,6 +341,38 @@ class PlotNote(pg.TextItem):
         self.setPos(rect.center().x(), rect.center().y() if self.where == "center" else 4.0)
 
 
+class FittedTitle:
+    """A plot's title broken into lines that fit its widget's width, at ": " or " (" first.
+
+    pyqtgraph never wraps a title: a long one ("Stability region: BDF-5 (A(α)-stable, α =
+    51.8°)" in a narrow dock) widened the plot past its widget and cut its right edge off,
+    legend and notes with it. The widget calls :meth:`fit` when it is resized."""
+
+    def __init__(self, widget, size: str = "10pt"):
+        self.widget, self.size = widget, size
+        self.text, self._shown = "", None
+        self.font = QFont(widget.font())
+        self.font.setPointSizeF(float(size.rstrip("pt")))
+
+    def set(self, text: str) -> None:
+        self.text = text
+        self.fit()
+
+    def fit(self) -> None:
+        width = self.widget.width() - 24
+        metrics = QFontMetrics(self.font)
+        lines: list[str] = []
+        for phrase in re.split(r"(?<=: )|(?= \()", self.text):  # whole phrases on a line
+            if lines and metrics.horizontalAdvance(lines[-1] + phrase.rstrip()) <= width:
+                lines[-1] += phrase
+            elif phrase.strip():
+                lines.append(phrase.lstrip())
+        shown = "<br>".join(html.escape(line.strip()) for line in lines)
+        if shown != self._shown:
+            self._shown = shown
+            self.widget.getPlotItem().setTitle(shown, size=self.size)
+
+
 class PlotGrid(QWidget):
     """A panel of live plots (``self.plots``, key → plot with ``refresh(columns, x_field)``)
     drawn from ``self.columns`` against ``self.x_mode``; plots with undrawn data wait in
@@ -280,6 +386,7 @@ class PlotGrid(QWidget):
         self.plots: dict = {}
         self._stale: dict[str, None] = {}  # plots with undrawn data, in the order they went stale
         self.x_mode = "t"
+        self.log_x = False
 
     def _mark_stale(self) -> None:
         """Every plot has new data to draw."""
@@ -292,17 +399,34 @@ class PlotGrid(QWidget):
             plot.refresh(self.columns, self.x_mode)
         self._stale.clear()
 
-    def refresh_some(self, limit: int | None = None) -> bool:
+    def refresh_some(self, limit: int | None = None, budget: float | None = None) -> bool:
         """Redraw up to ``limit`` plots that have new data, oldest first; True if some still
         wait.
 
         Painting every plot in one timer tick costs more than a tick on a software-rendered
         display, so the window spreads them over successive ticks (each plot still updates
-        about 15 times a second).
+        about 15 times a second). With a ``budget`` (seconds) the work stops once it is spent,
+        and a plot whose curves take turns (the comparison's: one per run) may stop half way:
+        it goes to the back of the queue and goes on with its other curves next time. The
+        budget counts each redrawn plot's painting too (as long as its last paint took).
         """
-        for key in list(self._stale)[: self.PLOTS_PER_CALL if limit is None else limit]:
-            self.plots[key].refresh(self.columns, self.x_mode)
+        start = time.perf_counter()
+        painting = 0.0  # what the plots redrawn so far will cost to paint, by their last paint
+        for n, key in enumerate(list(self._stale)[: self.PLOTS_PER_CALL if limit is None
+                                                  else limit]):
+            plot = self.plots[key]
+            if budget is None:
+                plot.refresh(self.columns, self.x_mode)
+                del self._stale[key]
+                continue
+            deadline = start + budget - painting - plot.paint_seconds
+            if n and time.perf_counter() >= deadline:
+                break  # its paint would not fit this frame: first in the next
             del self._stale[key]
+            plot.refresh(self.columns, self.x_mode, deadline)
+            painting += plot.paint_seconds
+            if plot.unfinished:
+                self._stale[key] = None
         return bool(self._stale)
 
     def set_x_mode(self, mode: str) -> None:
@@ -315,6 +439,13 @@ class PlotGrid(QWidget):
             plot.getPlotItem().setLabel("bottom", label, units=units)
             plot.getPlotItem().enableAutoRange()
         self._note_x_axis()
+        self.refresh()
+
+    def set_log_x(self, on: bool) -> None:
+        """A logarithmic x axis on every plot (or back to linear)."""
+        self.log_x = on
+        for plot in self.plots.values():
+            plot.set_log_x(on)
         self.refresh()
 
     def _note_x_axis(self) -> None:

@@ -9,6 +9,7 @@ snapshot (not measured) becomes NaN and is simply not drawn.
 from __future__ import annotations
 
 import math
+import time
 from dataclasses import dataclass
 
 import numpy as np
@@ -20,7 +21,15 @@ from odeprop.core.methods import MethodInfo
 
 from .log_axis import LogAxis, compact
 from .plot_parts import X_MODES as X_MODES  # the panels' x-axis modes, imported from here too
-from .plot_parts import BottomLegend, PlotGrid, PlotNote, SteadyViewBox, nice_x_range
+from .plot_parts import (
+    BottomLegend,
+    PlotGrid,
+    PlotNote,
+    SteadyViewBox,
+    nice_log_range,
+    nice_x_range,
+    x_extent,
+)
 from .tooltips import tip
 
 COLUMNS = ("t", "step", "n_grad", "wall", "loss_train", "loss_test", "accuracy_train",
@@ -119,6 +128,10 @@ def _number(value) -> float:
     return math.nan if value is None else float(value)
 
 
+#: Dash and gap of a dashed curve, in pen widths: three curves' dashes tile a line.
+DASHES = (4.0, 8.0)
+
+
 @dataclass(frozen=True)
 class Curve:
     field: str
@@ -129,6 +142,26 @@ class Curve:
     #: shown only once it is above zero: work most methods never do (Hessian-vector products
     #: are a matrix-free method's Jacobian work) is not listed as "0 so far" for every other
     optional: bool = False
+    #: a value held over each step (the step size h of the step that ended at this snapshot):
+    #: drawn as a staircase, the same while stepping one step at a time and for a whole run
+    steps: bool = False
+    #: None: a solid line; n: dashed (:data:`DASHES`), its dashes n pen widths along, so that
+    #: curves that coincide (Jacobian evaluations and LU factorisations for lsoda, gradient and
+    #: Jacobian evaluations for lm) show in turns over a solid one, never one hidden under another
+    dash_offset: int | None = None
+
+    @property
+    def pen(self):
+        pen = pg.mkPen(self.color, width=self.width)
+        if self.dash_offset is not None:
+            pen.setDashPattern(list(DASHES))
+            pen.setDashOffset(self.dash_offset)
+        return pen
+
+    @property
+    def step_mode(self) -> str | None:
+        """pyqtgraph's stepMode: "left" holds each y from the previous point's x to its own."""
+        return "left" if self.steps else None
 
 
 @dataclass(frozen=True)
@@ -160,19 +193,20 @@ SPECS: tuple[PlotSpec, ...] = (
              "fit (regression), on train and test data.",
              missing="not measured (no test data): {}", y_limits=ACCURACY_LIMITS),
     PlotSpec("h", "Step size h", "h", "time units", True,
-             (Curve("h", "step size h", "#2ca02c"),), tip("h")),
+             (Curve("h", "step size h", "#2ca02c", steps=True),), tip("h")),
     PlotSpec("lambda", "Stiffness: λmax of the Hessian", "λmax", "1/time", True,
              (Curve("lambda_max", "λmax", "#9467bd"),), tip("lambda_max")),
     PlotSpec("hlam", "Stability: h·λmax", "h·λmax", "dimensionless", False,
              (Curve("h_lambda_max", "h·λmax", "#8c564b"),), tip("h_lambda_max")),
     PlotSpec("work", "Solver work (cumulative)", "count", "", True,
-             (Curve("n_grad", "gradient evals", "#1f77b4"),
-              Curve("n_grad_fd", "of which for FD Jacobians", "#7f7f7f", optional=True),
-              Curve("n_hvp", "Hv products", "#e377c2", optional=True),
-              Curve("jac_evals", "Jacobian evals", "#ff7f0e"),
-              Curve("lu_decomps", "LU factorisations", "#2ca02c"),
-              Curve("rejected", "rejected steps", "#d62728"),
-              Curve("newton_failures", "Newton failures", "#9467bd")),
+             (Curve("n_grad", "gradient evals", "#1f77b4", width=2.5),
+              Curve("n_grad_fd", "of which for FD Jacobians", "#7f7f7f", optional=True,
+                    dash_offset=8),
+              Curve("n_hvp", "Hv products", "#e377c2", optional=True, dash_offset=0),
+              Curve("jac_evals", "Jacobian evals", "#ff7f0e", dash_offset=4),
+              Curve("lu_decomps", "LU factorisations", "#2ca02c", dash_offset=8),
+              Curve("rejected", "rejected steps", "#d62728", dash_offset=0),
+              Curve("newton_failures", "Newton failures", "#9467bd", dash_offset=4)),
              f"{tip('n_grad')}\n\n{tip('n_grad_fd')}\n\n{tip('n_hvp')}\n\n{tip('rejected')}\n\n"
              f"{tip('newton_failures')}",
              missing="not reported by this method: {}"),
@@ -194,6 +228,7 @@ class LivePlot(pg.PlotWidget):
     def __init__(self, spec: PlotSpec, parent=None):
         self.view = SteadyViewBox(log_y=spec.log_y)
         axes = {"left": LogAxis("left")} if spec.log_y else {}
+        axes["bottom"] = LogAxis("bottom")  # a plain axis until the x axis goes logarithmic
         super().__init__(parent, viewBox=self.view, axisItems=axes)
         self.spec = spec
         self.title = spec.title
@@ -217,6 +252,8 @@ class LivePlot(pg.PlotWidget):
         item.layout.setContentsMargins(2, 2, 14, 2)  # room for the last x label ("1000")
         item.setDownsampling(auto=True, mode="peak")
         item.setClipToView(True)
+        item.ctrl.logXCheck.toggled.connect(self._log_x_toggled)  # ours or its context menu
+        self._drawn_from = None  # (columns, x field) of the last refresh: redrawn on log x
         self.legend = BottomLegend(item, max_columns=spec.legend_columns)
         self.note = PlotNote(self.view)
         self.empty_note = NOT_REPORTED  # shown when the run has data but this plot has none
@@ -229,6 +266,14 @@ class LivePlot(pg.PlotWidget):
         self._set_curves(spec.curves)
         self.setToolTip(spec.tooltip)
 
+    #: how long this plot's last paint took (s): what a redraw costs besides handing it data
+    paint_seconds = 0.0
+
+    def paintEvent(self, event) -> None:  # noqa: N802 (Qt naming)
+        begin = time.perf_counter()
+        super().paintEvent(event)
+        self.paint_seconds = time.perf_counter() - begin
+
     def _set_curves(self, curves) -> None:
         for _, item in self.curves:
             self.getPlotItem().removeItem(item)
@@ -236,7 +281,8 @@ class LivePlot(pg.PlotWidget):
         self.curves = []
         for curve in curves:
             item = pg.PlotDataItem(
-                [], [], pen=pg.mkPen(curve.color, width=curve.width), skipFiniteCheck=True,
+                [], [], pen=curve.pen, skipFiniteCheck=True,
+                stepMode=curve.step_mode,
                 autoDownsampleFactor=1.0)  # about two points per pixel after peak downsampling
             # dots for a curve of few points, so a lone point shows (its own item: pens and
             # brushes are set once, and PlotDataItem's symbols grow pyqtgraph's symbol atlas)
@@ -292,11 +338,27 @@ class LivePlot(pg.PlotWidget):
     def legend_names(self) -> list[str]:
         return self.legend.names()
 
+    def set_log_x(self, on: bool) -> None:
+        """A logarithmic x axis (also in the plot's right-click menu: Plot Options ▸
+        Transforms ▸ Log X)."""
+        self.getPlotItem().setLogMode(x=on)
+
+    def _log_x_toggled(self, on: bool) -> None:
+        self.view.log_x = on
+        for item in self.curve_items():
+            item.drawn_key = None  # the points at x = 0 leave or come back
+        if self._drawn_from is not None:
+            self.refresh(*self._drawn_from)
+
+    def curve_items(self) -> list[pg.PlotDataItem]:
+        return [item for _, item in self.curves]
+
     def refresh(self, columns: SnapshotColumns, x_field: str) -> int:
         """Hand the current data to every curve; returns how many points are drawn."""
+        self._drawn_from = (columns, x_field)
         x = columns[x_field]
-        self.view.x_extent = (float(x[0]), float(np.nanmax(x))) if columns.n else None
-        x_range = nice_x_range(*self.view.x_extent) if columns.n else None
+        self.view.x_extent = x_extent(x, self.view.log_x) if columns.n else None
+        x_range = self._nice_x(self.view.x_extent)
         if x_range != self._x_range:  # the axis grows with the run, even where a sparse
             self._x_range = x_range  # curve (λmax, probed now and then) gained no point
             self.view.updateAutoRange()
@@ -331,11 +393,20 @@ class LivePlot(pg.PlotWidget):
         self._show_note(empty=columns.n > 0 and drawn == 0)
         return drawn
 
+    def _nice_x(self, extent) -> tuple[float, float] | None:
+        if extent is None:
+            return None
+        if self.view.log_x:
+            return nice_log_range(math.log10(extent[0]), math.log10(extent[1]))
+        return nice_x_range(*extent)
+
     def _drawable(self, x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, int]:
         """Which points can be drawn (finite; positive on a log axis), and how many."""
         ok = np.isfinite(y) & np.isfinite(x)
         if self.spec.log_y:
             ok &= y > 0
+        if self.view.log_x:
+            ok &= x > 0
         return ok, int(np.count_nonzero(ok))
 
     def _set_curve_data(self, item, curve: Curve, x, y, ok, count: int):
@@ -346,12 +417,16 @@ class LivePlot(pg.PlotWidget):
             ys = ys * curve.scale
         item.setData(xs, ys)
         if 0 < count <= SYMBOL_MAX:
-            return xs, np.log10(ys) if self.spec.log_y else ys
+            return (np.log10(xs) if self.view.log_x else xs,
+                    np.log10(ys) if self.spec.log_y else ys)
         return None
 
     def _show_note(self, empty: bool) -> None:
         """The fixed note along the top, else the empty note when the run has data but this
-        plot has none."""
+        plot has none; the reference lines then step aside (the legend still names them): "not
+        measured" was printed over a dashed 2/η line that had nothing to be compared with."""
+        for line in self.lines:
+            line.setVisible(not empty)
         if self.fixed_note:
             self.note.show_text(self.fixed_note, "top")
         else:

@@ -86,6 +86,7 @@ class ControlBar(QWidget):
     def _finish(self, row: QHBoxLayout) -> None:
         """Lay out ``row`` with the (hidden) blocker line under it."""
         self.blocker = QLabel("")
+        self.blocker.setTextFormat(Qt.TextFormat.PlainText)  # the message quotes labels as typed
         self.blocker.setWordWrap(True)
         self.blocker.setStyleSheet("color: #b00020; font-weight: bold;")
         self.blocker.hide()

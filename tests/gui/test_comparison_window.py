@@ -8,6 +8,7 @@ import time
 from dataclasses import replace
 
 import numpy as np
+import pyqtgraph as pg
 import pytest
 from PySide6.QtCore import QEventLoop, QSettings, Qt, QTimer
 
@@ -26,6 +27,7 @@ from odeprop.core.snapshot import snapshots_to_csv
 from odeprop.core.summary import summarize
 from odeprop.gui.comparison_table import NONE_TEXT, SummaryModel
 from odeprop.gui.comparison_window import ComparisonWindow
+from odeprop.gui.log_axis import compact
 from odeprop.gui.plots import X_MODES
 
 #: Three solvers on a small problem, each done in about a second once its worker is up.
@@ -517,3 +519,112 @@ def test_a_run_the_network_is_too_big_for_is_refused_before_anything_starts(qtbo
     panel.method.setCurrentIndex(panel.method.findData("RK45"))
     assert not win.controls.blocker.isVisible() and win.controls.start_action.isEnabled()
     assert win.comparison().refusals(9610) == []
+
+
+def test_the_run_key_holds_only_the_open_comparison_s_runs(qtbot, cmp_window):
+    """Opening presets in turn replaces the key's entries at once (the old buttons were left
+    to a deferred delete that a nested event loop never ran: the new key was drawn over the
+    old one, 17 buttons after opening race-sine)."""
+    from PySide6.QtWidgets import QToolButton
+
+    actions = {a.objectName(): a for a in cmp_window.presets_menu.actions()}
+    key = cmp_window.plots.key
+    for name in ("article-and-critique", "race-sine"):
+        actions[f"preset_{name}"].trigger()
+        for wait in (0, 400):  # at once, and after the preview timer rebuilt the key again
+            qtbot.wait(wait)
+            runs = load_comparison(name).runs
+            buttons = key.findChildren(QToolButton)
+            assert [b.text() for b in buttons] == [f"{i + 1}  {s.label}"
+                                                   for i, s in enumerate(runs)]
+
+
+def test_labels_are_shown_as_plain_text_never_as_markup(qtbot, cmp_window):
+    """A run label "<b>x</b>" is shown as typed in the blocker, the banner, the status line and
+    the key's tooltips: never rendered as bold (or as an <img>)."""
+    from PySide6.QtGui import Qt as QtGui
+    from PySide6.QtWidgets import QLabel, QToolButton
+
+    label = "<b>x</b>"
+    editor = cmp_window.runs_editor
+    for row in (0, 1):  # the same label twice: refused, naming it
+        editor.table.setCurrentCell(row, 0)
+        editor.label_edit.setText(label)
+        editor.label_edit.textEdited.emit(label)
+    assert cmp_window.start() is False
+    cmp_window.status_label.setText(cmp_window.banner.text())
+    shown = [w for w in cmp_window.findChildren(QLabel) if label in w.text()]
+    assert {cmp_window.banner, cmp_window.controls.blocker} <= set(shown)
+    assert all(w.textFormat() == Qt.TextFormat.PlainText for w in shown), [
+        w.text() for w in shown if w.textFormat() != Qt.TextFormat.PlainText]
+    editor.label_edit.setText("<img src=x> y")
+    editor.label_edit.textEdited.emit("<img src=x> y")
+    cmp_window._preview()
+    tips = [b.toolTip() for b in cmp_window.plots.key.findChildren(QToolButton)]
+    assert any("&lt;img src=x&gt; y" in t for t in tips) and not any("<img" in t for t in tips)
+    assert QtGui.mightBeRichText(tips[0])  # escaped inside rich text: shown literally
+
+
+def test_log_x_is_a_view_menu_switch_remembered_with_the_window(finished, settings):
+    finished.log_x_action.trigger()
+    try:
+        for plot in finished.plots.plots.values():
+            assert plot.getPlotItem().getAxis("bottom").logMode
+            for curve in plot.run_curves():
+                x, _ = curve.getData()
+                assert x is None or np.isfinite(x).all()
+        finished.settings = settings
+        finished.remember_window_state()
+        again = ComparisonWindow(settings=settings, persist=False, restore=True)
+        assert again.plots.log_x and again.log_x_action.isChecked()
+        assert all(p.getPlotItem().getAxis("bottom").logMode for p in again.plots.plots.values())
+        again.close()
+    finally:
+        finished.log_x_action.trigger()
+    assert not any(p.getPlotItem().getAxis("bottom").logMode
+                   for p in finished.plots.plots.values())
+
+
+def test_reference_lines_are_named_in_the_footnote_and_clear_of_the_not_measured_note(
+        qtbot, cmp_window):
+    """race-sine's λ plot: each GD run's 2/η is named below the plot (not on its line, where it
+    sat on the curves); with nothing measured, "not measured" is never printed over a line."""
+    cmp_window.open_preset("race-sine")
+    qtbot.wait(400)  # the preview has made the runs' columns
+    plot = cmp_window.plots.plots["lambda"]
+    cmp_window.plots.columns = [columns_with_t() for _ in cmp_window.plots.columns]
+    cmp_window.plots.refresh()  # data, but no λmax measured: the empty note shows
+    assert plot.lines and not any(isinstance(child, pg.InfLineLabel)
+                                  for line in plot.lines for child in line.childItems())
+    gd = [s for s in cmp_window.comparison().runs if s.solver.method == "gd"]
+    assert all(f"2/η = {2 / s.solver.learning_rate:g}" in plot.legend.footnote_text for s in gd)
+    note = plot.note.sceneBoundingRect()
+    assert plot.note.text
+    for line in plot.lines:
+        y = plot.view.mapViewToScene(pg.Point(0, line.value())).y()
+        assert not line.isVisible() or not note.top() <= y <= note.bottom(), (note, y)
+    cmp_window.plots.columns[0]._data["lambda_max"][:20] = 5.0  # measured: the lines are back
+    cmp_window.plots.refresh()
+    assert not plot.note.text and all(line.isVisible() for line in plot.lines)
+
+
+def columns_with_t(n=20):
+    """Columns with ``n`` snapshots at t = n_grad = 1 … n and nothing measured."""
+    from odeprop.gui.comparison_plots import RUN_COLUMNS
+    from odeprop.gui.plots import SnapshotColumns
+
+    cols = SnapshotColumns(32, RUN_COLUMNS)
+    cols._data["t"][:n] = cols._data["n_grad"][:n] = np.arange(1, n + 1)
+    cols.n = n
+    return cols
+
+
+def test_the_run_list_says_how_each_run_ended_in_a_few_words(finished):
+    """"finished: reached the …" was always cut in the run list: the column says how it ended
+    and where, the tooltip why."""
+    table = finished.runs_editor.table
+    for i, result in enumerate(finished.live.results):
+        text = finished.runs_editor.status_text(i)
+        assert text == f"finished · loss {compact(result.last.loss_train, 3)}"
+        assert table.fontMetrics().horizontalAdvance(text) < 150
+        assert result.message and result.message in table.item(i, 1).toolTip()

@@ -137,6 +137,13 @@ def test_the_slider_moves_both_views_and_the_marker_in_every_plot(qtbot, window)
     # the arrow buttons step through the spectra
     lens.back.click()
     assert lens.slider.value() == 19
+    # closing the lens takes its marker out of the plots; opening it puts the marker back
+    window.lens_dock.toggleViewAction().trigger()
+    assert not window.lens_dock.isVisible()
+    assert all(not line.isVisible() for line in window.time_marker.lines)
+    window.lens_dock.toggleViewAction().trigger()
+    assert window.time_marker.x == by_step[spectra[19].step].n_grad
+    assert all(line.isVisible() for line in window.time_marker.lines)
     # Reset forgets the run: no spectra, no marker
     window.reset()
     assert lens.run is None and not lens.slider.isEnabled()
@@ -200,8 +207,8 @@ def test_the_bdf_locus_follows_the_order_of_a_real_run(qtbot, window):
         orders.add(order)
         expected = stability.boundary_locus("bdf", order=order, n=1441)
         np.testing.assert_allclose(boundary_z(lens.region_view), expected, atol=1e-12)
-        assert lens.region_view.getPlotItem().titleLabel.text.startswith(
-            f"Stability region: BDF-{order} ")
+        title = lens.region_view.getPlotItem().titleLabel.text.replace("<br>", " ")
+        assert title.startswith(f"Stability region: BDF-{order} ")
         assert lens.current[2].stable_inside is False
     assert len(orders) >= 2, orders  # the solver changed its order, and the lens followed
 
@@ -284,7 +291,7 @@ def test_symlog_axis_labels_real_values():
     levels = axis.tickValues(float(symlog(-10.0, 0.01)), float(symlog(100.0, 0.01)), 400)
     major = levels[0][1]
     labels = axis.tickStrings(major, 1.0, levels[0][0])
-    assert "0" in labels and "100" in labels and "-10" in labels
+    assert "0" in labels and "10²" in labels and "−10¹" in labels  # the lab's style
     assert symlog_inverse(symlog(np.array([-3.0, 0.0, 5e-5, 7.0]), 0.1), 0.1) == \
         pytest.approx([-3.0, 0.0, 5e-5, 7.0])
 
@@ -427,3 +434,24 @@ def test_the_view_menu_toggles_the_lens(window):
     assert not window.lens_dock.isVisible()
     action.trigger()
     assert window.lens_dock.isVisible() and window.lens.wants_spectra()
+
+
+def test_a_long_title_wraps_and_nothing_is_cut_at_a_narrow_dock_s_edge(qtbot):
+    """At the dock's narrowest the region's title ("Stability region: BDF-5 (A(α)-stable, α =
+    51.8°)") widened the plot past its widget: title, legend and note were cut at the edge."""
+    lens = StiffnessLens()
+    qtbot.addWidget(lens)
+    exp = Experiment().with_changes(solver={"method": "cvode-gmres"})
+    lens.start_run(exp, n_params=3)
+    lens.add_snapshots([snapshot(0, order=None)])
+    lens.add_spectra([spectrum(0, [-0.5, 1.0, 4.0])])
+    lens.resize(lens.minimumSizeHint().width(), 700)
+    lens.show()
+    qtbot.waitExposed(lens)
+    lens.refresh()
+    qtbot.wait(50)
+    for view in (lens.region_view, lens.spectrum_view):
+        item = view.getPlotItem()
+        assert item.sceneBoundingRect().width() <= view.width() + 1
+    title = lens.region_view.getPlotItem().titleLabel.text
+    assert "<br>" in title and title.replace("<br>", " ").startswith("Stability region: BDF-5 (")

@@ -3,6 +3,7 @@
 import math
 
 import numpy as np
+import pyqtgraph as pg
 import pytest
 from conftest import SHORT_BDF
 from PySide6.QtGui import QImage, QPainter
@@ -45,12 +46,12 @@ def shown_plot(qtbot, key: str, width=340, height=260) -> LivePlot:
 
 # -- the log axis ----------------------------------------------------------------------------
 @pytest.mark.parametrize(("lo", "hi", "expected"), [
-    (1e-4, 1e2, ["0.0001", "0.001", "0.01", "0.1", "1", "10", "100"]),
-    (1e-3, 1.0, ["0.001", "0.01", "0.1", "1"]),
+    (1e-4, 1e2, ["10⁻⁴", "10⁻³", "10⁻²", "10⁻¹", "10⁰", "10¹", "10²"]),
+    (1e-3, 1.0, ["10⁻³", "10⁻²", "10⁻¹", "10⁰"]),
     (0.2, 1.0, ["0.2", "0.5", "1"]),
     (0.45, 1.5, ["0.5", "1", "1.5"]),
     (0.48, 0.52, ["0.48", "0.5", "0.52"]),
-    (1.0, 1e12, ["1e0", "1e2", "1e4", "1e6", "1e8", "1e10", "1e12"]),
+    (1.0, 1e12, ["10⁰", "10²", "10⁴", "10⁶", "10⁸", "10¹⁰", "10¹²"]),
 ])
 def test_log_ticks_label_decades_or_1_2_5_and_never_fewer_than_two(lo, hi, expected):
     major, minor = log_ticks(math.log10(lo), math.log10(hi), 200)
@@ -65,10 +66,15 @@ def test_log_ticks_thin_decades_to_the_space_there_is():
     assert minor  # the skipped decades are still marked, unlabelled
 
 
-def test_tick_labels_use_one_style_per_axis():
-    assert tick_labels([0.001, 0.01, 0.1]) == ["0.001", "0.01", "0.1"]
-    assert tick_labels([1e-6, 1e-3, 1.0]) == ["1e-6", "1e-3", "1e0"]
-    assert tick_labels([2e5, 5e5]) == ["2e5", "5e5"]
+def test_tick_labels_use_one_style_on_every_axis_whatever_its_range():
+    """Decades read the same on every axis (they were "100, 10, 1" on one plot and "1e0,
+    1e-2" on another, as the range decided): powers of ten; 1-2-5 steps as decimals."""
+    assert tick_labels([1.0, 10.0, 100.0]) == ["10⁰", "10¹", "10²"]
+    assert tick_labels([1e-2, 1.0]) == ["10⁻²", "10⁰"]
+    assert tick_labels([1e-6, 1e-3, 1.0]) == ["10⁻⁶", "10⁻³", "10⁰"]
+    assert tick_labels([0.2, 0.5, 1.0]) == ["0.2", "0.5", "1"]
+    assert tick_labels([2e5, 5e5]) == ["2·10⁵", "5·10⁵"]
+    assert tick_labels([0.0, -100.0, 100.0]) == ["0", "−10²", "10²"]
     assert compact(1000.0) == "1000" and compact(837.2) == "837.2"
     assert compact(1.234e7) == "1.234e7" and compact(None) == "—"
 
@@ -294,3 +300,174 @@ def test_the_accuracy_axis_stays_within_0_and_100_percent(qtbot, train):
     plot.refresh(columns_with(200, rms_train=np.linspace(300.0, 200.0, 200)), "t")
     qtbot.wait(20)
     assert plot.view.viewRange()[1][1] >= 300.0
+
+
+def test_a_redraw_budget_draws_the_runs_in_turns_and_then_all_of_them(qtbot):
+    """With its budget spent (here: none at all) a tick hands new data to one run's curves at
+    a time, the next tick going on with the next run, until every run is drawn."""
+    from odeprop.gui.comparison_plots import ComparisonPlots
+
+    panel = ComparisonPlots()
+    qtbot.addWidget(panel)
+    panel.set_runs([("a", "#1f77b4"), ("b", "#ff7f0e"), ("c", "#2ca02c")])
+    sizes = (50, 60, 70)
+    panel.columns = [columns_with(n + 5, loss_train=np.linspace(1, 0.1, n + 5)) for n in sizes]
+    for cols, n in zip(panel.columns, sizes, strict=True):
+        cols.n = n
+    panel.set_x_mode("t")  # redraws everything at once, as x-axis switches do
+    for cols in panel.columns:  # then 5 new snapshots for every run
+        cols.n += 5
+    panel._mark_stale()
+    loss = panel.plots["loss"]
+
+    def drawn():
+        return [len(item.getData()[0]) for item in loss.run_curves()]
+
+    panel._stale = {"loss": None}  # the loss plot alone, to follow its turns
+    turns = []
+    while panel.refresh_some(budget=0.0):
+        turns.append(drawn())
+    turns.append(drawn())
+    assert turns == [[55, 60, 70], [55, 65, 70], [55, 65, 75]]
+
+
+def test_a_one_step_spike_does_not_set_the_y_range_until_asked(qtbot):
+    """h·λmax at about 1 with one step at 200 (edge-of-stability's early spike flattened every
+    curve): the auto-range leaves the spike out; the right-click menu brings every point."""
+    plot = shown_plot(qtbot, "hlam")
+    values = 1.0 + 0.5 * np.sin(np.arange(300) / 20)
+    values[5] = 200.0
+    plot.refresh(columns_with(300, h_lambda_max=values), "t")
+    qtbot.wait(50)
+    low, high = plot.view.viewRange()[1]
+    assert 1.5 < high < 5 and low <= 0.5
+    plot.view.spikes_action.trigger()  # unticked: every point
+    qtbot.wait(50)
+    assert plot.view.viewRange()[1][1] >= 200
+
+
+def test_a_falling_loss_keeps_its_start_and_end_in_the_y_range(qtbot):
+    plot = shown_plot(qtbot, "loss")
+    loss = np.geomspace(10.0, 1e-3, 400)
+    loss[:4] = [40.0, 20.0, 15.0, 12.0]  # a fast start is no spike
+    plot.refresh(columns_with(400, loss_train=loss), "t")
+    qtbot.wait(50)
+    low, high = plot.view.viewRange()[1]
+    assert low <= -3 and high >= math.log10(40)
+
+
+def test_log_x_draws_every_plot_from_its_first_positive_x(qtbot):
+    """Log x on every plot of a panel: the point at x = 0 has no place and is left out (not a
+    -inf that breaks the range); the axis is labelled in the lab's log style; the lens' time
+    marker follows; back to linear, every point is back."""
+    from odeprop.gui.lens_marker import TimeMarker
+    from odeprop.gui.plots import PlotPanel
+
+    panel = PlotPanel()
+    qtbot.addWidget(panel)
+    panel.resize(900, 600)
+    panel.show()
+    qtbot.waitExposed(panel)
+    panel.columns = columns_with(1000, loss_train=np.geomspace(1, 1e-2, 1000))
+    marker = TimeMarker([p.getPlotItem() for p in panel.plots.values()])
+    marker.show_at(type("Snapshot", (), {"t": 100.0})())
+    panel.set_log_x(True)
+    qtbot.wait(50)
+    loss = panel.plots["loss"]
+    x = loss.curves[0][1].xData
+    assert len(x) == 999 and x.min() == 1.0  # t = 0 left out
+    assert np.isfinite(loss.curves[0][1].getData()[0]).all()
+    x0, x1 = loss.view.viewRange()[0]
+    assert x0 <= 0 and 2.99 <= x1 <= 3.4  # 1 … 1000 (and a little room)
+    assert loss.getPlotItem().getAxis("bottom").labelled_ticks() == ["10⁰", "10¹", "10²", "10³"]
+    assert {line.value() for line in marker.lines} == {2.0}
+    panel.set_log_x(False)
+    qtbot.wait(50)
+    assert len(loss.curves[0][1].xData) == 1000
+    assert {line.value() for line in marker.lines} == {100.0}
+
+
+@pytest.mark.parametrize("n", [3, 400])
+def test_the_step_size_is_drawn_as_a_staircase_for_few_steps_and_many(qtbot, n):
+    """h belongs to the step that ended at its snapshot: held from the step before, a stair
+    both while stepping (few points: they were joined by slopes) and for a whole run."""
+    from odeprop.gui.comparison_plots import ComparisonPlots
+
+    h = np.geomspace(0.01, 1.0, n)
+    plot = shown_plot(qtbot, "h")
+    plot.refresh(columns_with(n, h=h), "t")
+    panel = ComparisonPlots()
+    qtbot.addWidget(panel)
+    panel.set_runs([("a", "#1f77b4")])
+    panel.columns = [columns_with(n, h=h, n_grad=np.arange(n) + 1.0)]
+    panel.refresh()
+    for curve in (plot.curves[0][1], panel.plots["h"].run_curves()[0]):
+        path = curve.curve.getPath()  # the line as drawn
+        x, y = (np.array([getattr(path.elementAt(i), c) for i in range(path.elementCount())])
+                for c in "xy")
+        flat, upright = np.diff(y) == 0, np.diff(x) == 0
+        assert (flat | upright).all() and upright[1:].any()
+
+
+def _colour_pixels(plot, colour: str) -> int:
+    """Pixels of ``colour`` inside the plot's data area (not its legend)."""
+    from PySide6.QtGui import QColor
+
+    rect = plot.mapFromScene(plot.view.sceneBoundingRect()).boundingRect()
+    image = plot.grab(rect).toImage()
+    want = QColor(colour)
+    return sum(image.pixelColor(x, y) == want for x in range(image.width())
+               for y in range(0, image.height(), 2))
+
+
+def test_coinciding_work_curves_both_show(qtbot):
+    """lsoda's Jacobian evaluations equal its LU factorisations step for step, lm's Jacobian
+    evaluations its gradient evaluations: every curve still shows where they coincide."""
+    plot = shown_plot(qtbot, "work", 500, 320)
+    counts = np.arange(1.0, 201.0)
+    plot.refresh(columns_with(200, n_grad=counts, jac_evals=counts, lu_decomps=counts,
+                              rejected=np.zeros(200), newton_failures=np.zeros(200)), "t")
+    qtbot.wait(50)
+    assert all(_colour_pixels(plot, c) > 30 for c in ("#1f77b4", "#ff7f0e", "#2ca02c"))
+
+
+def test_the_fitted_curve_of_sin_2pi_x_is_drawn_in_x_s_own_units(qtbot):
+    """x is uniform in [0, 1]: points and curve lie there (they sat on a standardised −2…1.6
+    axis under a title in the original units)."""
+    from odeprop.core.run import Problem
+    from odeprop.gui.data_view import DataView
+
+    problem = Problem.build(Experiment().with_changes(
+        dataset={"kind": "sin"}, network={"loss": "mse"}))
+    view = DataView()
+    qtbot.addWidget(view)
+    view.set_problem(problem)
+    view.set_theta(problem.theta0)
+    view.refresh(force=True)
+    assert view.mode == "curve"
+    x, _ = view.fit.getData()
+    points = [item for item in view.getPlotItem().items if isinstance(item, pg.ScatterPlotItem)]
+    xs = np.concatenate([item.getData()[0] for item in points] + [x])
+    assert xs.min() >= 0 and xs.max() <= 1 and xs.max() - xs.min() > 0.9
+    assert "standardised" not in view.getPlotItem().getAxis("bottom").labelText
+
+
+def test_csv_column_names_are_shown_as_typed_in_the_data_view(qtbot, tmp_path):
+    """Column names "<b>a</b>" and "<img src=x>" read as typed under the axes (pyqtgraph's
+    labels read HTML: one was bold, the other an image)."""
+    from odeprop.core.run import Problem
+    from odeprop.gui.data_view import DataView
+
+    rng = np.random.default_rng(0)
+    rows = "\n".join(f"{a:.3f},{b:.3f},{int(a > b)}" for a, b in rng.normal(size=(40, 2)))
+    path = tmp_path / "tags.csv"
+    path.write_text(f"<b>a</b>,<img src=x>,<i>t</i>\n{rows}\n")
+    problem = Problem.build(Experiment().with_changes(dataset={
+        "kind": "csv", "csv_path": str(path), "target_column": "<i>t</i>"}))
+    view = DataView()
+    qtbot.addWidget(view)
+    view.set_problem(problem)
+    assert view.mode == "surface"
+    item = view.getPlotItem()
+    assert item.getAxis("bottom").label.toPlainText().startswith("<b>a</b>")
+    assert item.getAxis("left").label.toPlainText().startswith("<img src=x>")
