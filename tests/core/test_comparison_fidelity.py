@@ -133,7 +133,7 @@ def test_a_reference_the_network_is_too_big_for_is_refused_before_any_run():
                                            loss="softmax_ce"),
                      runs=(RunSpec("GD", SolverConfig(method="gd")),), reference=ReferenceFlow())
     problem = Problem.build(big.experiment(0))
-    with pytest.raises(RunsRefused, match=r'^reference\.method: Radau keeps a dense 9,610 × '
+    with pytest.raises(RunsRefused, match=r'^reference\.method: LSODA keeps a dense 9,610 × '
                                           r'9,610 Jacobian .* use method = "RK45"'):
         refuse_oversized(big, problem)
     refuse_oversized(replace(big, reference=ReferenceFlow("RK45")), problem)
