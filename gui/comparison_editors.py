@@ -65,7 +65,7 @@ class RepeatsEditor(QGroupBox):
                           "its range, not one noisy sample.",
         "reference": "A tight solution of the gradient flow from the same θ0: the summary and "
                      "the “Distance from the flow” plot say how far each run's weights are from "
-                     "it at the same t. LSODA (exact Hessian) switches to BDF where the flow "
+                     "it at the same t. Radau (exact Hessian) is not held back where the flow "
                      "is stiff; RK45 or DOP853 suit networks too big for a dense Hessian.",
     }
 

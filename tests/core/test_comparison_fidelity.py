@@ -133,7 +133,7 @@ def test_a_reference_the_network_is_too_big_for_is_refused_before_any_run():
                                            loss="softmax_ce"),
                      runs=(RunSpec("GD", SolverConfig(method="gd")),), reference=ReferenceFlow())
     problem = Problem.build(big.experiment(0))
-    with pytest.raises(RunsRefused, match=r'^reference\.method: LSODA keeps a dense 9,610 × '
+    with pytest.raises(RunsRefused, match=r'^reference\.method: Radau keeps a dense 9,610 × '
                                           r'9,610 Jacobian .* use method = "RK45"'):
         refuse_oversized(big, problem)
     refuse_oversized(replace(big, reference=ReferenceFlow("RK45")), problem)
@@ -161,3 +161,24 @@ def test_compare_writes_the_flow_columns(tmp_path, capsys):
     rows = list(csv.DictReader(io.StringIO((tmp_path / "out" / "summary.csv").read_text())))
     assert rows[0]["follows the flow (≤ 10%)"] == "no"
     assert float(rows[0]["from flow at end"]) > 0.1
+
+
+def test_an_lsoda_reference_is_refused_beside_an_lsoda_run():
+    with pytest.raises(ValueError, match=r"^reference\.method: LSODA cannot measure runs that "
+                                         r"use LSODA or lsoda themselves \(lsoda run\)"):
+        replace(XOR, runs=(*XOR.runs[:1], RunSpec("lsoda run", SolverConfig(method="lsoda"))),
+                reference=ReferenceFlow("LSODA"))
+
+
+@pytest.mark.parametrize("method,settings", [
+    ("lsoda", {}), ("LSODA", {}), ("vode-bdf", {"jacobian": "exact"}), ("dopri5", {}),
+    ("cvode-gmres", {}), ("ros2-gn", {}), ("momentum", {"learning_rate": 0.1}),
+])
+def test_every_solver_family_runs_under_the_default_reference(method, settings):
+    """The reference shares the run's process: it must not disturb a solver's state (scipy's
+    LSODA, for one, keeps one problem per process)."""
+    experiment = XOR.experiment(0).with_changes(
+        solver={"method": method, **settings}, stop={"target_loss": 0.05, "max_steps": 400})
+    report = TrackedRun(experiment, None, ReferenceFlow()).run_to_end()
+    assert report.status == "finished", report.message
+    assert report.flow.at_end is not None and not report.flow.failed
