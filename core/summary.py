@@ -239,6 +239,8 @@ def _use_medians(comparison: Comparison, row: dict, result: RunResult) -> None:
         values[f"t{j}_grads"] = [h.n_grad for h in hits]
     ends = [m.report.final if m.report is not None else m.last for m in makings]
     ends = [e for e in ends if e is not None]
+    if not ends:
+        return  # nothing arrived yet: no range to show
     values.update(steps=[e.step for e in ends], grads=[e.n_grad for e in ends],
                   wall=[e.solver_wall for e in ends])
     for key, found in values.items():

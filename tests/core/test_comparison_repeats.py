@@ -188,3 +188,13 @@ def test_bad_repeat_settings_in_toml_name_the_field(toml, message):
     text = replace(TINY, seeds=None, timing_repeats=None).to_toml()
     with pytest.raises(ValueError, match=f"^{message}"):
         Comparison.from_toml(toml + "\n" + text)
+
+
+def test_before_anything_arrives_the_cells_are_empty_not_zero_of_n():
+    from odeprop.core.comparison_runner import RunResult
+
+    fresh = [RunResult(i, spec.label, TINY.targets) for i, spec in enumerate(TINY.runs)]
+    summary = summarize(TINY, fresh)
+    row = summary.rows[0]
+    assert "t1_grads_range" not in row
+    assert summary.text(row, "t1_grads", ".6g") == "—"
