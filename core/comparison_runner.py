@@ -313,7 +313,9 @@ class ComparisonRunner:
         elif kind in ("error", "died"):
             result.status, result.message = ("failed" if kind == "error" else "died"), rest[0]
         samples = self.results[key[0]].samples
-        if kind in ("done", "error", "died") and all(r is not result for r in samples):
+        interrupted = self._stopping and result.status == "stopped"  # not a sample: cut short
+        if (kind in ("done", "error", "died") and not interrupted
+                and all(r is not result for r in samples)):
             samples.append(result)
             events.append(RunEvent(key[0], "repeat", result))
         if proc.finished:

@@ -198,3 +198,22 @@ def test_before_anything_arrives_the_cells_are_empty_not_zero_of_n():
     row = summary.rows[0]
     assert "t1_grads_range" not in row
     assert summary.text(row, "t1_grads", ".6g") == "—"
+
+
+def test_makings_cut_short_by_stop_are_not_samples():
+    endless = replace(TINY, runs=TINY.runs[:1], stop=StopConfig(t_end=1e9, max_steps=10**7),
+                      seeds=(0, 1), timing_repeats=None)
+    runner = ComparisonRunner(endless, max_parallel=2, niceness=0)
+    runner.start()
+    extra = runner._extra[(0, 1, 0)]
+    deadline = 200
+    while extra.count == 0 and deadline:  # the second seed's making has begun streaming
+        runner.poll(0.1)
+        deadline -= 1
+    assert extra.status == "running" and extra.count > 0
+    runner.stop_all()
+    events = []
+    while not runner.done:
+        events += runner.poll(0.2)
+    assert extra.status == "stopped" and runner.results[0].samples == []
+    assert not [e for e in events if e.kind == "repeat"]
