@@ -28,6 +28,7 @@ from pathlib import Path
 import numpy as np
 
 from .comparison import Comparison
+from .fidelity import FlowTracking
 from .io import write_text_atomic
 from .recording import SnapshotRecorder, new_record_name, rows_csv
 from .run import Problem
@@ -216,8 +217,6 @@ class ComparisonRunner:
         experiment = comparison.experiment(result.index, seed=result.seed)
         tracking = None
         if comparison.reference is not None and isinstance(key, int):
-            from .fidelity import FlowTracking
-
             tracking = FlowTracking(comparison.reference, tuple(comparison.targets))
         return RunProcess(experiment, self.theta0s[result.seed], niceness=self.niceness,
                           tracking=tracking)
