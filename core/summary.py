@@ -53,10 +53,8 @@ COLUMNS = [
     ("rms_train", "RMS train", ".4g"), ("rms_test", "RMS test", ".4g"),
     ("lambda_min", "λmin end", ".3g"), ("hessian_end", "Hessian at end", "s"),
 ]
-#: Per-run columns that are medians over the makings of a run when it repeats (target
-#: columns ``t{j}_wall`` and ``t{j}_grads`` too).
-RANGED = ("steps", "grads", "wall")
-#: Integer columns whose median may fall between two counts.
+#: Integer columns whose median (over the makings of a repeated run) may fall between two
+#: counts.
 _COUNTS = ("steps", "grads")
 
 

@@ -328,7 +328,8 @@ class FlowPlot(RunsPlot):
 
 
 class ComparisonPlots(PlotGrid):
-    """Six live plots in a 3 × 2 grid, each overlaying every run of the comparison."""
+    """Six live plots in a 3 × 2 grid, each overlaying every run of the comparison, and below
+    them, when the comparison has a reference flow, each run's distance from it."""
 
     PLOTS_PER_CALL = 2
 
