@@ -217,3 +217,12 @@ def test_makings_cut_short_by_stop_are_not_samples():
         events += runner.poll(0.2)
     assert extra.status == "stopped" and runner.results[0].samples == []
     assert not [e for e in events if e.kind == "repeat"]
+
+
+def test_compare_reports_the_repeats_as_they_end(tmp_path, capsys):
+    path = tmp_path / "c.toml"
+    replace(TINY, runs=TINY.runs[:1], seeds=None, n_seeds=2, timing_repeats=None).save(path)
+    assert main(["compare", str(path)]) == 0
+    err = capsys.readouterr().err.splitlines()  # the two run side by side: either may end first
+    assert sorted(err) == ["[1/1] GD: finished — reached the target loss 0.02",
+                           "[repeats 1/1] GD (seed 1): finished"]
