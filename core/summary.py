@@ -101,7 +101,8 @@ class ComparisonSummary:
             cols.append((f"flow_t{j}", f"from flow at {self.comparison.targets[j].label}",
                          ".2%"))
         return cols + [("flow_end", "from flow at end", ".2%"),
-                       ("follows", f"follows the flow (≤ {FOLLOWS:.0%})", "s")]
+                       ("follows", f"follows the flow (≤ {FOLLOWS:.0%})", "s"),
+                       ("flow_max", "from flow, largest", ".2%")]
 
     def text(self, row: dict, key: str, spec: str) -> str:
         """A cell as shown: the value in ``spec``, and for a median its [min–max] range and,
@@ -130,8 +131,9 @@ class ComparisonSummary:
         if comparison.reference is not None:
             notes.append(
                 f"From flow: ‖θ(t) − θflow(t)‖ / ‖θflow(t)‖ against a {comparison.reference.label}"
-                f" solution from the same θ0 (seed {seeds[0]}), at the same t; follows: never "
-                f"more than {FOLLOWS:.0%} off at any snapshot.")
+                f" solution from the same θ0 (seed {seeds[0]}), at the same t; follows: at most "
+                f"{FOLLOWS:.0%} off at the final target and at the end; largest: at any "
+                "snapshot.")
         return notes
 
     def to_markdown(self) -> str:
@@ -257,6 +259,7 @@ def _add_flow(comparison: Comparison, row: dict, result: RunResult) -> None:
         row[f"flow_t{j}"] = track.at_targets[j]
     row["flow_end"] = track.at_end
     row["follows"] = follows_text(track)
+    row["flow_max"] = track.largest
 
 
 def _fmt(value, spec: str) -> str:

@@ -48,8 +48,10 @@ HEADER_TIPS = {
     "hessian_end": "PSD: a minimum (or a flat valley); indefinite: a saddle or a slope.",
     "flow_end": "‖θ − θflow‖ / ‖θflow‖ at the run's end: its distance from a tight solution of "
                 "the gradient flow from the same θ0 at the same t (first seed).",
-    "follows": "yes: the run was never more than 10 % from the flow at any snapshot; no: it "
-               "left the flow (an optimiser, not an integrator of the flow).",
+    "follows": "yes: the run is at most 10 % from the flow at the final target and at its "
+               "end; no: it left the flow (an optimiser, not an integrator of the flow).",
+    "flow_max": "The largest distance from the flow at any snapshot: a loose solver can be off "
+                "for a while (e.g. where the flow leaves a plateau) and still end on it.",
 }
 TABLE_TIP = ("One row per run; click a heading to sort (runs without a value go last). “—”: not "
              "reached or not reported.")
@@ -101,7 +103,7 @@ class LiveSummary:
 def _heading(key: str, heading: str) -> str:
     """Two lines for the long target and flow headings, so the columns stay narrow."""
     if key.startswith("flow_"):
-        return heading.replace(" at ", "\nat ", 1)
+        return heading.replace(" at ", "\nat ", 1).replace(", ", ",\n", 1)
     if key == "follows":
         return heading.replace(" (", "\n(", 1)
     if key.startswith("t") and "_" in key:

@@ -13,7 +13,7 @@ from odeprop.core.cli import main
 from odeprop.core.comparison import Comparison, ReferenceFlow, RunSpec, Target
 from odeprop.core.comparison_runner import ComparisonRunner, RunsRefused, refuse_oversized
 from odeprop.core.config import DatasetConfig, NetworkConfig, SolverConfig, StopConfig
-from odeprop.core.fidelity import FlowTracking, ReferenceSolution, TrackedRun
+from odeprop.core.fidelity import FlowTrack, FlowTracking, ReferenceSolution, TrackedRun
 from odeprop.core.flow import GradientFlow, Objective
 from odeprop.core.run import Problem, Run
 from odeprop.core.summary import summarize
@@ -182,3 +182,22 @@ def test_every_solver_family_runs_under_the_default_reference(method, settings):
     report = TrackedRun(experiment, None, ReferenceFlow()).run_to_end()
     assert report.status == "finished", report.message
     assert report.flow.at_end is not None and not report.flow.failed
+
+
+@pytest.mark.parametrize("at_targets,at_end,follows", [
+    ((0.5, 0.05), 0.01, True),   # off by 50 % on the way (a plateau left early), on it at the end
+    ((0.01, 0.2), 0.01, False),  # off at the final target
+    ((0.01, None), 0.2, False),  # never reached the final target, off at the end
+    ((None, None), None, None),  # not measured to the end
+])
+def test_following_the_flow_is_judged_at_the_final_target_and_the_end(at_targets, at_end,
+                                                                       follows):
+    track = FlowTrack((), at_targets, at_end, largest=0.5)
+    assert track.follows is follows
+
+
+def test_the_largest_distance_on_the_way_is_reported_beside(compared):
+    comparison, runner = compared
+    rows = summarize(comparison, runner.results).rows
+    assert [r["flow_max"] for r in rows] == [r.report.flow.largest for r in runner.results]
+    assert rows[0]["flow_max"] >= rows[0]["flow_end"]
