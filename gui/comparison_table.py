@@ -256,12 +256,20 @@ class SummaryTable(QTableView):
             if self.isColumnHidden(column) != hide:
                 self.setColumnHidden(column, hide)
         shown = tuple(not self.isColumnHidden(c) for c in range(len(self.source.columns)))
+        shown += self._text_lengths(summary)  # a median's range arrives later than its value
         if reset or shown != self._sized:
             self._sized = shown
             self.resizeColumnsToContents()
             label = self.source.column_of("label")
             if self.columnWidth(label) > LABEL_WIDTH:  # long labels elided; tooltips have them
                 self.setColumnWidth(label, LABEL_WIDTH)
+
+    @staticmethod
+    def _text_lengths(summary: ComparisonSummary) -> tuple[int, ...]:
+        """The longest cell text of each median column (its range makes it grow)."""
+        return tuple(max(len(summary.text(row, key, spec)) for row in summary.rows)
+                     for key, _, spec in summary.columns()
+                     if any(f"{key}_range" in row for row in summary.rows))
 
     def values(self, key: str) -> list:
         """The raw values of one column, in the order shown (tests)."""

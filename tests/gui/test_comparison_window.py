@@ -558,6 +558,9 @@ def test_the_table_leads_with_the_final_target_and_shows_medians(repeated):
         assert table.shown_text("t1_grads")[row] == (
             f"{np.median(grads):.6g} [{min(grads):.6g}–{max(grads):.6g}]")
     assert "median [min–max] over 2 seeds (0, 1)" in table.toolTip()
+    for key in ("t1_wall", "t1_grads", "wall"):  # whole, not elided, once the ranges arrived
+        column = table.source.column_of(key)
+        assert table.columnWidth(column) >= table.sizeHintForColumn(column), key
     assert "repeats 2/2 done" in repeated.controls.counts.text()
 
 
