@@ -263,9 +263,15 @@ def _compare_to_end(args, comparison, runner, out) -> int:
     from .io import write_text_atomic
     from .summary import summarize
 
+    extra = len(runner.results) * (comparison.samples_per_run - 1)
+
     def show(event):
         if event.kind == "record_failed":  # the run goes on; its rows stay in memory
             print(f"odeprop: {event.payload}", file=sys.stderr, flush=True)
+        if not args.quiet and event.kind == "repeat":  # other seeds and timing repeats
+            made = sum(len(r.samples) for r in runner.results)
+            print(f"[repeats {made}/{extra}] {event.payload.label} (seed {event.payload.seed}): "
+                  f"{event.payload.status}", file=sys.stderr, flush=True)
         if args.quiet or event.kind not in ("done", "error", "died"):
             return
         result = runner.results[event.index]

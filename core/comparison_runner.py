@@ -8,6 +8,13 @@ the summary needs (the first to reach each target, decided as batches arrive, an
 count; given a ``record_dir``, every row goes to a :class:`~odeprop.core.recording.SnapshotRecorder`
 per run, and exports copy that record. Should the disk refuse it, the rest of that run is kept in
 memory (exports stay whole) and a ``record_failed`` event says why.
+
+With seeds or timing repeats (:attr:`Comparison.samples_per_run` > 1) every run is made again
+from each seed's θ0 (the same for every run) and again per timing repeat. The first seed's
+first making is the run's :class:`RunResult` as without repeats (streamed, recorded, plotted);
+the others run after all of those, interleaved run by run so a change in the machine's load
+touches every run alike, and are kept as small :class:`RunResult`s in the run's ``samples``,
+announced by one ``repeat`` event each when they end.
 """
 
 from __future__ import annotations
@@ -22,6 +29,7 @@ from pathlib import Path
 import numpy as np
 
 from .comparison import Comparison
+from .fidelity import FlowTracking
 from .io import write_text_atomic
 from .recording import SnapshotRecorder, new_record_name, rows_csv
 from .run import Problem
@@ -53,6 +61,9 @@ class RunResult:
     report: object | None = None  # RunReport when the run ended normally
     status: str = "queued"  # queued, running, finished, failed, stopped, died
     message: str = ""
+    seed: int | None = None  # the initial-weight seed of this making of the run
+    repeat: int = 0  # which timing repeat (0: the first)
+    samples: list = field(default_factory=list)  # the other seeds' and repeats' RunResults
     recorder: SnapshotRecorder | None = None  # every row on disk, when recorded
     record_error: str | None = None  # why the disk refused the record (the rest is in memory)
     _memory: list = field(default_factory=list, repr=False)  # rows the disk refused
@@ -125,9 +136,10 @@ class RunsRefused(ValueError):
     raised before any worker starts. ``refused`` holds ``(index, message)`` per run; the
     exception's text is one line, the first run's message and the labels of the others."""
 
-    def __init__(self, refused: list[tuple[int, str]], labels: list[str]):
+    def __init__(self, refused: list[tuple[int, str]], labels: list[str],
+                 text: str | None = None):
         self.refused = refused
-        text = refused[0][1]
+        text = text or refused[0][1]
         if len(refused) > 1:
             others = ", ".join(f"runs[{i}] ({labels[i]})" for i, _ in refused[1:])
             text += f"; the same for {others}"
@@ -141,12 +153,16 @@ def refuse_oversized(comparison: Comparison, problem: Problem) -> None:
     refused = comparison.refusals(problem.net.n_params, problem.T_train.size)
     if refused:
         raise RunsRefused(refused, [spec.label for spec in comparison.runs])
+    why = comparison.reference_refusal(problem.net.n_params)
+    if why:  # no run refused: the reference flow is
+        raise RunsRefused([], [spec.label for spec in comparison.runs], why)
 
 
 @dataclass(frozen=True)
 class RunEvent:
     """One message from one run: ``kind`` is batch, spectra, theta, done, error or died, or
-    record_failed (the disk refused the run's record: why)."""
+    record_failed (the disk refused the run's record: why), or repeat (another seed's or timing
+    repeat's making of the run ended: its :class:`RunResult`)."""
 
     index: int
     kind: str
@@ -171,33 +187,66 @@ class ComparisonRunner:
         self.niceness = niceness
         self.problem = problem or Problem.build(comparison.experiment(0))
         refuse_oversized(comparison, self.problem)
-        self.theta0 = self.problem.theta0  # one array, sent to every worker: bitwise identical
-        self.results = [RunResult(i, spec.label, tuple(comparison.targets))
+        self.seeds = comparison.seed_list()
+        #: each seed's θ0, one array sent to every run's worker: bitwise identical across runs
+        self.theta0s = {seed: self._theta0(seed) for seed in self.seeds}
+        self.theta0 = self.theta0s[self.seeds[0]]
+        targets = tuple(comparison.targets)
+        self.results = [RunResult(i, spec.label, targets, seed=self.seeds[0])
                         for i, spec in enumerate(comparison.runs)]
-        self._processes: dict[int, RunProcess] = {}
+        self._extra = {key: RunResult(key[0], self.results[key[0]].label, targets,
+                                      seed=self.seeds[key[1]], repeat=key[2])
+                       for key in self._extra_keys()}
+        self._processes: dict = {}  # run index (its first making) or (index, seed#, repeat)
         self._ended: list[RunProcess] = []  # reported their end; reaped without blocking
-        self._queue = list(range(len(comparison.runs)))
+        self._queue: list = [*range(len(comparison.runs)), *self._extra]
         self._stopping = False
         self._record_failures: list[RunEvent] = []  # not yet reported by poll()
         self.watchdog_grace = WATCHDOG_GRACE
-        self._clock: dict[int, list] = {}  # per running run: [started, first word, last word]
+        self._clock: dict = {}  # per running making (keyed as _processes): [started, first word, last word]
+
+    def _theta0(self, seed: int):
+        if seed == self.problem.net.config.init_seed:
+            return self.problem.theta0
+        return self.problem.net.init_params(seed=seed)
+
+    def _extra_keys(self) -> list[tuple[int, int, int]]:
+        """(run, seed position, timing repeat) of every making but each run's first, repeat by
+        repeat and seed by seed, the runs interleaved."""
+        runs, seeds = len(self.comparison.runs), len(self.seeds)
+        return [(i, s, r) for r in range(self.comparison.repeats) for s in range(seeds)
+                for i in range(runs) if (s, r) != (0, 0)]
+
+    def _result(self, key) -> RunResult:
+        return self.results[key] if isinstance(key, int) else self._extra[key]
+
+    def _new_process(self, key) -> RunProcess:
+        """The worker of one making of a run: the first seed's (and only it) measures its
+        distance from the reference flow, when the comparison asks for one."""
+        result, comparison = self._result(key), self.comparison
+        experiment = comparison.experiment(result.index, seed=result.seed)
+        tracking = None
+        if comparison.reference is not None and isinstance(key, int):
+            tracking = FlowTracking(comparison.reference, tuple(comparison.targets))
+        return RunProcess(experiment, self.theta0s[result.seed], niceness=self.niceness,
+                          tracking=tracking)
 
     @property
     def done(self) -> bool:
-        return all(r.done for r in self.results)
+        return all(r.done for r in self.results) and all(r.done for r in self._extra.values())
 
     def start(self) -> None:
         self._fill()
 
     def _fill(self) -> None:
         while self._queue and len(self._processes) < self.max_parallel and not self._stopping:
-            index = self._queue.pop(0)
-            self._processes[index] = RunProcess(self.comparison.experiment(index), self.theta0,
-                                                niceness=self.niceness)
-            self.results[index].status = "running"
+            key = self._queue.pop(0)
+            self._processes[key] = self._new_process(key)
+            self._result(key).status = "running"
             now = time.monotonic()
-            self._clock[index] = [now, None, now]
-            self._start_record(index)
+            self._clock[key] = [now, None, now]
+            if isinstance(key, int):
+                self._start_record(key)
 
     def _start_record(self, index: int) -> None:
         """The run's record on disk (when recording); a refusal keeps its rows in memory."""
@@ -207,7 +256,8 @@ class ComparisonRunner:
         try:
             result.recorder = SnapshotRecorder(
                 self.record_dir, new_record_name(self.record_prefix),
-                comparison.experiment(index).to_toml(), f"{comparison.name}: {result.label}",
+                comparison.experiment(index, seed=result.seed).to_toml(),
+                f"{comparison.name}: {result.label}",
                 comparison=comparison.name, run=index + 1)
         except OSError as exc:
             result.record_error = (f"cannot record run {index + 1} ({result.label}) in "
@@ -231,11 +281,15 @@ class ComparisonRunner:
 
     def _receive(self, ready, by_process, events) -> None:
         for proc in ready:
-            index = by_process[id(proc)]
+            key = by_process[id(proc)]
+            clock, now = self._clock[key], time.monotonic()
+            clock[1], clock[2] = clock[1] or now, now
+            if not isinstance(key, int):
+                self._receive_extra(key, proc, events)
+                continue
+            index = key
             kind, *rest = proc.receive()
             result = self.results[index]
-            clock = self._clock[index]
-            clock[1], clock[2] = clock[1] or time.monotonic(), time.monotonic()
             if kind == "batch":
                 failed = result.add(rest[0])
                 payload = rest[0]
@@ -269,21 +323,45 @@ class ComparisonRunner:
         if limit is None:
             return
         now, grace = time.monotonic(), self.watchdog_grace
-        for index, proc in list(self._processes.items()):
-            started, first, last = self._clock[index]
+        for key, proc in list(self._processes.items()):
+            started, first, last = self._clock[key]
             due = (first or started + BUILD_ALLOWANCE) + limit + grace
             if now < due or now - last < grace:
                 continue
             proc.process.kill()  # SIGKILL ends a stopped process too
             proc.process.join(1.0)
-            result = self.results[index]
+            result = self._result(key)
             result.status = "failed"
             result.message = (f"no word from its worker for {now - last:.0f} s, past the "
                               f"wall-time limit of {limit:g} s (the process was stopped or "
                               "hung): ended by the watchdog")
-            result.close_record()
-            events.append(RunEvent(index, "error", result.message))
-            self._ended.append(self._processes.pop(index))
+            if isinstance(key, int):
+                result.close_record()
+                events.append(RunEvent(key, "error", result.message))
+            else:  # another making: counted as a failed sample of its run
+                self.results[key[0]].samples.append(result)
+                events.append(RunEvent(key[0], "repeat", result))
+            self._ended.append(self._processes.pop(key))
+
+    def _receive_extra(self, key, proc: RunProcess, events) -> None:
+        """Another making of a run: kept to its targets' hits and its end, announced once."""
+        kind, *rest = proc.receive()
+        result = self._extra[key]
+        if kind == "batch":
+            result.add(rest[0])
+        elif kind == "done":
+            result.report = rest[0]
+            result.status, result.message = rest[0].status, rest[0].message
+        elif kind in ("error", "died"):
+            result.status, result.message = ("failed" if kind == "error" else "died"), rest[0]
+        samples = self.results[key[0]].samples
+        interrupted = self._stopping and result.status == "stopped"  # not a sample: cut short
+        if (kind in ("done", "error", "died") and not interrupted
+                and all(r is not result for r in samples)):
+            samples.append(result)
+            events.append(RunEvent(key[0], "repeat", result))
+        if proc.finished:
+            self._ended.append(self._processes.pop(key))
 
     def _reap(self) -> None:
         """Join workers that have ended, without waiting for those still exiting."""
@@ -308,8 +386,8 @@ class ComparisonRunner:
     def stop_all(self) -> None:
         """Ask running runs to stop (they still report); drop the queued ones."""
         self._stopping = True
-        for index in self._queue:
-            self.results[index].status, self.results[index].message = "stopped", "not started"
+        for key in self._queue:
+            self._result(key).status, self._result(key).message = "stopped", "not started"
         self._queue.clear()
         for proc in self._processes.values():
             proc.send("stop")
@@ -320,14 +398,14 @@ class ComparisonRunner:
         self._stopping = True
         procs = list(self._processes.items())
         terminate_all([p for _, p in procs] + self._ended, timeout)
-        for index, _ in procs:
-            result = self.results[index]
+        for key, _ in procs:
+            result = self._result(key)
             if not result.done:
                 result.status, result.message = "stopped", "ended with the window"
         self._processes.clear()
         self._ended.clear()
-        for index in self._queue:
-            self.results[index].status = "stopped"
+        for key in self._queue:
+            self._result(key).status = "stopped"
         self._queue.clear()
 
     def close_records(self, finished: bool = False) -> None:

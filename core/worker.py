@@ -28,20 +28,22 @@ THETA_SECONDS = 0.5
 
 
 def _worker_main(conn: Connection, experiment_data: dict, theta0, start_paused: bool,
-                 niceness: int) -> None:
-    """Entry point of a worker process: build the run, then step it as commanded."""
+                 niceness: int, tracking=None) -> None:
+    """Entry point of a worker process: build the run, then step it as commanded.
+    ``tracking`` (e.g. :class:`~odeprop.core.fidelity.FlowTracking`) makes the run instead."""
     if niceness:
         try:
             os.nice(niceness)
         except OSError:
             pass
     try:
-        _run_worker(conn, experiment_data, theta0, start_paused)
+        _run_worker(conn, experiment_data, theta0, start_paused, tracking)
     except (BrokenPipeError, EOFError, ConnectionResetError):
         pass  # the parent went away (or killed us) while we were starting: nobody to tell
 
 
-def _run_worker(conn: Connection, experiment_data: dict, theta0, start_paused: bool) -> None:
+def _run_worker(conn: Connection, experiment_data: dict, theta0, start_paused: bool,
+                tracking=None) -> None:
     from .config import Experiment
     from .run import Problem, Run
 
@@ -51,7 +53,8 @@ def _run_worker(conn: Connection, experiment_data: dict, theta0, start_paused: b
         if theta0 is not None:
             problem = Problem(problem.dataset, problem.net, problem.T_train, problem.T_test,
                               theta0)
-        run = Run(experiment, problem)
+        run = (Run(experiment, problem) if tracking is None
+               else tracking.make_run(experiment, problem))
     except Exception as exc:  # bad data or config: reported, never raised across processes
         conn.send(("error", OUT_OF_MEMORY if isinstance(exc, MemoryError) else str(exc)
                    if isinstance(exc, ValueError) else f"{type(exc).__name__}: {exc}"))
@@ -120,8 +123,10 @@ def _serve(conn: Connection, run, start_paused: bool) -> None:
 class RunProcess:
     """A run living in its own worker process, driven over a pipe."""
 
-    def __init__(self, experiment, theta0=None, start_paused: bool = False, niceness: int = 10):
-        self._start(_worker_main, (experiment.to_dict(), theta0, start_paused, niceness))
+    def __init__(self, experiment, theta0=None, start_paused: bool = False, niceness: int = 10,
+                 tracking=None):
+        self._start(_worker_main, (experiment.to_dict(), theta0, start_paused, niceness,
+                                   tracking))
 
     def _start(self, target, args: tuple) -> None:
         ctx = mp.get_context("spawn")

@@ -15,6 +15,7 @@ from PySide6.QtGui import QColor, QIcon, QPixmap
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QColorDialog,
+    QComboBox,
     QFormLayout,
     QGroupBox,
     QHBoxLayout,
@@ -22,18 +23,27 @@ from PySide6.QtWidgets import (
     QLabel,
     QLineEdit,
     QPushButton,
+    QSpinBox,
     QTableWidget,
     QTableWidgetItem,
     QVBoxLayout,
     QWidget,
 )
 
-from odeprop.core.comparison import MAX_RUNS, PALETTE, Comparison, RunSpec
+from odeprop.core.comparison import (
+    MAX_RUNS,
+    MAX_SAMPLES,
+    PALETTE,
+    REFERENCE_METHODS,
+    Comparison,
+    ReferenceFlow,
+    RunSpec,
+)
 from odeprop.core.config import Experiment, SolverConfig
 
 from .comparison_table import STATUS_COLORS
 from .config_panel import ConfigPanel
-from .config_widgets import flag
+from .config_widgets import NumberEdit, flag
 from .row_editors import ScheduleEditor, TargetsEditor
 
 
@@ -41,6 +51,109 @@ def swatch(color: str, size: int = 14) -> QIcon:
     pixmap = QPixmap(size, size)
     pixmap.fill(QColor(color))
     return QIcon(pixmap)
+
+
+class RepeatsEditor(QGroupBox):
+    """Seeds, timing repeats and the reference flow: the comparison's optional settings for
+    medians instead of single samples, and for "follows the flow?"."""
+
+    changed = Signal()
+    TIPS = {
+        "seeds": "Initial-weight seeds, e.g. 0, 1, 2, 3, 4: every run is made from each seed's "
+                 "θ0 (the same for every run). Empty: network.init_seed only.",
+        "timing_repeats": "Each run and seed this many times: wall times become a median with "
+                          "its range, not one noisy sample.",
+        "reference": "A tight solution of the gradient flow from the same θ0: the summary and "
+                     "the “Distance from the flow” plot say how far each run's weights are from "
+                     "it at the same t. Radau (exact Hessian) is not held back where the flow "
+                     "is stiff; RK45 or DOP853 suit networks too big for a dense Hessian.",
+    }
+
+    def __init__(self, parent=None):
+        super().__init__("Repeats and the flow", parent)
+        self.seeds = QLineEdit()
+        self.seeds.setPlaceholderText("network seed only")
+        self.repeats = QSpinBox()
+        self.repeats.setRange(1, MAX_SAMPLES)
+        self.reference = QComboBox()
+        self.reference.addItems(["none", *REFERENCE_METHODS])
+        self.rtol, self.atol = NumberEdit("1e-9"), NumberEdit("1e-12")
+        form = QFormLayout(self)
+        for label, widget, tip_key in (("seeds", self.seeds, "seeds"),
+                                       ("timing repeats", self.repeats, "timing_repeats"),
+                                       ("reference flow", self.reference, "reference"),
+                                       ("reference rtol", self.rtol, "reference"),
+                                       ("reference atol", self.atol, "reference")):
+            widget.setToolTip(self.TIPS[tip_key])
+            form.addRow(label, widget)
+        self.seeds.textChanged.connect(self.changed)
+        self.repeats.valueChanged.connect(self.changed)
+        self.reference.currentIndexChanged.connect(self._reference_chosen)
+        self.rtol.textChanged.connect(self.changed)
+        self.atol.textChanged.connect(self.changed)
+        self._reference_chosen()
+
+    def _reference_chosen(self, *_args) -> None:
+        on = self.reference.currentText() != "none"
+        self.rtol.setEnabled(on)
+        self.atol.setEnabled(on)
+        self.changed.emit()
+
+    def set_comparison(self, comparison: Comparison) -> None:
+        blocked = [w.blockSignals(True) for w in self._widgets()]
+        seeds = comparison.seed_list() if comparison.seeds or comparison.n_seeds else ()
+        self.seeds.setText(", ".join(map(str, seeds)))
+        self.repeats.setValue(comparison.repeats)
+        ref = comparison.reference
+        self.reference.setCurrentText(ref.method if ref else "none")
+        self.rtol.set_value(ref.rtol if ref else None)
+        self.atol.set_value(ref.atol if ref else None)
+        for widget, was in zip(self._widgets(), blocked, strict=True):
+            widget.blockSignals(was)
+        self._reference_chosen()
+
+    def _widgets(self):
+        return (self.seeds, self.repeats, self.reference, self.rtol, self.atol)
+
+    def values(self) -> dict:
+        """Comparison keyword arguments; ValueError naming the field (flagged where it is)."""
+        for widget, key in ((self.seeds, "seeds"), (self.rtol, "reference"),
+                            (self.atol, "reference")):
+            flag(widget, None, self.TIPS[key])
+        try:
+            values = self._read()
+            Comparison(runs=(RunSpec("check"),), **values)  # the core's checks, by field
+        except ValueError as exc:
+            message = str(exc)
+            field = message.split(":", 1)[0]
+            widget = (self.atol if field == "reference.atol" else
+                      self.rtol if field.startswith("reference") else self.seeds)
+            flag(widget, message, self.TIPS["reference" if widget is not self.seeds else "seeds"])
+            raise ValueError(message) from None
+        return values
+
+    def _read(self) -> dict:
+        text = self.seeds.text().replace(",", " ").split()
+        seeds = []
+        for word in text:
+            if not word.isdigit():
+                raise ValueError(f"seeds: {word!r} is not a whole number ≥ 0; list seeds as "
+                                 "0, 1, 2")
+            seeds.append(int(word))
+        reference = None
+        if self.reference.currentText() != "none":
+            tolerances = {}
+            for name, edit in (("rtol", self.rtol), ("atol", self.atol)):
+                try:
+                    number = edit.value()
+                except ValueError as exc:
+                    raise ValueError(f"reference.{name}: {exc}") from None
+                if number is not None:
+                    tolerances[name] = number
+            reference = ReferenceFlow(self.reference.currentText(), **tolerances)
+        return {"seeds": tuple(seeds) or None,
+                "timing_repeats": self.repeats.value() if self.repeats.value() > 1 else None,
+                "reference": reference}
 
 
 class SharedEditor(ConfigPanel):
@@ -59,11 +172,15 @@ class SharedEditor(ConfigPanel):
         index = self.body_layout.indexOf(self.groups["stop"]) + 1
         self.body_layout.insertWidget(index, self.targets)
         self.targets.changed.connect(self._edited)
+        self.repeats = RepeatsEditor()
+        self.body_layout.insertWidget(index + 1, self.repeats)
+        self.repeats.changed.connect(self._edited)
 
     def set_comparison(self, comparison: Comparison) -> None:
         self.description.setText(" ".join(comparison.description.split()))
         self.description.setVisible(bool(comparison.description.strip()))
         self.targets.set_targets(comparison.targets)
+        self.repeats.set_comparison(comparison)
         self.set_experiment(Experiment(
             name=comparison.name, description=comparison.description,
             dataset=comparison.dataset, network=comparison.network,
@@ -75,16 +192,17 @@ class SharedEditor(ConfigPanel):
         exp = self.experiment()
         return {"name": exp.name, "description": exp.description, "dataset": exp.dataset,
                 "network": exp.network, "stop": exp.stop, "probe": exp.probe,
-                "targets": self.targets.targets()}
+                "targets": self.targets.targets(), **self.repeats.values()}
 
     def validate(self) -> list[str]:
         errors = super().validate()
-        if not hasattr(self, "targets"):
+        if not hasattr(self, "repeats"):
             return errors  # ConfigPanel validates once while it is being built
-        try:
-            self.targets.targets()
-        except ValueError as exc:
-            errors = [*errors, str(exc)]
+        for check in (self.targets.targets, self.repeats.values):
+            try:
+                check()
+            except ValueError as exc:
+                errors = [*errors, str(exc)]
         self.errors = errors
         return errors
 

@@ -22,6 +22,7 @@ from PySide6.QtCore import QSize, Qt, Signal
 from PySide6.QtGui import QFontMetrics, QIcon, QPainter, QPixmap
 from PySide6.QtWidgets import QGridLayout, QToolButton, QVBoxLayout, QWidget
 
+from odeprop.core.fidelity import FOLLOWS
 from odeprop.core.methods import METHODS
 
 from .log_axis import compact
@@ -32,6 +33,7 @@ from .plots import (
     SPECS,
     Curve,
     LivePlot,
+    PlotSpec,
     SnapshotColumns,
 )
 from .tooltips import tip
@@ -63,6 +65,16 @@ COMPARISON_SPECS = (
     _BY_KEY["lambda"],
     _BY_KEY["hlam"],
 )
+
+
+#: Each run's distance from the reference flow (when the comparison has one), per its samples.
+FLOW_SPEC = PlotSpec(
+    "flow", "Distance from the flow", "‖θ − θflow‖ / ‖θflow‖", "", True,
+    (Curve("flow_distance", "from the flow", ""),),
+    "How far each run's weights are from a tight solution of the gradient flow from the same "
+    "θ0, at the same t, relative to the flow's ‖θ‖ (first seed). Below the dashed 10 % line a "
+    "run follows the flow; GD, Adam and lm leave it. Drawn when each run ends.")
+FLOW_COLUMNS = ("t", "step", "n_grad", "wall", "flow_distance")
 
 
 def run_numbers(indices) -> str:
@@ -328,8 +340,28 @@ class RunKey(QWidget):
         return [button.text() for button in self.buttons]
 
 
+class FlowPlot(RunsPlot):
+    """Every run's distance from the reference flow, from the track its worker measured (it
+    arrives with the run's report), in the run's colour; the x axis as the other plots'."""
+
+    def set_runs(self, runs) -> None:
+        self.flow_columns = [SnapshotColumns(64, FLOW_COLUMNS) for _ in runs]
+        super().set_runs(runs)
+
+    def set_track(self, index: int, track) -> None:
+        """One run's :class:`~odeprop.core.fidelity.FlowTrack` (None: nothing measured)."""
+        columns = self.flow_columns[index]
+        columns.clear()
+        if track is not None:
+            columns.append(track.samples)
+
+    def refresh(self, columns, x_field: str) -> int:
+        return super().refresh(getattr(self, "flow_columns", []), x_field)
+
+
 class ComparisonPlots(PlotGrid):
-    """Six live plots in a 3 × 2 grid, each overlaying every run of the comparison."""
+    """Six live plots in a 3 × 2 grid, each overlaying every run of the comparison, and below
+    them, when the comparison has a reference flow, each run's distance from it."""
 
     PLOTS_PER_CALL = 2
 
@@ -351,6 +383,10 @@ class ComparisonPlots(PlotGrid):
             grid.addWidget(self.plots[key], n // 3, n % 3)
         for i in range(3):
             grid.setColumnStretch(i, 1)
+        self.plots["flow"] = FlowPlot(FLOW_SPEC)  # shown when the comparison has a reference
+        self.plots["flow"].empty_note = "no distance yet: it is measured to each run's end"
+        self.plots["flow"].hide()
+        grid.addWidget(self.plots["flow"], 2, 0, 1, 3)
         layout.addLayout(grid, 1)
         self.set_x_mode("t")
 
@@ -376,8 +412,21 @@ class ComparisonPlots(PlotGrid):
         self.columns[index].append(snapshots)
         self._mark_stale()
 
+    def _mark_stale(self) -> None:
+        """Every plot but the flow's, which changes only when a run ends (:meth:`set_flow`)."""
+        for key in self.plots:
+            if key != "flow":
+                self._stale.setdefault(key)
+
+    def set_flow(self, index: int, track) -> None:
+        """Run ``index``'s distance from the reference flow, measured to its end."""
+        self.plots["flow"].set_track(index, track)
+        self._stale.setdefault("flow")
+
     def clear(self) -> None:
         for cols in self.columns:
+            cols.clear()
+        for cols in self.plots["flow"].flow_columns:
             cols.clear()
         self.refresh()
 
@@ -440,3 +489,13 @@ class ComparisonPlots(PlotGrid):
                 f"{what} not measured: the stiffness probe is off (Shared ▸ λmax every)"
                 if off else f"no {what} measured yet")
         hlam.refresh(self.columns, self.x_mode)
+        self._show_flow(comparison)
+
+    def _show_flow(self, comparison) -> None:
+        """The distance-from-the-flow plot, with its 10 % line, when there is a reference."""
+        flow = self.plots["flow"]
+        flow.setVisible(comparison.reference is not None)
+        if comparison.reference is not None:
+            flow.set_title(f"Distance from the flow ({comparison.reference.label})")
+            flow.set_reference_lines([(FOLLOWS, "#444444", f"{FOLLOWS:.0%}")],
+                                     f"dashed: follows the flow below {FOLLOWS:.0%}")

@@ -46,7 +46,18 @@ HEADER_TIPS = {
     "lambda_min": "The smallest Hessian eigenvalue where the run ended: negative means the run "
                   "did not end in a minimum (a saddle, or still on its way down).",
     "hessian_end": "PSD: a minimum (or a flat valley); indefinite: a saddle or a slope.",
+    "flow_end": "‖θ − θflow‖ / ‖θflow‖ at the run's end: its distance from a tight solution of "
+                "the gradient flow from the same θ0 at the same t (first seed).",
+    "follows": "yes: the run is at most 10 % from the flow at the final target and at its "
+               "end; no: it left the flow (an optimiser, not an integrator of the flow).",
+    "flow_max": "The largest distance from the flow at any snapshot: a loose solver can be off "
+                "for a while (e.g. where the flow leaves a plateau) and still end on it.",
 }
+TABLE_TIP = ("One row per run; click a heading to sort (runs without a value go last). “—”: not "
+             "reached or not reported.")
+#: Shown with a median: what its bracket means.
+RANGE_TIP = ("Median over every seed and timing repeat; [min–max] their range; k/n: how many "
+             "reached the target.")
 
 
 def format_value(value, spec: str) -> str:
@@ -78,6 +89,8 @@ class LiveSummary:
                 result.theta = event.payload[1]
             elif event.kind == "done":
                 result.report, result.theta = event.payload, event.payload.theta
+            elif event.kind == "repeat":  # another seed's or timing repeat's making ended
+                result.samples.append(event.payload)
         for result, (status, message) in zip(self.results, statuses, strict=True):
             result.status, result.message = status, message
         return list(dict.fromkeys(grown))
@@ -88,7 +101,11 @@ class LiveSummary:
 
 
 def _heading(key: str, heading: str) -> str:
-    """Two lines for the long target headings, so the columns stay narrow."""
+    """Two lines for the long target and flow headings, so the columns stay narrow."""
+    if key.startswith("flow_"):
+        return heading.replace(" at ", "\nat ", 1).replace(", ", ",\n", 1)
+    if key == "follows":
+        return heading.replace(" (", "\n(", 1)
     if key.startswith("t") and "_" in key:
         if " to " in heading:
             return heading.replace(" to ", "\nto ", 1)
@@ -148,7 +165,7 @@ class SummaryModel(QAbstractTableModel):
         value = row.get(key)
         roles = Qt.ItemDataRole
         if role == roles.DisplayRole:
-            return format_value(value, spec)
+            return self.summary.text(row, key, spec)
         if role == self.SORT_ROLE:
             return value
         if role == roles.TextAlignmentRole:
@@ -177,7 +194,12 @@ class SummaryModel(QAbstractTableModel):
         if role == Qt.ItemDataRole.DisplayRole:
             return _heading(key, heading)
         if role == Qt.ItemDataRole.ToolTipRole:
-            return f"{heading}\n\n{HEADER_TIPS[key]}" if key in HEADER_TIPS else heading
+            text = f"{heading}\n\n{HEADER_TIPS[key]}" if key in HEADER_TIPS else heading
+            if any(f"{key}_range" in row for row in self.rows):
+                text += f"\n\n{RANGE_TIP}"
+            if key.startswith("flow_") and key not in HEADER_TIPS:
+                text += f"\n\n{HEADER_TIPS['flow_end']}"
+            return text
         return None
 
 
@@ -222,24 +244,32 @@ class SummaryTable(QTableView):
         header = self.horizontalHeader()
         header.setDefaultAlignment(Qt.AlignmentFlag.AlignCenter)
         header.setHighlightSections(False)
-        self.setToolTip("One row per run; click a heading to sort (runs without a value go "
-                        "last). “—”: not reached or not reported.")
+        self.setToolTip(TABLE_TIP)
         self._sized: tuple = ()
 
     def set_summary(self, summary: ComparisonSummary, colors, messages) -> None:
         reset = summary.columns() != self.source.columns
         self.source.set_summary(summary, colors, messages)
+        self.setToolTip("\n\n".join([TABLE_TIP, *summary.notes]))  # repeats, seed, reference
         for column, (key, _, _) in enumerate(self.source.columns):
             hide = key in OPTIONAL and all(row.get(key) is None for row in summary.rows)
             if self.isColumnHidden(column) != hide:
                 self.setColumnHidden(column, hide)
         shown = tuple(not self.isColumnHidden(c) for c in range(len(self.source.columns)))
+        shown += self._text_lengths(summary)  # a median's range arrives later than its value
         if reset or shown != self._sized:
             self._sized = shown
             self.resizeColumnsToContents()
             label = self.source.column_of("label")
             if self.columnWidth(label) > LABEL_WIDTH:  # long labels elided; tooltips have them
                 self.setColumnWidth(label, LABEL_WIDTH)
+
+    @staticmethod
+    def _text_lengths(summary: ComparisonSummary) -> tuple[int, ...]:
+        """The longest cell text of each median column (its range makes it grow)."""
+        return tuple(max(len(summary.text(row, key, spec)) for row in summary.rows)
+                     for key, _, spec in summary.columns()
+                     if any(f"{key}_range" in row for row in summary.rows))
 
     def values(self, key: str) -> list:
         """The raw values of one column, in the order shown (tests)."""

@@ -355,6 +355,8 @@ class ComparisonWindow(DocumentWindow):
         for event in events:
             if event.kind == "batch":
                 self.plots.append(event.index, event.payload)
+            elif event.kind == "done":  # its distance from the flow, when measured
+                self.plots.set_flow(event.index, getattr(event.payload, "flow", None))
             elif event.kind == "record_failed":  # the run goes on, its rows kept in memory
                 self.show_banner(f"Note: {event.payload}. Export the runs' data before closing "
                                  "the window.", "info")
@@ -418,6 +420,9 @@ class ComparisonWindow(DocumentWindow):
             by = {s: sum(r.status == s for r in results) for s in
                   ("running", "queued", "finished", "failed", "stopped", "died")}
             parts = [f"{n} {s}" for s, n in by.items() if n]
+            extra = len(results) * (self.live.comparison.samples_per_run - 1)
+            if extra:  # the other seeds and timing repeats, after the first makings
+                parts.append(f"repeats {sum(len(r.samples) for r in results)}/{extra} done")
             self.controls.counts.setText(
                 f"{len(results)} runs from one θ0 · " + " · ".join(parts)
                 + f" · {self.session.max_parallel} at a time")

@@ -12,7 +12,7 @@ import pyqtgraph as pg
 import pytest
 from PySide6.QtCore import QEventLoop, QSettings, Qt, QTimer
 
-from odeprop.core.comparison import Comparison, RunSpec, Target
+from odeprop.core.comparison import Comparison, ReferenceFlow, RunSpec, Target
 from odeprop.core.config import (
     DatasetConfig,
     NetworkConfig,
@@ -55,17 +55,22 @@ def make_window(settings, comparison=THREE, **kwargs) -> ComparisonWindow:
     return win
 
 
-@pytest.fixture(scope="module")
-def finished(qapp, tmp_path_factory):
-    """THREE, run to the end once for the tests that read its results."""
-    path = tmp_path_factory.mktemp("cmp") / "settings.ini"
-    win = make_window(QSettings(str(path), QSettings.Format.IniFormat))
+def run_to_end(win: ComparisonWindow) -> ComparisonWindow:
+    """Start ``win``'s comparison and wait (up to 40 s) for its end."""
     loop = QEventLoop()
     win.comparison_ended.connect(loop.quit)
     QTimer.singleShot(40_000, loop.quit)
     assert win.start()
     loop.exec()
     assert win.state == "ended", "the comparison did not end within 40 s"
+    return win
+
+
+@pytest.fixture(scope="module")
+def finished(qapp, tmp_path_factory):
+    """THREE, run to the end once for the tests that read its results."""
+    path = tmp_path_factory.mktemp("cmp") / "settings.ini"
+    win = run_to_end(make_window(QSettings(str(path), QSettings.Format.IniFormat)))
     yield win
     win.close()
 
@@ -87,6 +92,8 @@ def test_every_plot_holds_a_curve_per_run_with_increasing_x(finished):
     for mode in ("t", "n_grad"):
         finished.set_x_mode(mode)
         for key, plot in finished.plots.plots.items():
+            if key == "flow":
+                continue  # shown with a reference flow only (test_the_flow_plot_...)
             curves = plot.run_curves()
             assert len(curves) == 3, key
             for run, item in enumerate(curves):
@@ -628,3 +635,91 @@ def test_the_run_list_says_how_each_run_ended_in_a_few_words(finished):
         assert text == f"finished · loss {compact(result.last.loss_train, 3)}"
         assert table.fontMetrics().horizontalAdvance(text) < 150
         assert result.message and result.message in table.item(i, 1).toolTip()
+
+
+#: Two runs on XOR from two seeds, with a reference flow: medians and "follows the flow?".
+REPEATED = replace(
+    THREE, name="repeated", n_seeds=2, reference=ReferenceFlow("Radau", 1e-9, 1e-12),
+    probe=ProbeConfig(stiffness_every=0),
+    runs=(RunSpec("GD, lr 8", SolverConfig(method="gd", learning_rate=8.0)),
+          RunSpec("RK45 1e-8", SolverConfig(method="RK45", rtol=1e-8, atol=1e-10))))
+
+
+@pytest.fixture(scope="module")
+def repeated(qapp, tmp_path_factory):
+    path = tmp_path_factory.mktemp("rep") / "settings.ini"
+    win = run_to_end(make_window(QSettings(str(path), QSettings.Format.IniFormat), REPEATED))
+    win._update_summary()
+    yield win
+    win.close()
+
+
+def test_the_table_leads_with_the_final_target_and_shows_medians(repeated):
+    table, results = repeated.table, repeated.session.runner.results
+    keys = [key for key, _, _ in table.source.columns]
+    assert keys[:4] == ["label", "method", "t1_wall", "t1_grads"]
+    shown = [c for c in range(len(keys)) if not table.isColumnHidden(c)]
+    header = table.horizontalHeader()
+    # the final target's wall time is on screen without scrolling
+    assert header.sectionViewportPosition(keys.index("t1_wall")) < table.viewport().width()
+    assert keys.index("t1_wall") in shown
+    for row, result in enumerate(results):
+        grads = [m.hits[1].n_grad for m in (result, *result.samples)]
+        assert table.values("t1_grads")[row] == np.median(grads)
+        assert table.shown_text("t1_grads")[row] == (
+            f"{np.median(grads):.6g} [{min(grads):.6g}–{max(grads):.6g}]")
+    assert "median [min–max] over 2 seeds (0, 1)" in table.toolTip()
+    for key in ("t1_wall", "t1_grads", "wall"):  # whole, not elided, once the ranges arrived
+        column = table.source.column_of(key)
+        assert table.columnWidth(column) >= table.sizeHintForColumn(column), key
+    assert "repeats 2/2 done" in repeated.controls.counts.text()
+
+
+def test_the_table_says_which_runs_follow_the_flow(repeated):
+    table, results = repeated.table, repeated.session.runner.results
+    assert table.values("follows") == ["no", "yes"]
+    assert table.values("flow_end") == [r.report.flow.at_end for r in results]
+    assert table.values("flow_end")[0] > 0.1 > 1e-3 > table.values("flow_end")[1]
+
+
+def test_the_flow_plot_draws_each_runs_distance_from_the_flow(repeated):
+    plot = repeated.plots.plots["flow"]
+    assert plot.isVisible() and plot.title.startswith("Distance from the flow (Radau")
+    for mode in ("t", "step"):
+        repeated.set_x_mode(mode)
+        for item, result in zip(plot.run_curves(), repeated.session.runner.results,
+                                strict=True):
+            drawn = [s for s in result.report.flow.samples if s.flow_distance > 0]  # log y
+            assert len(drawn) >= 10
+            np.testing.assert_array_equal(item.xData, [getattr(s, mode) for s in drawn])
+            np.testing.assert_allclose(item.yData, [s.flow_distance for s in drawn],
+                                       rtol=1e-12)
+    repeated.set_x_mode("t")
+    repeated.grab().save("/tmp/cmp/repeated.png")
+
+
+def test_the_shared_editor_edits_seeds_repeats_and_the_reference(cmp_window):
+    editors = cmp_window.shared.repeats
+    assert editors.seeds.text() == "" and editors.reference.currentText() == "none"
+    assert not cmp_window.plots.plots["flow"].isVisible()
+    cmp_window.set_comparison(REPEATED)
+    assert editors.seeds.text() == "0, 1" and editors.reference.currentText() == "Radau"
+    built = cmp_window.comparison()
+    assert (built.seed_list(), built.reference) == ((0, 1), REPEATED.reference)
+    editors.seeds.setText("4, 7")
+    editors.repeats.setValue(3)
+    editors.reference.setCurrentText("RK45")
+    built = cmp_window.comparison()
+    assert (built.seeds, built.timing_repeats, built.reference) == (
+        (4, 7), 3, ReferenceFlow("RK45", 1e-9, 1e-12))
+    editors.seeds.setText("4, 4")
+    with pytest.raises(ValueError, match=r"^seeds: seeds must differ; repeated: \[4\]"):
+        cmp_window.comparison()
+    assert editors.seeds.property("invalid")
+    assert "seeds: seeds must differ" in cmp_window.shared.errors[-1]
+    editors.seeds.setText("4, x")
+    assert cmp_window.shared.errors[-1].startswith("seeds: 'x' is not a whole number")
+    editors.seeds.setText("4")
+    editors.rtol.setText("2")
+    assert cmp_window.shared.errors[-1].startswith("reference.rtol: must be a number between")
+    assert editors.rtol.property("invalid") and not editors.seeds.property("invalid")
