@@ -203,7 +203,8 @@ class ComparisonRunner:
         self._stopping = False
         self._record_failures: list[RunEvent] = []  # not yet reported by poll()
         self.watchdog_grace = WATCHDOG_GRACE
-        self._clock: dict = {}  # per running making (keyed as _processes): [started, first word, last word]
+        #: per running making (keyed as _processes): [started, first word, last word]
+        self._clock: dict = {}
 
     def _theta0(self, seed: int):
         if seed == self.problem.net.config.init_seed:
