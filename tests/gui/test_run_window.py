@@ -7,6 +7,7 @@ import time
 import numpy as np
 import pytest
 from conftest import DIVERGING_GD, ENDLESS_GD, SHORT_BDF
+from slow_worker import SLOW_AFTER_T, SlowStepProcess
 
 from odeprop.core.presets import default_experiment
 from odeprop.core.recording import read_recording
@@ -187,3 +188,23 @@ def test_reset_gives_the_same_initial_weights(qtbot, window):
     qtbot.waitUntil(lambda: window.session.last is not None and window.session.last.step == 1,
                     timeout=10_000)
     assert window.session.first.loss_train == first
+
+
+def test_stop_during_a_long_step_reports_stopped_and_keeps_the_data(qtbot, window):
+    """Stop while the worker is deep in one step (a big network's step or cold probe): the
+    grace period ends the worker, and the run says Stopped, not "Worker died"."""
+    window.process_factory = SlowStepProcess
+    window.set_experiment(ENDLESS_GD.with_changes(solver={"learning_rate": 0.1}))
+    assert window.start()
+    qtbot.waitUntil(lambda: window.session.last is not None
+                    and window.session.last.t > SLOW_AFTER_T, timeout=10_000)
+    qtbot.wait(300)  # the worker is inside a slow gradient now
+    kept = window.session.count
+    with qtbot.waitSignal(window.run_ended, timeout=3_000) as ended:
+        window.stop()
+    status, message = ended.args
+    assert status == "stopped", message
+    assert message.startswith(f"stopped by the user after step {window.session.last.step}")
+    assert window.session.count == kept > 5
+    assert len(window.session.read_snapshots()) == kept
+    assert window.banner.text().startswith("Stopped:")
