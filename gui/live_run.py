@@ -10,7 +10,7 @@ ignored (``sender()`` is checked), so a reset never mixes two runs' curves.
 from __future__ import annotations
 
 from .run_session import RunSession
-from .run_status import STATUS_TITLES, run_progress, starting_line, status_line
+from .run_status import ending, run_progress, starting_line, status_line
 
 
 class LiveRun:
@@ -151,11 +151,11 @@ class LiveRun:
         self.plots.refresh()
         self._update_status()
         self.data_view.refresh(force=True)
-        kind = {"finished": "ok", "failed": "error", "died": "error"}.get(status, "info")
-        title = STATUS_TITLES.get(status, status)
-        n = self.session.count if self.session else 0
+        session = self.session
+        kind, text = ending(status, message, session.first, session.last,
+                            session.experiment.stop)
         again = "; Start runs it again" if status == "died" else ""
-        self.show_banner(f"{title}: {message}  ({n} snapshots kept; File ▸ Export run data "
+        self.show_banner(f"{text}  ({session.count} snapshots kept; File ▸ Export run data "
                          f"saves them{again})", kind)
         self.run_ended.emit(status, message)
 
