@@ -111,7 +111,9 @@ class ConfigPanel(QScrollArea):
         self.body_layout = layout
         self.setWidget(body)
         self.setMinimumWidth(max(360, self._method_width(body)))
-        self.name_edit.textEdited.connect(self._edited)
+        #: the user typed the name in this window: it stays whatever else changes
+        self.name_typed = False
+        self.name_edit.textEdited.connect(self._name_edited)
         self.set_experiment(default_experiment())
 
     # -- building the form -------------------------------------------------------------------
@@ -382,6 +384,7 @@ class ConfigPanel(QScrollArea):
     def set_experiment(self, exp: Experiment) -> None:
         """Show ``exp`` in every widget (fields the panel does not edit are kept as they are)."""
         self._base = exp
+        self.name_typed = False
         self._updating = True
         try:
             d, n, s, st = exp.dataset, exp.network, exp.solver, exp.stop
@@ -564,9 +567,30 @@ class ConfigPanel(QScrollArea):
         return exp, []
 
     # -- reacting to edits -------------------------------------------------------------------
+    def _name_edited(self, _text: str) -> None:
+        self.name_typed = True
+        self._edited()
+
+    def _follow_name(self) -> None:
+        """A name the user did not type (a preset's, a file's) describes its data and method:
+        once either changes it would be false, so it becomes "Untitled (from …)" (and comes
+        back if they are set back)."""
+        if self.name_typed:
+            return
+        base = self._base
+        same = (self.kind.currentText() == base.dataset.kind
+                and self.csv_path.text() == base.dataset.csv_path
+                and self.method.currentData() == base.solver.method)
+        derived = same or base.name.startswith("Untitled")
+        name = base.name if derived else f"Untitled (from {base.name})"
+        if self.name_edit.text() != name:
+            self.name_edit.setText(name)
+            self.name_edit.setCursorPosition(0)
+
     def _edited(self, *_args) -> None:
         if self._updating:
             return
+        self._follow_name()
         self._update_enabled()
         self.validate()
         self.changed.emit()

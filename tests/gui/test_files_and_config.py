@@ -261,3 +261,24 @@ def test_the_method_combo_shows_every_method_name_whole(qtbot, window):
     assert seen == set(METHODS)
     assert not panel.horizontalScrollBar().isVisible()
     assert panel.width() <= 0.3 * window.width()
+
+
+def test_a_name_the_user_did_not_type_does_not_follow_the_experiment(qtbot, window):
+    """The default's name describes two moons and CVODE: another method or dataset makes it
+    "Untitled (from …)", setting them back restores it, and a typed name always stays."""
+    panel = window.config_panel
+    original = window.experiment().name
+    assert window.windowTitle() == f"odeprop — {original}"
+    panel.method.setCurrentIndex(panel.method.findData("cvode-dense"))
+    assert window.experiment().name == f"Untitled (from {original})"
+    assert window.windowTitle() == f"odeprop — Untitled (from {original})"
+    panel.method.setCurrentIndex(panel.method.findData(Experiment().solver.method))
+    panel.kind.setCurrentText("spirals")
+    assert window.experiment().name == f"Untitled (from {original})"
+    panel.kind.setCurrentText(Experiment().dataset.kind)
+    assert window.experiment().name == original
+    panel.name_edit.end(False)
+    qtbot.keyClicks(panel.name_edit, " mine")
+    panel.kind.setCurrentText("spirals")
+    assert window.experiment().name == f"{original} mine"
+    assert window.windowTitle() == f"odeprop — {original} mine"
