@@ -69,13 +69,12 @@ class RunRecovery:
         self.plots.clear()
         self.lens.clear()
         self.config_panel.set_experiment(exp)
-        try:
-            self.problem = self.build_problem(exp)
-            self._previewed = None
+        _, built = self.build_problem(exp)  # not waited for long: the curves come first
+        self.problem = built.problem if built is not None else None
+        self._previewed = None
+        if self.problem is not None and self._draw_problem(self.problem):
             task = self.problem.dataset.task
-            self.data_view.set_problem(self.problem)
-        except ValueError:  # its data file is gone: the curves can still be shown
-            self.problem = None
+        else:  # its data file is gone, too large, not read yet: the curves can be shown
             self.data_view.set_problem(None)
             task = ("classification" if chunk and chunk[0].accuracy_train is not None
                     else "regression")

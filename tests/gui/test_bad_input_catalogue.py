@@ -8,9 +8,10 @@ Four tables, one per way in:
   the experiment or comparison on screen is unchanged) and run from the command line (one line
   on stderr, exit code 2).
 - ``CSV``: data files that are empty, ragged, non-numeric, NaN, of one class, without the label
-  column, too large… Each is chosen in the lab (the message stands under the CSV field; a file
-  that cannot be read changes nothing, a file whose rows are bad refuses Start) and run from the
-  command line through an experiment that names it (one line, exit code 2).
+  column, too large… Each is chosen in the lab and refused there (the message stands under the
+  CSV field, naming the first bad row; the experiment is unchanged); one whose rows are bad is
+  also opened through an experiment that names it (the message under the field, Start refused
+  with it) and run from the command line (one line, exit code 2).
 - ``FIELDS``: values typed into the lab's form. The message stands under the field, Start is
   refused with it, and no run begins.
 - ``FLAGS``: command-line arguments of ``odeprop``, ``odeprop run`` and ``odeprop compare``:
@@ -240,23 +241,21 @@ def test_csv(case, lab, tmp_path, monkeypatch, capsys):
     lab.set_experiment(default_experiment().with_changes(name="before"))
     before = lab.experiment()
     panel = lab.config_panel
-    if case.extra and "target_column" in case.extra:  # an experiment names file and column
-        lab.set_experiment(before.with_changes(dataset={"kind": "csv", "csv_path": str(path),
-                                                        **settings}))
-        message = None
-    else:
+    if not (case.extra and "target_column" in case.extra):  # chosen in the form: refused then
         message = panel.load_csv(str(path))
-    if case.kind == "load":
         assert re.search(case.message, message)
         assert re.search(case.message, panel.message("dataset.csv_path"))  # under the field
         assert lab.experiment() == before  # nothing half-applied: the data is as it was
-    else:
-        assert message is None
+    if case.kind == "start":  # named by an experiment file: refused before any run begins
+        lab.set_experiment(before.with_changes(dataset={"kind": "csv", "csv_path": str(path),
+                                                        **settings}))
         assert lab.experiment().dataset.csv_path == str(path)
+        assert re.search(case.message, panel.message("dataset.csv_path"))  # on opening
+        assert re.search(case.message, lab.controls.blocker.text())  # beside Start
+        assert not lab.controls.start_action.isEnabled()
         assert not lab.start()
         assert re.search("Cannot start: the data cannot be loaded: .*" + case.message,
                          lab.banner.text())
-        assert re.search(case.message, panel.message("dataset.csv_path"))
         assert lab.session is None and lab.state == "idle"  # no run began
         if "not found" in case.message:
             assert re.search(case.message, panel.message("dataset.target_column"))

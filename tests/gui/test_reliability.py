@@ -13,18 +13,22 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 from dataclasses import fields
 from pathlib import Path
 
 import pytest
 from conftest import ENDLESS_GD, SHORT_BDF
-from PySide6.QtCore import Qt
+from PySide6.QtCore import Qt, QTimer
 
+from odeprop.core.config import Experiment
+from odeprop.core.presets import default_experiment
 from odeprop.core.recording import (
     SnapshotRecorder,
     read_recording,
     unfinished_recordings,
 )
+from odeprop.core.run import Problem
 from odeprop.core.snapshot import Snapshot
 from odeprop.core.worker import SyntheticProcess
 from odeprop.gui.run_session import RecordedRun
@@ -327,3 +331,120 @@ def test_start_stop_reset_cycles_leave_no_process_thread_or_file_behind(qtbot, w
     assert after["rss_mb"] - before["rss_mb"] < 20, (before, after)
     assert result["received"] >= 20
     assert list(recovery_folder.iterdir()) == []  # every reset deleted its record
+
+
+# -- an experiment that cannot be built: at start-up, in a preview, at Start -------------------
+def _remember(settings, exp: Experiment) -> None:
+    settings.setValue("last_experiment", exp.to_toml())
+    settings.sync()
+
+
+def _open_lab(qtbot, settings):
+    from odeprop.gui.main_window import MainWindow
+
+    win = MainWindow(settings=settings, offer_recovery=False)
+    qtbot.addWidget(win)
+    win.show()
+    return win
+
+
+def _out_of_memory_for(seed: int):
+    original = Problem.build.__func__
+
+    def build(cls, experiment):
+        if experiment.dataset.seed == seed:
+            raise MemoryError
+        return original(cls, experiment)
+
+    return classmethod(build)
+
+
+@pytest.mark.parametrize("fault", ["out of memory", "csv gone", "not an experiment"])
+def test_the_lab_opens_whatever_the_remembered_experiment_and_keeps_it(
+        qtbot, settings, tmp_path, recovery_folder, monkeypatch, fault):
+    """The experiment remembered from the last session never keeps the lab from opening: it
+    opens on the default experiment with a banner saying why, and the remembered one is kept
+    in a file the banner names."""
+    if fault == "out of memory":
+        remembered = SHORT_BDF.with_changes(name="huge", dataset={"seed": 77}).to_toml()
+        monkeypatch.setattr(Problem, "build", _out_of_memory_for(77))
+        why = "(the experiment does not fit in memory"
+    elif fault == "csv gone":
+        path = tmp_path / "gone.csv"
+        path.write_text("a,b,label\n" + "".join(f"{i},{i % 3},{i % 2}\n" for i in range(20)))
+        remembered = SHORT_BDF.with_changes(name="huge", dataset={
+            "kind": "csv", "csv_path": str(path), "target_column": "label"}).to_toml()
+        path.unlink()
+        why = f"(the data cannot be loaded: {path}: no such file)"
+    else:
+        remembered = "[solver\nmethod = 'RK45'\n"
+        why = "(not valid TOML"
+    settings.setValue("last_experiment", remembered)
+    win = _open_lab(qtbot, settings)
+    assert win.experiment() == default_experiment()
+    kept = recovery_folder.parent / "unrestored-experiment.toml"
+    assert win.banner.property("kind") == "warning"
+    text = win.banner.text()
+    assert text.startswith("The experiment open when odeprop last closed could not be restored "
+                           + why), text
+    assert text.endswith(f"the default experiment is open instead. It is kept in {kept}: "
+                         "File ▸ Open experiment… opens it.")
+    assert kept.read_text() == remembered
+    assert settings.value("unrestored_experiment") == remembered
+    assert win.controls.start_action.isEnabled() and win.problem is not None
+    win.close()
+    assert _open_lab(qtbot, settings).experiment() == default_experiment()  # and next time
+
+
+def test_out_of_memory_in_a_preview_or_at_start_is_said_not_raised(qtbot, window,
+                                                                   monkeypatch):
+    monkeypatch.setattr(Problem, "build", _out_of_memory_for(5))
+    window.set_experiment(SHORT_BDF.with_changes(dataset={"seed": 5}))
+    message = ("the experiment does not fit in memory (the 'moons' data, hidden layers "
+               f"{list(SHORT_BDF.network.hidden)}): make dataset.n_samples, "
+               "dataset.n_features or network.hidden smaller")
+    assert window.banner.text() == message[0].upper() + message[1:]
+    assert window.controls.blocker.text() == f"Cannot start: {message}"
+    assert not window.controls.start_action.isEnabled()
+    assert window.data_view.mode == "empty" and window.state == "idle"
+    assert not window.start() and window.session is None
+    assert window.banner.text() == f"Cannot start: {message}"
+    window.set_experiment(SHORT_BDF)  # mended: the blocker goes
+    assert window.controls.blocker.text() == "" and window.controls.start_action.isEnabled()
+    assert window.banner.isHidden()
+
+
+def test_a_slow_build_leaves_the_window_responsive_and_starts_when_ready(qtbot, window,
+                                                                         monkeypatch):
+    """Data that take long to build are built on another thread: the window goes on (its
+    timers fire), shows them when they come, and a Start waits for them without blocking."""
+    release = threading.Event()
+    original = Problem.build.__func__
+    threads = []
+
+    def slow(cls, experiment):
+        threads.append(threading.current_thread() is threading.main_thread())
+        if experiment.dataset.seed == 9:
+            release.wait(30)
+        return original(cls, experiment)
+
+    monkeypatch.setattr(Problem, "build", classmethod(slow))
+    slow_exp = SHORT_BDF.with_changes(dataset={"seed": 9})
+    window.set_experiment(slow_exp)  # returns although its build is held
+    assert window.status_label.text() == "Reading the data and building the network…"
+    ticks = []
+    timer = QTimer()
+    timer.timeout.connect(lambda: ticks.append(1))
+    timer.start(10)
+    qtbot.waitUntil(lambda: len(ticks) >= 5, timeout=2_000)  # the event loop runs meanwhile
+    assert window.start()  # waits for the same build, without blocking either
+    assert window.state == "starting" and window.session is None
+    assert not window.controls.start_action.isEnabled()
+    window.stop()  # cancels the Start
+    assert window.state == "idle" and window.session is None
+    assert window.start()
+    release.set()
+    qtbot.waitUntil(lambda: window.session is not None, timeout=10_000)
+    assert window.problem.dataset is window.data_view.problem.dataset
+    assert window.state in ("running", "ended") and not any(threads)
+    timer.stop()
