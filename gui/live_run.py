@@ -10,7 +10,7 @@ ignored (``sender()`` is checked), so a reset never mixes two runs' curves.
 from __future__ import annotations
 
 from .problem_builds import file_error
-from .run_session import RunSession
+from .run_session import RecordedRun, RunSession
 from .run_status import ending, run_progress, starting_line, status_line
 
 
@@ -130,6 +130,8 @@ class LiveRun:
             session.shutdown(0.3)
             session.dispose()  # its record: the user is done with the run
             session.deleteLater()
+            if isinstance(session, RecordedRun):  # not exported: its record is offered again
+                self.check_recovery()
 
     def _connect(self, session) -> None:
         session.batch.connect(self._on_batch)

@@ -104,11 +104,23 @@ class RunRecovery:
         self._set_state("ended")
         self.plots.refresh()
         self._update_status()
+        cut = cut_short(meta)
         self.show_banner(f"Reopened “{meta.get('label') or exp.name}”: {run.count} snapshots "
-                         f"({STATUS_TITLES.get(status, status).lower()}: {message}). View only: "
-                         "File ▸ Export run data saves them; Start runs the experiment again.",
-                         "info")
+                         f"({STATUS_TITLES.get(status, status).lower()}: {message}).{cut} View "
+                         "only: File ▸ Export run data saves them; Start runs the experiment "
+                         "again. The record is kept until it is exported or discarded.",
+                         "warning" if cut else "info")
         return True
+
+
+def cut_short(meta: dict) -> str:
+    """" Note: record cut short at step N: reason; …" when the disk refused the rest of the
+    run (the window showed more than the record holds), else ""."""
+    cut = meta.get("cut_short")
+    if not isinstance(cut, dict):
+        return ""
+    return (f" Note: record cut short at step {cut.get('step')}: {cut.get('reason')}; the "
+            "window showed the rest of that run, which was lost in the crash.")
 
 
 def _lines_in(path: Path) -> int:

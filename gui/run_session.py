@@ -181,6 +181,20 @@ class RecordedSession(QObject):
 class RecordedRun(RecordedSession):
     """A finished, view-only run reopened from a record (after a crash): it has no worker."""
 
+    def dispose(self) -> None:
+        """Its record is the only copy of a crashed window's run: deleted once exported,
+        otherwise given back unfinished and offered again (only Discard deletes it)."""
+        if self.exported:
+            super().dispose()
+            return
+        with self._lock:
+            self._disposed = True
+            if self.recorder is not None:
+                try:
+                    self.recorder.release()
+                except OSError:
+                    pass  # left as it is: unfinished, and offered again
+
     def add(self, snapshots: list) -> None:
         """Count snapshots read back from its record (which holds them already)."""
         self._record(snapshots, write=False)

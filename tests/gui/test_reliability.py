@@ -448,3 +448,93 @@ def test_a_slow_build_leaves_the_window_responsive_and_starts_when_ready(qtbot, 
     assert window.problem.dataset is window.data_view.problem.dataset
     assert window.state in ("running", "ended") and not any(threads)
     timer.stop()
+
+
+# -- a reopened run's record: never deleted unasked, and honest about its length ----------------
+FULL_DISK_CRASH = """
+import errno, functools, os, signal, sys
+os.environ["QT_QPA_PLATFORM"] = "offscreen"
+from PySide6.QtCore import QSettings, QTimer
+from PySide6.QtWidgets import QApplication
+from odeprop.core import io, recording
+from odeprop.core.worker import SyntheticProcess
+from odeprop.gui.main_window import MainWindow
+
+def full():
+    return OSError(errno.ENOSPC, "No space left on device")
+
+write_all, write_text, calls = recording._write_all, io.write_text_atomic, [0]
+def filling(fd, data):  # the header and three batches fit, then the disk is full
+    calls[0] += 1
+    if calls[0] > 4:
+        raise full()
+    write_all(fd, data)
+def no_new_file(path, text):
+    if calls[0] > 4:
+        raise full()
+    write_text(path, text)
+recording._write_all, io.write_text_atomic = filling, no_new_file
+
+if __name__ == "__main__":
+    app = QApplication([])
+    win = MainWindow(settings=QSettings(sys.argv[1], QSettings.Format.IniFormat),
+                     persist=False, restore=False, offer_recovery=False)
+    win.process_factory = functools.partial(SyntheticProcess, n=10_000, batch=500,
+                                            interval=0.01)
+    win.start()
+    def check():
+        if win.session.count >= 3_000:
+            print(win.session.count, flush=True)
+            os.kill(os.getpid(), signal.SIGKILL)  # the window crashes: nothing is closed
+    timer = QTimer()
+    timer.timeout.connect(check)
+    timer.start(10)
+    app.exec()
+"""
+
+
+def test_a_record_cut_short_by_a_full_disk_says_so_when_reopened(qtbot, settings, tmp_path,
+                                                                 recovery_folder):
+    script = tmp_path / "full_disk_crash.py"
+    script.write_text(FULL_DISK_CRASH)
+    env = dict(os.environ, ODEPROP_RECOVERY_DIR=str(recovery_folder))
+    crash = subprocess.run([sys.executable, str(script), str(tmp_path / "crash.ini")], env=env,
+                           capture_output=True, text=True, timeout=180)
+    assert crash.returncode == -signal.SIGKILL, crash.stderr
+    shown = int(crash.stdout)
+    (path, meta), = unfinished_recordings(recovery_folder)
+    assert meta["cut_short"] == {"step": 1500, "reason": "No space left on device"}
+    win = _open_lab(qtbot, settings)
+    win.check_recovery()
+    assert win.recovery_bar.text.text().endswith(
+        ", record cut short at step 1500. Reopen it?")
+    assert win.reopen_recording(path)
+    assert win.session.count == 1500 < shown
+    assert win.banner.property("kind") == "warning"
+    assert ("Note: record cut short at step 1500: No space left on device; the window showed "
+            "the rest of that run, which was lost in the crash.") in win.banner.text()
+
+
+def test_closing_after_reopening_keeps_the_record_until_it_is_exported(qtbot, settings,
+                                                                       recovery_folder,
+                                                                       tmp_path):
+    rec = SnapshotRecorder(recovery_folder, "left", SHORT_BDF.to_toml(), label="left")
+    rec.append(fake_snapshots(30))
+    del rec  # abandoned, as a crash leaves it
+    gc.collect()
+    win = _open_lab(qtbot, settings)
+    path = recovery_folder / "left.csv"
+    assert win.reopen_recording(path)
+    assert "The record is kept until it is exported or discarded." in win.banner.text()
+    win.reset()  # done with the run, but it was never saved: offered again
+    assert win.recovery_bar.isVisible() and win.recovery_bar.selected() == path
+    assert win.reopen_recording(path)
+    win.close()  # closing does not delete it either
+    assert [p for p, _ in unfinished_recordings(recovery_folder)] == [path]
+    assert read_recording(path) == fake_snapshots(30)
+    win = _open_lab(qtbot, settings)
+    assert win.reopen_recording(path)
+    assert win.export_csv(tmp_path / "saved.csv") == 30
+    win.close()  # exported: the record has done its job
+    assert unfinished_recordings(recovery_folder) == [] and not path.exists()
+    assert read_recording(tmp_path / "saved.csv") == fake_snapshots(30)
