@@ -56,6 +56,7 @@ from odeprop.core.presets import default_experiment
 from odeprop.core.solvers import dense_jacobian_refusal
 
 from .config_widgets import MESSAGE_STYLE, NOTE_STYLE, LayerEditor, LogEdit, NumberEdit, flag
+from .row_editors import ScheduleEditor
 from .tooltips import tip
 
 FAMILIES = {"ivp": "scipy solve_ivp", "ode": "scipy ode (legacy)", "cvode": "SUNDIALS CVODE",
@@ -89,11 +90,14 @@ def fitting_loss(loss: str, classes: int | str) -> tuple[str, str]:
 
 
 class ConfigPanel(QScrollArea):
-    """Edits one experiment; ``changed`` fires on every edit, ``errors`` lists what is invalid."""
+    """Edits one experiment; ``changed`` fires on every edit, ``errors`` lists what is invalid.
+
+    ``schedule=True`` adds the tolerance-schedule editor under the solver (the lab's form; the
+    comparison workspace edits each run's schedule beside its own run list)."""
 
     changed = Signal()
 
-    def __init__(self, parent=None):
+    def __init__(self, parent=None, schedule: bool = False):
         super().__init__(parent)
         self.setWidgetResizable(True)
         self.setMinimumWidth(360)  # the widest group (layers) fits without a horizontal scroll bar
@@ -122,6 +126,14 @@ class ConfigPanel(QScrollArea):
             "dataset": self._dataset_group(), "network": self._network_group(),
             "solver": self._solver_group(), "stop": self._stop_group(),
             "probe": self._probe_group()}
+        #: the solver's tolerance schedule (None: the experiment's is kept as it is)
+        self.schedule: ScheduleEditor | None = None
+        if schedule:  # under the solver's settings
+            self.schedule = ScheduleEditor()
+            self.schedule.changed.connect(self._edited)
+            groups = list(self.groups.items())
+            at = list(self.groups).index("solver") + 1
+            self.groups = dict([*groups[:at], ("schedule", self.schedule), *groups[at:]])
         for group in self.groups.values():
             layout.addWidget(group)
         layout.addStretch(1)
@@ -443,6 +455,9 @@ class ConfigPanel(QScrollArea):
             self.max_step.set_value(s.max_step)
             self.max_order.setValue(s.max_order or 0)
             self._fill_jacobian(s.method, s.jacobian)
+            if self.schedule is not None:
+                self.schedule.set_phases(s.schedule)
+                self.schedule.set_method(s.method)
             self.learning_rate.set_value(s.learning_rate)
             self.momentum.set_value(s.momentum)
             self.beta1.set_value(s.beta1)
@@ -558,7 +573,14 @@ class ConfigPanel(QScrollArea):
                     init=self.init.currentText(), init_seed=self.init_seed.value(),
                     l2=number("network.l2", self.l2, 0.0))
         jac = self.jacobian.currentData()
-        section("solver", base.solver, method=info.name,
+        schedule = base.solver.schedule
+        if self.schedule is not None:
+            try:
+                schedule = self.schedule.phases()
+            except ValueError as exc:
+                errors.append(str(exc))
+                schedule = _BAD
+        section("solver", base.solver, method=info.name, schedule=schedule,
                 rtol=number("solver.rtol", self.rtol, _BAD, info.tolerances) if info.tolerances
                 else base.solver.rtol,
                 atol=number("solver.atol", self.atol, _BAD, info.tolerances) if info.tolerances
@@ -684,6 +706,8 @@ class ConfigPanel(QScrollArea):
         method = self.method.currentData()
         if method and method != self._jacobian_for:
             self._fill_jacobian(method, None)
+        if method and self.schedule is not None:
+            self.schedule.set_method(method)
         info = METHODS.get(method or "", self._base.solver.info)
         kind, loss = self.kind.currentText(), self.loss.currentText()
         name = info.label

@@ -97,7 +97,7 @@ class MainWindow(LiveRun, RunRecovery, ExperimentFiles, RunExports, DocumentWind
         if icon is not None:
             self.setWindowIcon(icon)
 
-        self.config_panel = ConfigPanel()
+        self.config_panel = ConfigPanel(schedule=True)
         dock = QDockWidget("Experiment", self)
         dock.setObjectName("experiment_dock")
         dock.setWidget(self.config_panel)

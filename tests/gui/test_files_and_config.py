@@ -347,3 +347,38 @@ def test_a_three_class_csv_switches_binary_cross_entropy_once_read(qtbot, window
     window._preview_problem()
     assert window.data_view.mode == "surface" and window.controls.start_action.isEnabled()
     assert window.banner.isHidden() and window.status_label.text().startswith("Ready")
+
+
+def test_the_lab_edits_the_tolerance_schedule(qtbot, window, tmp_path):
+    """The comparison's schedule editor, under the lab's solver: phases typed, checked (the
+    row at fault flagged, Start refused) and saved; off for a method that cannot use them."""
+    from odeprop.core.config import TolerancePhase
+
+    panel = window.config_panel
+    editor = panel.schedule
+    assert editor is panel.groups["schedule"] and editor.isVisibleTo(panel)
+    window.set_experiment(SHORT_BDF)
+    assert editor.rows == [] and window.experiment().solver.schedule == ()
+    editor.add_button.click()
+    until, rtol, atol, _ = editor.rows[0]
+    for field, text in ((until, "0.3"), (rtol, "1e-2"), (atol, "1e-2")):
+        qtbot.keyClicks(field.edit if hasattr(field, "edit") else field, text)
+    assert window.experiment().solver.schedule == (TolerancePhase(0.3, 1e-2, 1e-2),)
+    editor.add_button.click()  # a second phase with its numbers missing
+    assert panel.errors == ["solver.schedule[1]: give all three numbers"]
+    assert window.controls.blocker.text() == ("Cannot start: solver.schedule[1]: give all "
+                                              "three numbers")
+    assert not window.start() and window.session is None
+    editor.remove_row(editor.rows[1])
+    assert panel.errors == [] and window.controls.start_action.isEnabled()
+    path = tmp_path / "scheduled.toml"
+    assert window.save_experiment(path)
+    assert Experiment.load(path).solver.schedule == (TolerancePhase(0.3, 1e-2, 1e-2),)
+    panel.family.setCurrentIndex(panel.family.findData("optimiser"))  # gd: no tolerances
+    assert not editor.add_button.isEnabled() and "no error tolerances" in editor.note.text()
+    assert window.experiment().solver.schedule == () and panel.errors == []
+    window.set_experiment(Experiment())
+    assert editor.rows == []
+    assert window.open_experiment(path)
+    assert len(editor.rows) == 1 and editor.add_button.isEnabled()
+    assert window.experiment().solver.schedule == (TolerancePhase(0.3, 1e-2, 1e-2),)
