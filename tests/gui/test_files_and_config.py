@@ -1,6 +1,7 @@
 """Files, settings, configuration widgets, the command line and the shipped desktop entry."""
 
 import configparser
+import functools
 import math
 import os
 import subprocess
@@ -382,3 +383,33 @@ def test_the_lab_edits_the_tolerance_schedule(qtbot, window, tmp_path):
     assert window.open_experiment(path)
     assert len(editor.rows) == 1 and editor.add_button.isEnabled()
     assert window.experiment().solver.schedule == (TolerancePhase(0.3, 1e-2, 1e-2),)
+
+
+def test_missing_x11_libraries_are_named_with_their_packages_before_qt_aborts(monkeypatch,
+                                                                             capsys):
+    """Without xcb-util-cursor & co. Qt aborts the process ("Could not load the Qt platform
+    plugin xcb"); the lab checks first and says, in one line, what to install."""
+    from odeprop.gui import app, main_window
+
+    absent = {"libxcb-cursor.so.0", "libxcb-icccm.so.4"}
+
+    def load(name):
+        if name in absent:
+            raise OSError(f"{name}: cannot open shared object file")
+
+    monkeypatch.setattr(app, "missing_xcb_libraries", functools.partial(
+        app.missing_xcb_libraries, {"DISPLAY": ":0"}, "linux", load))
+    monkeypatch.setattr(main_window, "MainWindow", None)  # no window may be made
+    assert app.main([]) == 2
+    err = capsys.readouterr().err
+    assert err == ("odeprop: Qt's X11 platform (xcb) cannot start: missing libxcb-cursor.so.0, "
+                   "libxcb-icccm.so.4. Install them with: sudo apt install libxcb-cursor0 "
+                   "libxcb-icccm4 (Debian/Ubuntu), or: sudo dnf install xcb-util-cursor "
+                   "xcb-util-wm (Fedora)\n")
+    # other platforms, Wayland sessions and an explicit platform are not checked
+    for env, system in (({"DISPLAY": ":0"}, "darwin"),
+                        ({"DISPLAY": ":0", "WAYLAND_DISPLAY": "wayland-0"}, "linux"),
+                        ({"DISPLAY": ":0", "QT_QPA_PLATFORM": "offscreen"}, "linux"),
+                        ({}, "linux")):
+        assert app.missing_xcb_libraries.func(env, system, load) == []
+    assert len(app.missing_xcb_libraries.func({"QT_QPA_PLATFORM": "xcb"}, "linux", load)) == 2
