@@ -220,9 +220,10 @@ win = MainWindow(settings=QSettings(sys.argv[1], QSettings.Format.IniFormat), pe
                  restore=False, offer_recovery=False)
 with open(sys.argv[2], encoding="utf-8") as fh:
     win.set_experiment(Experiment.from_toml(fh.read()))
+{setup}
 win.start()
 def check():
-    if win.session.count >= 100:
+    if win.session.count >= {count}:
         print(win.session.count, win.session.process.process.pid, flush=True)
         os.kill(os.getpid(), signal.SIGKILL)  # the window crashes: nothing is closed
 timer = QTimer()
@@ -239,9 +240,9 @@ def test_a_crashed_window_is_offered_on_the_next_start_and_reopens(qtbot, settin
     exp = ENDLESS_GD.with_changes(name="class demo")
     (tmp_path / "exp.toml").write_text(exp.to_toml())
     env = dict(os.environ, ODEPROP_RECOVERY_DIR=str(recovery_folder))
-    crash = subprocess.run([sys.executable, "-c", CRASHING_LAB, str(tmp_path / "crash.ini"),
-                            str(tmp_path / "exp.toml")], env=env, capture_output=True,
-                           text=True, timeout=60)
+    crash = subprocess.run([sys.executable, "-c", CRASHING_LAB.format(setup="", count=100),
+                            str(tmp_path / "crash.ini"), str(tmp_path / "exp.toml")], env=env,
+                           capture_output=True, text=True, timeout=60)
     assert crash.returncode == -signal.SIGKILL, crash.stderr
     seen, worker = map(int, crash.stdout.split())
     qtbot.waitUntil(lambda: not _running(worker), timeout=5_000)  # its pipe broke: it ended
@@ -451,20 +452,16 @@ def test_a_slow_build_leaves_the_window_responsive_and_starts_when_ready(qtbot, 
 
 
 # -- a reopened run's record: never deleted unasked, and honest about its length ----------------
-FULL_DISK_CRASH = """
-import errno, functools, os, signal, sys
-os.environ["QT_QPA_PLATFORM"] = "offscreen"
-from PySide6.QtCore import QSettings, QTimer
-from PySide6.QtWidgets import QApplication
+#: The disk fills after the record's header and three batches (1,500 snapshots): no more rows,
+#: and no new file (the record's description) either; then the window crashes.
+DISK_FILLS = """
+import errno, functools
 from odeprop.core import io, recording
 from odeprop.core.worker import SyntheticProcess
-from odeprop.gui.main_window import MainWindow
-
+write_all, write_text, calls = recording._write_all, io.write_text_atomic, [0]
 def full():
     return OSError(errno.ENOSPC, "No space left on device")
-
-write_all, write_text, calls = recording._write_all, io.write_text_atomic, [0]
-def filling(fd, data):  # the header and three batches fit, then the disk is full
+def filling(fd, data):
     calls[0] += 1
     if calls[0] > 4:
         raise full()
@@ -474,34 +471,20 @@ def no_new_file(path, text):
         raise full()
     write_text(path, text)
 recording._write_all, io.write_text_atomic = filling, no_new_file
-
-if __name__ == "__main__":
-    app = QApplication([])
-    win = MainWindow(settings=QSettings(sys.argv[1], QSettings.Format.IniFormat),
-                     persist=False, restore=False, offer_recovery=False)
-    win.process_factory = functools.partial(SyntheticProcess, n=10_000, batch=500,
-                                            interval=0.01)
-    win.start()
-    def check():
-        if win.session.count >= 3_000:
-            print(win.session.count, flush=True)
-            os.kill(os.getpid(), signal.SIGKILL)  # the window crashes: nothing is closed
-    timer = QTimer()
-    timer.timeout.connect(check)
-    timer.start(10)
-    app.exec()
+win.process_factory = functools.partial(SyntheticProcess, n=10_000, batch=500, interval=0.01)
 """
 
 
 def test_a_record_cut_short_by_a_full_disk_says_so_when_reopened(qtbot, settings, tmp_path,
                                                                  recovery_folder):
-    script = tmp_path / "full_disk_crash.py"
-    script.write_text(FULL_DISK_CRASH)
+    (tmp_path / "exp.toml").write_text(ENDLESS_GD.to_toml())
     env = dict(os.environ, ODEPROP_RECOVERY_DIR=str(recovery_folder))
-    crash = subprocess.run([sys.executable, str(script), str(tmp_path / "crash.ini")], env=env,
+    crash = subprocess.run([sys.executable, "-c", CRASHING_LAB.format(setup=DISK_FILLS,
+                                                                      count=3_000),
+                            str(tmp_path / "crash.ini"), str(tmp_path / "exp.toml")], env=env,
                            capture_output=True, text=True, timeout=180)
     assert crash.returncode == -signal.SIGKILL, crash.stderr
-    shown = int(crash.stdout)
+    shown = int(crash.stdout.split()[0])
     (path, meta), = unfinished_recordings(recovery_folder)
     assert meta["cut_short"] == {"step": 1500, "reason": "No space left on device"}
     win = _open_lab(qtbot, settings)
