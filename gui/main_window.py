@@ -87,9 +87,10 @@ class MainWindow(LiveRun, RunRecovery, ExperimentFiles, RunExports, DocumentWind
         #: why the form's experiment has no problem (its data, its network): blocks Start
         self.build_error: str | None = None
         self._build_banner: str | None = None  # the banner that says it
-        #: the experiment remembered from last time is being restored: if it cannot be built,
-        #: the default opens instead (:meth:`_restore_failed`)
-        self._restoring: str | None = None
+        #: the experiment remembered from last time (its text, and as the form holds it) while
+        #: it is being restored: if it cannot be built, the default opens instead
+        #: (:meth:`_restore_failed`)
+        self._restoring: tuple[str, Experiment | None] | None = None
         self.current_path: Path | None = None
         self.dirty = False
         self._status_at = 0.0
@@ -253,7 +254,7 @@ class MainWindow(LiveRun, RunRecovery, ExperimentFiles, RunExports, DocumentWind
             return
         exp, problem = built.experiment, built.problem
         if problem is None:
-            if self._restoring is not None:
+            if self._restoring is not None and built.experiment == self._restoring[1]:
                 self._restore_failed(built.error)
                 return
             self.build_error = built.error
@@ -346,7 +347,7 @@ class MainWindow(LiveRun, RunRecovery, ExperimentFiles, RunExports, DocumentWind
         broken one, a CSV file gone, too large for memory), the default opens instead."""
         text = self.settings.value("last_experiment")
         if text:
-            self._restoring = str(text)
+            self._restoring = (str(text), None)
             try:
                 self.config_panel.set_experiment(Experiment.from_toml(str(text)))
             except Exception as exc:  # ValueError, RecursionError, MemoryError: anything
@@ -355,12 +356,14 @@ class MainWindow(LiveRun, RunRecovery, ExperimentFiles, RunExports, DocumentWind
             else:
                 if self.config_panel.errors:
                     self._restore_failed(self.config_panel.errors[0])
+                else:
+                    self._restoring = (str(text), self.config_panel.experiment())
         self.restore_window_state(X_MODES)
 
     def _restore_failed(self, why: str) -> None:
         """Open the default experiment instead of the remembered one, say why, and keep the
         remembered one in a file the user can open (never silently lost)."""
-        text, self._restoring = self._restoring or "", None
+        text, self._restoring = self._restoring[0] if self._restoring else "", None
         self.settings.setValue("unrestored_experiment", text)
         kept = recovery_dir().parent / UNRESTORED_FILE
         try:
@@ -383,6 +386,7 @@ class MainWindow(LiveRun, RunRecovery, ExperimentFiles, RunExports, DocumentWind
         """End the worker (at most about half a second), remember the window, then close."""
         self.redraw_timer.stop()
         self._preview_timer.stop()
+        self._preview_future = self._start_future = None  # a build that ends later is dropped
         self.builder.shutdown()
         if self.session is not None:
             self.session.shutdown(0.5)
