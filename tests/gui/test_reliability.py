@@ -521,3 +521,29 @@ def test_closing_after_reopening_keeps_the_record_until_it_is_exported(qtbot, se
     win.close()  # exported: the record has done its job
     assert unfinished_recordings(recovery_folder) == [] and not path.exists()
     assert read_recording(tmp_path / "saved.csv") == fake_snapshots(30)
+
+
+def test_a_start_still_reading_its_data_when_the_window_closes_starts_nothing(qtbot, window,
+                                                                              monkeypatch):
+    release = threading.Event()
+    original = Problem.build.__func__
+    built = threading.Event()
+
+    def slow(cls, experiment):
+        if experiment.network.init_seed == 11:  # the Start's build, not the preview's
+            release.wait(30)
+        try:
+            return original(cls, experiment)
+        finally:
+            built.set()
+
+    monkeypatch.setattr(Problem, "build", classmethod(slow))
+    window.set_experiment(SHORT_BDF)
+    window.config_panel.init_seed.setValue(11)  # Start comes before the debounced preview
+    built.clear()
+    assert window.start() and window.state == "starting"
+    window.close()
+    release.set()
+    qtbot.waitUntil(built.is_set, timeout=10_000)
+    qtbot.wait(200)  # the build's signal, had it been watched, has arrived by now
+    assert window.session is None
