@@ -367,6 +367,7 @@ class MainWindow(LiveRun, RunRecovery, ExperimentFiles, RunExports, DocumentWind
         self.settings.setValue("unrestored_experiment", text)
         kept = recovery_dir().parent / UNRESTORED_FILE
         try:
+            kept.parent.mkdir(parents=True, exist_ok=True)
             write_text_atomic(kept, text)
             where = f" It is kept in {kept}: File ▸ Open experiment… opens it."
         except OSError:

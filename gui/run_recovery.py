@@ -114,8 +114,8 @@ class RunRecovery:
 
 
 def cut_short(meta: dict) -> str:
-    """" Note: record cut short at step N: reason; …" when the disk refused the rest of the
-    run (the window showed more than the record holds), else ""."""
+    """The note for a record the disk cut short (the window showed more of the run than the
+    record holds): "record cut short at step N: reason…"; "" for a whole record."""
     cut = meta.get("cut_short")
     if not isinstance(cut, dict):
         return ""

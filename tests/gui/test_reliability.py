@@ -362,7 +362,7 @@ def _out_of_memory_for(seed: int):
 
 @pytest.mark.parametrize("fault", ["out of memory", "csv gone", "not an experiment"])
 def test_the_lab_opens_whatever_the_remembered_experiment_and_keeps_it(
-        qtbot, settings, tmp_path, recovery_folder, monkeypatch, fault):
+        qtbot, settings, tmp_path, monkeypatch, fault):
     """The experiment remembered from the last session never keeps the lab from opening: it
     opens on the default experiment with a banner saying why, and the remembered one is kept
     in a file the banner names."""
@@ -381,9 +381,11 @@ def test_the_lab_opens_whatever_the_remembered_experiment_and_keeps_it(
         remembered = "[solver\nmethod = 'RK45'\n"
         why = "(not valid TOML"
     settings.setValue("last_experiment", remembered)
+    fresh = tmp_path / "data" / "recovery"  # a data folder no run has made yet
+    monkeypatch.setenv("ODEPROP_RECOVERY_DIR", str(fresh))
     win = _open_lab(qtbot, settings)
     assert win.experiment() == default_experiment()
-    kept = recovery_folder.parent / "unrestored-experiment.toml"
+    kept = fresh.parent / "unrestored-experiment.toml"
     assert win.banner.property("kind") == "warning"
     text = win.banner.text()
     assert text.startswith("The experiment open when odeprop last closed could not be restored "
