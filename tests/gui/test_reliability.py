@@ -549,3 +549,20 @@ def test_a_start_still_reading_its_data_when_the_window_closes_starts_nothing(qt
     qtbot.waitUntil(built.is_set, timeout=10_000)
     qtbot.wait(200)  # the build's signal, had it been watched, has arrived by now
     assert window.session is None
+
+
+def test_data_the_view_cannot_draw_are_said_and_the_run_can_start(qtbot, window, monkeypatch):
+    from odeprop.gui import data_view
+
+    def out_of_memory(*args):
+        raise MemoryError
+
+    monkeypatch.setattr(data_view, "compute_view", out_of_memory)
+    window.set_experiment(SHORT_BDF.with_changes(dataset={"seed": 4}))
+    assert window.banner.text() == "The data view cannot draw these data (out of memory)."
+    assert window.data_view.mode == "empty" and window.problem is not None
+    assert window.controls.start_action.isEnabled()
+    monkeypatch.undo()
+    with qtbot.waitSignal(window.run_ended, timeout=30_000):
+        assert window.start()
+    assert window.session.count > 0
