@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import threading
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from PySide6.QtCore import QObject, Signal
 
@@ -86,14 +86,14 @@ class ProblemBuilder(QObject):
         self._executor = ThreadPoolExecutor(1, thread_name_prefix="odeprop-build")
         self._lock = threading.Lock()
         self._last: tuple[tuple, Problem] | None = None
-        self._queued: list[Future] = []
+        self._queued: list[tuple[tuple, Future]] = []  # the latest build asked for
         self._closed = False
         self.builds = 0  # problems built (not reused): tests and benchmarks count them
 
     def submit(self, exp: Experiment) -> Future:
-        """A future of ``exp``'s :class:`Built`; builds still waiting are dropped (only the
-        newest is wanted). Unless it is done already (a reused problem), its ``done`` signal
-        follows when it is."""
+        """A future of ``exp``'s :class:`Built`; a build still waiting is dropped (only the
+        newest is wanted), one of the same problem under way is shared. Unless it is done
+        already (a reused problem), its ``done`` signal follows when it is."""
         key = (exp.dataset, exp.network)
         with self._lock:
             last = self._last
@@ -104,11 +104,30 @@ class ProblemBuilder(QObject):
         if self._closed:
             future.set_result(Built(exp, error="the window is closing"))
             return future
-        for old in self._queued:
-            old.cancel()
+        queued = self._queued
+        if queued and queued[0][0] == key and exp.dataset.kind != "csv" and \
+                not queued[0][1].done():
+            return self._follow(queued[0][1], exp)  # a Start after its preview, say
+        if queued:
+            queued[0][1].cancel()  # only the newest is wanted (one under way finishes)
         future = self._executor.submit(self._build, exp, key)
-        self._queued = [future]
+        self._queued = [(key, future)]
         future.add_done_callback(self._emit)
+        return future
+
+    def _follow(self, source: Future, exp: Experiment) -> Future:
+        """A future of ``exp``'s :class:`Built` from the build of the same problem under way
+        (for another experiment of the same data and network)."""
+        future: Future = Future()
+
+        def relay(done: Future) -> None:
+            if done.cancelled():
+                future.cancel()
+            else:
+                future.set_result(replace(done.result(), experiment=exp))
+
+        future.add_done_callback(self._emit)
+        source.add_done_callback(relay)
         return future
 
     def _build(self, exp: Experiment, key: tuple) -> Built:

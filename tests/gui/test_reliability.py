@@ -431,6 +431,9 @@ def test_a_slow_build_leaves_the_window_responsive_and_starts_when_ready(qtbot, 
             release.wait(30)
         return original(cls, experiment)
 
+    def builds():
+        return len(threads)
+
     monkeypatch.setattr(Problem, "build", classmethod(slow))
     slow_exp = SHORT_BDF.with_changes(dataset={"seed": 9})
     window.set_experiment(slow_exp)  # returns although its build is held
@@ -440,6 +443,8 @@ def test_a_slow_build_leaves_the_window_responsive_and_starts_when_ready(qtbot, 
     timer.timeout.connect(lambda: ticks.append(1))
     timer.start(10)
     qtbot.waitUntil(lambda: len(ticks) >= 5, timeout=2_000)  # the event loop runs meanwhile
+    before = builds()
+    window.set_experiment(slow_exp.with_changes(solver={"rtol": 1e-3}))  # the same problem
     assert window.start()  # waits for the same build, without blocking either
     assert window.state == "starting" and window.session is None
     assert not window.controls.start_action.isEnabled()
@@ -448,6 +453,8 @@ def test_a_slow_build_leaves_the_window_responsive_and_starts_when_ready(qtbot, 
     assert window.start()
     release.set()
     qtbot.waitUntil(lambda: window.session is not None, timeout=10_000)
+    assert builds() == before  # one build served the previews and the Start
+    assert window.session.experiment.solver.rtol == 1e-3  # the run is the form's experiment
     assert window.problem.dataset is window.data_view.problem.dataset
     assert window.state in ("running", "ended") and not any(threads)
     timer.stop()
