@@ -7,11 +7,14 @@ Every run is recorded on disk as it streams (:mod:`odeprop.gui.run_session`); a 
 crashed leaves its records behind, and the next window offers to reopen them (a bar above the
 plots, never a blocking dialog). A worker that dies leaves the window running with the run's data.
 
-The window builds the widgets, the menus and the redraw timer, and previews the data before a
-run; the rest is mixed in, one concern each: :class:`~odeprop.gui.live_run.LiveRun` (the run's
-lifecycle and the worker's messages), :class:`~odeprop.gui.run_recovery.RunRecovery` (records a
-crash left), :class:`~odeprop.gui.experiment_files.ExperimentFiles` (open, save, recent files,
-presets) and :class:`~odeprop.gui.lab_exports.RunExports` (CSV and plot exports).
+The window builds the widgets, the menus and the redraw timer, and previews the data before a run
+(built off the GUI thread by :class:`~odeprop.gui.problem_builds.ProblemBuilder`; whatever fails
+there, out of memory included, is a message beside Start); it opens on the experiment it last
+closed with, or on the default when that one cannot be built. The rest is mixed in, one concern
+each: :class:`~odeprop.gui.live_run.LiveRun` (the run's lifecycle and the worker's messages),
+:class:`~odeprop.gui.run_recovery.RunRecovery` (records a crash left),
+:class:`~odeprop.gui.experiment_files.ExperimentFiles` (open, save, recent files, presets) and
+:class:`~odeprop.gui.lab_exports.RunExports` (CSV and plot exports).
 """
 
 from __future__ import annotations
