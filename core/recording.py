@@ -8,6 +8,11 @@ lab keeps only decimated columns in memory and exports from this file, so memory
 however long a run streams. :func:`read_recording` loads a record back; the lab offers
 unfinished ones (:func:`unfinished_recordings`) on its next start.
 
+A write the disk refuses ends the record there: its description then says so (``cut_short``:
+the step the record stops before, and why), written in place when the disk has no room for a
+new file (the description keeps spare room for it), so a record reopened after a crash can say
+it is shorter than the run was.
+
 A record is *unfinished* until its owner closes it with ``finished=True`` (the user exported the
 run or disposed of it) or deletes it (:meth:`SnapshotRecorder.discard`); a record whose run ended
 but was never exported is still offered after a crash.
@@ -29,6 +34,9 @@ from pathlib import Path
 from .snapshot import Snapshot
 
 SYNC_SECONDS = 1.0
+#: Spare room (spaces, which JSON allows) at the end of a record's description: a note that the
+#: record was cut short still fits in place when the disk is full.
+META_ROOM = 256
 _MARKER = ".meta.json"
 _NAMES = Snapshot.field_names()
 _HEADER = (",".join(_NAMES) + "\n").encode("utf-8")
@@ -137,7 +145,29 @@ class SnapshotRecorder:
     def _write_meta(self) -> None:
         from .io import write_text_atomic
 
-        write_text_atomic(self.meta_path, json.dumps(self._meta), private=True)
+        write_text_atomic(self.meta_path, json.dumps(self._meta) + " " * META_ROOM,
+                          private=True)
+
+    def _note_cut_short(self, step: int, reason: str) -> None:
+        """The record ends before ``step`` because of ``reason``: say so in the description,
+        in place (in its spare room) if no new file can be written."""
+        self._meta["cut_short"] = {"step": step, "reason": reason}
+        try:
+            self._write_meta()
+            return
+        except OSError:
+            pass
+        text = json.dumps(self._meta).encode("utf-8")
+        try:
+            with open(self.meta_path, "r+b") as fh:
+                room = fh.seek(0, os.SEEK_END)
+                if len(text) <= room:
+                    fh.seek(0)
+                    fh.write(text.ljust(room))
+                    fh.flush()
+                    os.fsync(fh.fileno())
+        except OSError:
+            pass  # the description keeps its last state
 
     def append(self, snapshots) -> None:
         """Write a batch as whole rows; ``OSError`` (and nothing written) if the disk refuses."""
@@ -159,6 +189,7 @@ class SnapshotRecorder:
             except OSError:
                 pass
             self.error = exc.strerror or str(exc)
+            self._note_cut_short(snapshots[0].step if snapshots else self.count, self.error)
             raise
         self.size += len(data)
         self.count += len(snapshots)
@@ -181,6 +212,12 @@ class SnapshotRecorder:
                 self._file.close()
         self._meta.update(meta, finished=finished)
         self._write_meta()
+
+    def release(self) -> None:
+        """Close the record and give it up unfinished (its owner neither exported nor
+        discarded it): it is offered for recovery again."""
+        self.close(finished=False)
+        _LIVE.discard(self)
 
     def copy_to(self, path: Path, tail: str = "") -> int:
         """Every whole row recorded so far (then ``tail``, CSV rows without a header) into

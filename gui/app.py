@@ -8,11 +8,35 @@ A CONFIG with ``[[runs]]`` is a comparison and opens the comparison workspace in
 from __future__ import annotations
 
 import argparse
+import ctypes
+import os
 import sys
 from importlib import resources
 from pathlib import Path
 
 ICON_FILE = "odeprop.svg"
+
+#: The system libraries Qt's X11 platform (xcb) and its GUI library load, with the packages
+#: that install them: (library, Debian/Ubuntu package, Fedora package). A bare machine lacks
+#: some (xcb-util-cursor above all), and Qt then aborts the process with a message that names
+#: none of them.
+XCB_LIBRARIES = (
+    ("libxcb-cursor.so.0", "libxcb-cursor0", "xcb-util-cursor"),
+    ("libxcb-icccm.so.4", "libxcb-icccm4", "xcb-util-wm"),
+    ("libxcb-image.so.0", "libxcb-image0", "xcb-util-image"),
+    ("libxcb-keysyms.so.1", "libxcb-keysyms1", "xcb-util-keysyms"),
+    ("libxcb-render-util.so.0", "libxcb-render-util0", "xcb-util-renderutil"),
+    ("libxcb-util.so.1", "libxcb-util1", "xcb-util"),
+    ("libxcb-randr.so.0", "libxcb-randr0", "libxcb"),
+    ("libxcb-shape.so.0", "libxcb-shape0", "libxcb"),
+    ("libxcb-xkb.so.1", "libxcb-xkb1", "libxcb"),
+    ("libxkbcommon-x11.so.0", "libxkbcommon-x11-0", "libxkbcommon-x11"),
+    ("libX11-xcb.so.1", "libx11-xcb1", "libX11-xcb"),
+    ("libEGL.so.1", "libegl1", "libglvnd-egl"),
+    ("libGL.so.1", "libgl1", "libglvnd-glx"),
+    ("libfontconfig.so.1", "libfontconfig1", "fontconfig"),
+    ("libdbus-1.so.3", "libdbus-1-3", "dbus-libs"),
+)
 
 
 class _Parser(argparse.ArgumentParser):
@@ -57,6 +81,33 @@ def load_config(path: str):
         raise ValueError(f"{path}: {exc}") from None
 
 
+def missing_xcb_libraries(environ=os.environ, platform: str = sys.platform,
+                          load=ctypes.CDLL) -> list[tuple[str, str, str]]:
+    """The :data:`XCB_LIBRARIES` that cannot be loaded, when Qt will use its X11 platform: on
+    Linux, in an X11 session (``DISPLAY`` without ``WAYLAND_DISPLAY``), with no other platform
+    asked for in ``QT_QPA_PLATFORM``. Else none (nothing is checked)."""
+    wanted = environ.get("QT_QPA_PLATFORM", "")
+    x11 = environ.get("DISPLAY") and not environ.get("WAYLAND_DISPLAY")
+    if not platform.startswith("linux") or not (wanted.startswith("xcb") or not wanted and x11):
+        return []
+    missing = []
+    for entry in XCB_LIBRARIES:
+        try:
+            load(entry[0])
+        except OSError:
+            missing.append(entry)
+    return missing
+
+
+def missing_libraries_line(missing) -> str:
+    """One line that names the missing libraries and the packages that install them."""
+    debian = " ".join(dict.fromkeys(deb for _, deb, _ in missing))
+    fedora = " ".join(dict.fromkeys(rpm for _, _, rpm in missing))
+    return (f"odeprop: Qt's X11 platform (xcb) cannot start: missing "
+            f"{', '.join(lib for lib, _, _ in missing)}. Install them with: sudo apt install "
+            f"{debian} (Debian/Ubuntu), or: sudo dnf install {fedora} (Fedora)")
+
+
 def main(argv: list[str] | None = None) -> int:
     """Open the lab window; returns the process exit status."""
     argv = list(sys.argv[1:] if argv is None else argv)
@@ -77,6 +128,10 @@ def main(argv: list[str] | None = None) -> int:
             print(f"odeprop: {exc}", file=sys.stderr)
             return 2
 
+    missing = missing_xcb_libraries()
+    if missing:  # said now: Qt would abort the process naming none of them
+        print(missing_libraries_line(missing), file=sys.stderr)
+        return 2
     from PySide6.QtCore import QTimer
     from PySide6.QtWidgets import QApplication
 

@@ -49,12 +49,14 @@ from odeprop.core.datasets import (
     csv_columns,
     csv_preview,
     input_dimension,
+    load_dataset,
 )
 from odeprop.core.methods import METHODS
 from odeprop.core.presets import default_experiment
 from odeprop.core.solvers import dense_jacobian_refusal
 
-from .config_widgets import MESSAGE_STYLE, LayerEditor, LogEdit, NumberEdit, flag
+from .config_widgets import MESSAGE_STYLE, NOTE_STYLE, LayerEditor, LogEdit, NumberEdit, flag
+from .row_editors import ScheduleEditor
 from .tooltips import tip
 
 FAMILIES = {"ivp": "scipy solve_ivp", "ode": "scipy ode (legacy)", "cvode": "SUNDIALS CVODE",
@@ -69,14 +71,33 @@ FIXED_DATA = ("xor", "encoder", "iris", "digits", "csv")
 SETTABLE_CLASSES = ("blobs", "clusters")  # the kinds whose number of classes is a setting
 NO_CLASSES = "—"  # the greyed "Classes" field of regression data (see _show_classes)
 STIFFNESS_LABELS = {"power": "power iteration (fast)", "lanczos": "Lanczos (more accurate)"}
+#: A CSV file up to this size is read whole when it is chosen (a bad row refuses it at once:
+#: about a third of a second); a larger one is read by the window's background build.
+PICK_CHECK_BYTES = 2_000_000
+LOSS_NAMES = {"bce": "binary cross-entropy", "softmax_ce": "softmax cross-entropy",
+              "mse": "squared error (mse)"}
+
+
+def fitting_loss(loss: str, classes: int | str) -> tuple[str, str]:
+    """The loss data with ``classes`` (a count, "regression" or "unknown") can take, and why it
+    is not ``loss`` ("" when ``loss`` fits): cross-entropy needs class labels, and binary
+    cross-entropy two classes."""
+    if classes == "regression" and loss in ("bce", "softmax_ce"):
+        return "mse", "regression targets"
+    if isinstance(classes, int) and classes > 2 and loss == "bce":
+        return "softmax_ce", f"{classes} classes"
+    return loss, ""
 
 
 class ConfigPanel(QScrollArea):
-    """Edits one experiment; ``changed`` fires on every edit, ``errors`` lists what is invalid."""
+    """Edits one experiment; ``changed`` fires on every edit, ``errors`` lists what is invalid.
+
+    ``schedule=True`` adds the tolerance-schedule editor under the solver (the lab's form; the
+    comparison workspace edits each run's schedule beside its own run list)."""
 
     changed = Signal()
 
-    def __init__(self, parent=None):
+    def __init__(self, parent=None, schedule: bool = False):
         super().__init__(parent)
         self.setWidgetResizable(True)
         self.setMinimumWidth(360)  # the widest group (layers) fits without a horizontal scroll bar
@@ -105,13 +126,23 @@ class ConfigPanel(QScrollArea):
             "dataset": self._dataset_group(), "network": self._network_group(),
             "solver": self._solver_group(), "stop": self._stop_group(),
             "probe": self._probe_group()}
+        #: the solver's tolerance schedule (None: the experiment's is kept as it is)
+        self.schedule: ScheduleEditor | None = None
+        if schedule:  # under the solver's settings
+            self.schedule = ScheduleEditor()
+            self.schedule.changed.connect(self._edited)
+            groups = list(self.groups.items())
+            at = list(self.groups).index("solver") + 1
+            self.groups = dict([*groups[:at], ("schedule", self.schedule), *groups[at:]])
         for group in self.groups.values():
             layout.addWidget(group)
         layout.addStretch(1)
         self.body_layout = layout
         self.setWidget(body)
         self.setMinimumWidth(max(360, self._method_width(body)))
-        self.name_edit.textEdited.connect(self._edited)
+        #: the user typed the name in this window: it stays whatever else changes
+        self.name_typed = False
+        self.name_edit.textEdited.connect(self._name_edited)
         self.set_experiment(default_experiment())
 
     # -- building the form -------------------------------------------------------------------
@@ -221,6 +252,15 @@ class ConfigPanel(QScrollArea):
         self.loss = QComboBox()
         self.loss.addItems(LOSSES)
         self._add(form, "network.loss", "Loss", self.loss, "loss")
+        #: says so when the form switched the loss to one the data can take (:meth:`_fit_loss`)
+        self.loss_note = QLabel("")
+        self.loss_note.setObjectName("note:network.loss")
+        self.loss_note.setWordWrap(True)
+        self.loss_note.setStyleSheet(NOTE_STYLE)
+        form.addRow(self.loss_note)
+        form.setRowVisible(self.loss_note, False)
+        self._note_kind: str | None = None  # the data kind the note was written for
+        self.loss.activated.connect(lambda _: self._show_loss_note(None))  # the user's choice
         self.output = QComboBox()
         self.output.addItems(OUTPUTS)
         self._add(form, "network.output", "Output unit", self.output, "output")
@@ -382,6 +422,8 @@ class ConfigPanel(QScrollArea):
     def set_experiment(self, exp: Experiment) -> None:
         """Show ``exp`` in every widget (fields the panel does not edit are kept as they are)."""
         self._base = exp
+        self.name_typed = False
+        self._show_loss_note(None)
         self._updating = True
         try:
             d, n, s, st = exp.dataset, exp.network, exp.solver, exp.stop
@@ -413,6 +455,9 @@ class ConfigPanel(QScrollArea):
             self.max_step.set_value(s.max_step)
             self.max_order.setValue(s.max_order or 0)
             self._fill_jacobian(s.method, s.jacobian)
+            if self.schedule is not None:
+                self.schedule.set_phases(s.schedule)
+                self.schedule.set_method(s.method)
             self.learning_rate.set_value(s.learning_rate)
             self.momentum.set_value(s.momentum)
             self.beta1.set_value(s.beta1)
@@ -528,7 +573,14 @@ class ConfigPanel(QScrollArea):
                     init=self.init.currentText(), init_seed=self.init_seed.value(),
                     l2=number("network.l2", self.l2, 0.0))
         jac = self.jacobian.currentData()
-        section("solver", base.solver, method=info.name,
+        schedule = base.solver.schedule
+        if self.schedule is not None:
+            try:
+                schedule = self.schedule.phases()
+            except ValueError as exc:
+                errors.append(str(exc))
+                schedule = _BAD
+        section("solver", base.solver, method=info.name, schedule=schedule,
                 rtol=number("solver.rtol", self.rtol, _BAD, info.tolerances) if info.tolerances
                 else base.solver.rtol,
                 atol=number("solver.atol", self.atol, _BAD, info.tolerances) if info.tolerances
@@ -564,9 +616,55 @@ class ConfigPanel(QScrollArea):
         return exp, []
 
     # -- reacting to edits -------------------------------------------------------------------
+    def _name_edited(self, _text: str) -> None:
+        self.name_typed = True
+        self._edited()
+
+    def _follow_name(self) -> None:
+        """A name the user did not type (a preset's, a file's) describes its data and method:
+        once either changes it would be false, so it becomes "Untitled (from …)" (and comes
+        back if they are set back)."""
+        if self.name_typed:
+            return
+        base = self._base
+        same = (self.kind.currentText() == base.dataset.kind
+                and self.csv_path.text() == base.dataset.csv_path
+                and self.method.currentData() == base.solver.method)
+        derived = same or base.name.startswith("Untitled")
+        name = base.name if derived else f"Untitled (from {base.name})"
+        if self.name_edit.text() != name:
+            self.name_edit.setText(name)
+            self.name_edit.setCursorPosition(0)
+
+    def _fit_loss(self) -> None:
+        """Switch a loss the data cannot take (binary cross-entropy on iris' 3 classes,
+        cross-entropy on regression targets) to the one that fits, and say so under it."""
+        kind = self.kind.currentText()
+        fit, why = fitting_loss(self.loss.currentText(), self._classes_of(kind))
+        if why:
+            self.loss.blockSignals(True)
+            self.loss.setCurrentText(fit)
+            self.loss.blockSignals(False)
+            self._note_kind = kind
+            self._show_loss_note(f"Loss switched to {LOSS_NAMES[fit]} for {why} "
+                                 f"({self._data_name(kind)}).")
+        elif kind != self._note_kind:
+            self._show_loss_note(None)
+
+    def _data_name(self, kind: str) -> str:
+        return Path(self.csv_path.text()).name if kind == "csv" else f"'{kind}'"
+
+    def _show_loss_note(self, text: str | None) -> None:
+        if text is None:
+            self._note_kind = None
+        self.loss_note.setText(text or "")
+        self._forms["network.loss"].setRowVisible(self.loss_note, bool(text))
+
     def _edited(self, *_args) -> None:
         if self._updating:
             return
+        self._follow_name()
+        self._fit_loss()
         self._update_enabled()
         self.validate()
         self.changed.emit()
@@ -608,6 +706,8 @@ class ConfigPanel(QScrollArea):
         method = self.method.currentData()
         if method and method != self._jacobian_for:
             self._fill_jacobian(method, None)
+        if method and self.schedule is not None:
+            self.schedule.set_method(method)
         info = METHODS.get(method or "", self._base.solver.info)
         kind, loss = self.kind.currentText(), self.loss.currentText()
         name = info.label
@@ -684,21 +784,33 @@ class ConfigPanel(QScrollArea):
     def load_csv(self, path: str) -> str | None:
         """Use the CSV file at ``path``: fill the column picker and the preview.
 
-        A file that cannot be read changes nothing (the experiment stays as it was); its
-        message is returned and shown under the CSV field.
+        A file that cannot be read, or whose rows are bad (a cell that is not a number, a
+        ragged row, one class only…), changes nothing (the experiment stays as it was); its
+        message, naming the first bad row, is returned and shown under the CSV field. A file
+        over :data:`PICK_CHECK_BYTES` is read whole in the background by the window instead
+        (:meth:`show_csv_error` then shows what is wrong with it).
         """
         try:
-            csv_columns(path)
+            columns = csv_columns(path)
             csv_preview(path, 1)
-        except DatasetError as exc:
-            message = str(exc)
-            flag(self.fields["dataset.csv_path"], message, tip("csv"))
-            self.show_message("dataset.csv_path", message)
-            return message
+            if Path(path).expanduser().stat().st_size <= PICK_CHECK_BYTES:
+                load_dataset(replace(self._base.dataset, kind="csv", csv_path=str(path),
+                                     target_column=columns[-1], task=self.task.currentText(),
+                                     test_fraction=round(self.test_fraction.value(), 4)))
+        except ValueError as exc:  # DatasetError above all: the file and the row
+            return self._refuse_csv(str(exc))
+        except (OSError, MemoryError) as exc:
+            why = "out of memory" if isinstance(exc, MemoryError) else exc.strerror or exc
+            return self._refuse_csv(f"{Path(path).name}: cannot be read ({why})")
         self.kind.setCurrentText("csv")
         self.csv_path.setText(str(path))
         message = self._load_columns(str(path), None)
         self._edited()
+        return message
+
+    def _refuse_csv(self, message: str) -> str:
+        flag(self.fields["dataset.csv_path"], message, tip("csv"))
+        self.show_message("dataset.csv_path", message)
         return message
 
     def _load_columns(self, path: str, selected: str | None) -> str | None:
@@ -715,6 +827,8 @@ class ConfigPanel(QScrollArea):
                 header, rows = csv_preview(path, 8)
             except DatasetError as exc:
                 message = str(exc)
+                if selected:  # kept: the experiment stays whole while its file is unreadable
+                    self.target_column.addItem(selected)
             else:
                 self.target_column.addItems(columns)
                 self._csv_columns = columns
@@ -736,6 +850,13 @@ class ConfigPanel(QScrollArea):
         self.target_column.blockSignals(False)
         self.csv_error = message
         return message
+
+    def show_csv_error(self, message: str | None) -> None:
+        """What reading the whole CSV file found (the window reads a large one in the
+        background), under the CSV field; None: the file was read."""
+        if message != self.csv_error:
+            self.csv_error = message
+            self.validate()
 
     def _features_edited(self, value: int) -> None:
         if self.kind.currentText() == "clusters":  # the field is the clusters' setting then
@@ -777,14 +898,7 @@ class ConfigPanel(QScrollArea):
         read as one, so the field shows "—"; a CSV file not read yet shows "?" (its classes
         are the values in its target column, known once the window has loaded it:
         :meth:`show_data_classes`)."""
-        if kind in SETTABLE_CLASSES:
-            count: int | str = self._set_classes
-        elif kind == "csv":
-            read = self._csv_classes.get(self._csv_key(), "unknown")
-            count = "regression" if read is None else read
-        else:
-            known = class_count(kind, self._set_classes)
-            count = "regression" if known is None else known
+        count = self._classes_of(kind)
         box = self.n_classes
         box.blockSignals(True)
         if isinstance(count, int):
@@ -797,6 +911,17 @@ class ConfigPanel(QScrollArea):
             box.setValue(0)  # the minimum: shown as the special text
         box.blockSignals(False)
         return count
+
+    def _classes_of(self, kind: str) -> int | str:
+        """The classes of ``kind``'s data as far as the form knows: a count, "regression" or
+        "unknown" (a CSV file not read yet)."""
+        if kind in SETTABLE_CLASSES:
+            return self._set_classes
+        if kind == "csv":
+            read = self._csv_classes.get(self._csv_key(), "unknown")
+            return "regression" if read is None else read
+        known = class_count(kind, self._set_classes)
+        return "regression" if known is None else known
 
     @staticmethod
     def _classes_reason(kind: str, classes: int | str) -> str:
@@ -813,9 +938,10 @@ class ConfigPanel(QScrollArea):
         return f"'{kind}' data have {classes} classes"
 
     def show_data_classes(self, cfg: DatasetConfig, data: Dataset | None) -> None:
-        """The classes of the data ``cfg`` describes, now that the window has built them
-        (``data``; None: they could not be read): a CSV file's "Classes" shows them. Other
-        kinds' classes are known without building the data."""
+        """The classes of the data ``cfg`` describes, now that the window has read them
+        (``data``; None: they could not be read): a CSV file's "Classes" shows them, and a loss
+        they cannot take is switched (:meth:`_fit_loss`). Other kinds' classes are known
+        without reading the data."""
         if cfg.kind != "csv":
             return
         key = (cfg.csv_path, cfg.target_column, cfg.task)
@@ -823,7 +949,11 @@ class ConfigPanel(QScrollArea):
             self._csv_classes.pop(key, None)
         else:
             self._csv_classes = {key: data.n_classes}  # only the latest file's: it may change
-        if self.kind.currentText() == "csv":
+        if self.kind.currentText() != "csv":
+            return
+        if fitting_loss(self.loss.currentText(), self._classes_of("csv"))[1]:
+            self._edited()  # the loss is switched to fit the file's classes: a new experiment
+        else:
             self._update_enabled()
 
     def csv_file(self) -> Path | None:

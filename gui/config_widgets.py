@@ -24,6 +24,7 @@ from .tooltips import tip
 
 INVALID_STYLE = "border: 2px solid #d62728; background: #fff0f0;"
 MESSAGE_STYLE = "color: #b00020; font-size: 9pt;"  # the message under an invalid field
+NOTE_STYLE = "color: #0d47a1; font-size: 9pt;"  # a note under a field the form changed itself
 
 
 def flag(widget: QWidget, message: str | None, base_tip: str = "") -> None:

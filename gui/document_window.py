@@ -18,6 +18,7 @@ PREVIEW_MS = 250
 BANNER_STYLES = {
     "error": "background: #fde2e2; color: #8a0010; border: 1px solid #d62728;",
     "ok": "background: #e3f4e1; color: #1b5e20; border: 1px solid #4caf50;",
+    "warning": "background: #fff4d6; color: #5c3c00; border: 1px solid #e0a000;",
     "info": "background: #eef2f7; color: #263238; border: 1px solid #90a4ae;",
 }
 

@@ -10,8 +10,9 @@ runs' curves.
 
 from __future__ import annotations
 
-from .run_session import RunSession
-from .run_status import STATUS_TITLES, run_progress, starting_line, status_line
+from .problem_builds import file_error
+from .run_session import RecordedRun, RunSession
+from .run_status import ending, run_progress, starting_line, status_line
 
 
 class LiveRun:
@@ -26,13 +27,27 @@ class LiveRun:
             self.controls.set_blocker(errors[0])
             self.show_banner(f"Cannot start: {errors[0]}", "error")
             return False
-        exp = self.config_panel.experiment()
-        try:
-            problem = self.build_problem(exp)
-        except ValueError as exc:
-            self.show_banner(f"Cannot start: the data cannot be loaded: {exc}", "error")
-            if exp.dataset.kind == "csv":  # and beside the field that chose the data
-                self.config_panel.show_message("dataset.csv_path", str(exc))
+        future, built = self.build_problem(self.config_panel.experiment())
+        if built is None:  # large data: the run starts when they are ready (Stop cancels)
+            self._preview_future = None
+            self._start_future = (future, start_paused)
+            self._set_state("starting")
+            self.status_label.setText("Reading the data and building the network for the "
+                                      "run…")
+            return True
+        return self._start_built(built, start_paused)
+
+    def _start_built(self, built, start_paused: bool) -> bool:
+        """Start the run of a built experiment; False (and a message) if it has no problem."""
+        exp, problem = built.experiment, built.problem
+        if self.state == "starting":  # it waited for its build
+            self._set_state("ended" if self.session is not None else "idle")
+        if problem is None:
+            self.show_banner(f"Cannot start: {built.error}", "error")
+            self._build_banner = self.banner.text()  # hidden once the experiment builds
+            self.status_label.setText(f"Not ready: {built.error}")
+            if exp.dataset.kind == "csv" and not built.data_loaded:  # beside the file's field
+                self.config_panel.show_csv_error(file_error(built.error))
             return False
         self.config_panel.show_network_size(problem.net.sizes, problem.net.n_params,
                                             problem.T_train.size)
@@ -49,8 +64,8 @@ class LiveRun:
         self.plots.clear()
         self.plots.set_task(self.problem.dataset.task)
         self.plots.set_experiment(exp)
-        self.data_view.set_problem(self.problem)
         self.hide_banner()
+        self._draw_problem(self.problem)  # (a view it cannot draw is said; the run goes on)
         try:
             self.session = RunSession(exp, start_paused=start_paused, parent=self,
                                       process_factory=self.process_factory,
@@ -86,6 +101,12 @@ class LiveRun:
             self._set_state("paused")
 
     def stop(self) -> None:
+        if self._start_future is not None:  # still reading the data: no run began
+            self._start_future[0].cancel()
+            self._start_future = None
+            self._set_state("ended" if self.session is not None else "idle")
+            self.status_label.setText("Start cancelled while the data were being read.")
+            return
         if self.session and self.state in ("running", "paused", "starting"):
             self.session.stop()
             self.status_label.setText("Stopping…")
@@ -110,6 +131,8 @@ class LiveRun:
             session.shutdown(0.3)
             session.dispose()  # its record: the user is done with the run
             session.deleteLater()
+            if isinstance(session, RecordedRun):  # not exported: its record is offered again
+                self.check_recovery()
 
     def _connect(self, session) -> None:
         session.batch.connect(self._on_batch)
@@ -154,11 +177,11 @@ class LiveRun:
         self.plots.refresh()
         self._update_status()
         self.data_view.refresh(force=True)
-        kind = {"finished": "ok", "failed": "error", "died": "error"}.get(status, "info")
-        title = STATUS_TITLES.get(status, status)
-        n = self.session.count if self.session else 0
+        session = self.session
+        kind, text = ending(status, message, session.first, session.last,
+                            session.experiment.stop)
         again = "; Start runs it again" if status == "died" else ""
-        self.show_banner(f"{title}: {message}  ({n} snapshots kept; File ▸ Export run data "
+        self.show_banner(f"{text}  ({session.count} snapshots kept; File ▸ Export run data "
                          f"saves them{again})", kind)
         self.run_ended.emit(status, message)
 

@@ -26,6 +26,9 @@ def describe(path: Path, meta: dict) -> str:
     except OSError:
         size = 0
     ended = meta.get("status") or "interrupted"
+    cut = meta.get("cut_short")
+    if isinstance(cut, dict):
+        ended += f", record cut short at step {cut.get('step')}"
     return f"{label} — started {when}, {_size(size)}, {ended}"
 
 

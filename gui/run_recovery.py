@@ -69,13 +69,12 @@ class RunRecovery:
         self.plots.clear()
         self.lens.clear()
         self.config_panel.set_experiment(exp)
-        try:
-            self.problem = self.build_problem(exp)
-            self._previewed = None
+        _, built = self.build_problem(exp)  # not waited for long: the curves come first
+        self.problem = built.problem if built is not None else None
+        self._previewed = None
+        if self.problem is not None and self._draw_problem(self.problem):
             task = self.problem.dataset.task
-            self.data_view.set_problem(self.problem)
-        except ValueError:  # its data file is gone: the curves can still be shown
-            self.problem = None
+        else:  # its data file is gone, too large, not read yet: the curves can be shown
             self.data_view.set_problem(None)
             task = ("classification" if chunk and chunk[0].accuracy_train is not None
                     else "regression")
@@ -105,11 +104,23 @@ class RunRecovery:
         self._set_state("ended")
         self.plots.refresh()
         self._update_status()
+        cut = cut_short(meta)
         self.show_banner(f"Reopened “{meta.get('label') or exp.name}”: {run.count} snapshots "
-                         f"({STATUS_TITLES.get(status, status).lower()}: {message}). View only: "
-                         "File ▸ Export run data saves them; Start runs the experiment again.",
-                         "info")
+                         f"({STATUS_TITLES.get(status, status).lower()}: {message}).{cut} View "
+                         "only: File ▸ Export run data saves them; Start runs the experiment "
+                         "again. The record is kept until it is exported or discarded.",
+                         "warning" if cut else "info")
         return True
+
+
+def cut_short(meta: dict) -> str:
+    """The note for a record the disk cut short (the window showed more of the run than the
+    record holds): "record cut short at step N: reason…"; "" for a whole record."""
+    cut = meta.get("cut_short")
+    if not isinstance(cut, dict):
+        return ""
+    return (f" Note: record cut short at step {cut.get('step')}: {cut.get('reason')}; the "
+            "window showed the rest of that run, which was lost in the crash.")
 
 
 def _lines_in(path: Path) -> int:

@@ -181,6 +181,20 @@ class RecordedSession(QObject):
 class RecordedRun(RecordedSession):
     """A finished, view-only run reopened from a record (after a crash): it has no worker."""
 
+    def dispose(self) -> None:
+        """Its record is the only copy of a crashed window's run: deleted once exported,
+        otherwise given back unfinished and offered again (only Discard deletes it)."""
+        if self.exported:
+            super().dispose()
+            return
+        with self._lock:
+            self._disposed = True
+            if self.recorder is not None:
+                try:
+                    self.recorder.release()
+                except OSError:
+                    pass  # left as it is: unfinished, and offered again
+
     def add(self, snapshots: list) -> None:
         """Count snapshots read back from its record (which holds them already)."""
         self._record(snapshots, write=False)
@@ -206,6 +220,7 @@ class RunSession(RecordedSession):
         self.model_view = model_view
         self._quit = threading.Event()
         self._ended_emitted = False
+        self.stop_requested = False  # the user pressed Stop: an ending after it is a stop
         try:
             self.process = process_factory(experiment, start_paused=start_paused)
         except BaseException:
@@ -228,7 +243,9 @@ class RunSession(RecordedSession):
         self.process.send("step")
 
     def stop(self) -> None:
-        """End the run: the worker sends what it has and its report; killed if it lingers."""
+        """End the run: the worker sends what it has and its report; killed if it lingers
+        (inside a long step or its final measurement), and the run is still *stopped*."""
+        self.stop_requested = True
         if self.process.send("stop"):
             QTimer.singleShot(STOP_GRACE_MS, self, self._reap)
         else:
@@ -282,6 +299,8 @@ class RunSession(RecordedSession):
                 last = self.last
                 if last is not None and last.status != "running":  # it was ending anyway
                     self._finish(last.status, last.message)
+                elif self.stop_requested:  # ended by Stop's grace period: a stop
+                    self._finish("stopped", _stopped_busy(last))
                 else:
                     after = f" after step {last.step}" if last is not None else " at its start"
                     self._finish("died", f"{message[1]}{after}")
@@ -307,3 +326,10 @@ class RunSession(RecordedSession):
         self._end_record(status, message)
         self.ended.emit(status, message)
 
+
+
+def _stopped_busy(last: Snapshot | None) -> str:
+    """Why a run stopped without its own last word: the worker was inside a long step."""
+    where = f" after step {last.step}" if last is not None else " before its first step"
+    return (f"stopped by the user{where}; the worker was busy in a long step or a "
+            f"measurement and was ended after {STOP_GRACE_MS / 1000:g} s")

@@ -14,6 +14,46 @@ STATUS_TITLES = {"finished": "Finished", "failed": "Run failed", "stopped": "Sto
                  "died": "Worker died"}
 
 
+#: A run whose training loss ends this many times above where it began has not learnt: its end
+#: is no success even when it reached t_end (gradient descent past its edge of stability).
+LOSS_GREW = 100.0
+
+
+def ending(status: str, message: str, first, last, stop) -> tuple[str, str]:
+    """The banner's kind ("ok", "warning", "error", "info") and text for how a run ended.
+
+    A run that finished only because it reached t_end is a success when it had no target and
+    its loss did not grow; one with targets it missed, or whose loss grew :data:`LOSS_GREW`
+    fold, ended without success, and says so in amber."""
+    if status != "finished" or last is None:
+        kind = {"failed": "error", "died": "error"}.get(status, "info")
+        return kind, f"{STATUS_TITLES.get(status, status)}: {message}"
+    missed = []
+    for name, target, value, met in (
+            ("loss", stop.target_loss, last.loss_train, lambda v, x: v <= x),
+            ("accuracy", stop.target_accuracy, last.accuracy_train, lambda v, x: v >= x),
+            ("RMS error", stop.target_rms, last.rms_train, lambda v, x: v <= x)):
+        if target is None:
+            continue
+        if value is not None and met(value, target):
+            return "ok", f"Finished: {message}"
+        if name == "accuracy":
+            missed.append(f"the target accuracy {target:.1%} (accuracy "
+                          f"{'—' if value is None else format(value, '.1%')})")
+        else:
+            missed.append(f"the target {name} {compact(target)} ({name} {compact(value, 3)})")
+    if missed:
+        return "warning", f"Ended at t_end = {compact(stop.t_end)} without reaching " + \
+            " or ".join(missed)
+    start, end = first.loss_train if first else None, last.loss_train
+    if start and end is not None and start > 0 and end > LOSS_GREW * start:
+        return "warning", (f"Ended at t_end = {compact(stop.t_end)}, but the loss grew "
+                           f"{end / start:,.0f}-fold (from {compact(start, 3)} to "
+                           f"{compact(end, 3)}): the run did not learn (for gradient descent, "
+                           "lower the learning rate)")
+    return "ok", f"Finished: {message}"
+
+
 #: Above this many parameters the first stiffness probe, at θ0, takes seconds (Lanczos on
 #: ~50 Hessian-vector products: 2.2 s at 101,770 parameters), and the start says so.
 SLOW_FIRST_PROBE = 20_000

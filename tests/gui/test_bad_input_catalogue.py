@@ -8,9 +8,13 @@ Four tables, one per way in:
   the experiment or comparison on screen is unchanged) and run from the command line (one line
   on stderr, exit code 2).
 - ``CSV``: data files that are empty, ragged, non-numeric, NaN, of one class, without the label
-  column, too large… Each is chosen in the lab (the message stands under the CSV field; a file
-  that cannot be read changes nothing, a file whose rows are bad refuses Start) and run from the
-  command line through an experiment that names it (one line, exit code 2).
+  column, too large… Each is chosen in the lab and refused there (the message stands under the
+  CSV field, naming the first bad row; the experiment is unchanged); one whose rows are bad is
+  also opened through an experiment that names it (the message under the field, Start refused
+  with it) and run from the command line (one line, exit code 2).
+- ``BUILDS``: experiments that are valid but cannot be built: too large for memory, a chosen CSV
+  file deleted, emptied or given a bad row since. Said beside Start and in the banner, Start
+  refused with it, no run begins.
 - ``FIELDS``: values typed into the lab's form. The message stands under the field, Start is
   refused with it, and no run begins.
 - ``FLAGS``: command-line arguments of ``odeprop``, ``odeprop run`` and ``odeprop compare``:
@@ -34,6 +38,7 @@ from odeprop.core import datasets
 from odeprop.core.cli import main as cli
 from odeprop.core.config import Experiment
 from odeprop.core.presets import default_experiment
+from odeprop.core.run import Problem
 
 
 @dataclass(frozen=True)
@@ -240,23 +245,21 @@ def test_csv(case, lab, tmp_path, monkeypatch, capsys):
     lab.set_experiment(default_experiment().with_changes(name="before"))
     before = lab.experiment()
     panel = lab.config_panel
-    if case.extra and "target_column" in case.extra:  # an experiment names file and column
-        lab.set_experiment(before.with_changes(dataset={"kind": "csv", "csv_path": str(path),
-                                                        **settings}))
-        message = None
-    else:
+    if not (case.extra and "target_column" in case.extra):  # chosen in the form: refused then
         message = panel.load_csv(str(path))
-    if case.kind == "load":
         assert re.search(case.message, message)
         assert re.search(case.message, panel.message("dataset.csv_path"))  # under the field
         assert lab.experiment() == before  # nothing half-applied: the data is as it was
-    else:
-        assert message is None
+    if case.kind == "start":  # named by an experiment file: refused before any run begins
+        lab.set_experiment(before.with_changes(dataset={"kind": "csv", "csv_path": str(path),
+                                                        **settings}))
         assert lab.experiment().dataset.csv_path == str(path)
+        assert re.search(case.message, panel.message("dataset.csv_path"))  # on opening
+        assert re.search(case.message, lab.controls.blocker.text())  # beside Start
+        assert not lab.controls.start_action.isEnabled()
         assert not lab.start()
         assert re.search("Cannot start: the data cannot be loaded: .*" + case.message,
                          lab.banner.text())
-        assert re.search(case.message, panel.message("dataset.csv_path"))
         assert lab.session is None and lab.state == "idle"  # no run began
         if "not found" in case.message:
             assert re.search(case.message, panel.message("dataset.target_column"))
@@ -265,6 +268,50 @@ def test_csv(case, lab, tmp_path, monkeypatch, capsys):
                                  **settings}).save(toml)
     assert cli(["run", str(toml)]) == 2
     assert re.match("odeprop: error: .*" + case.message, one_line(capsys))
+
+
+# -- experiments that are valid but cannot be built (the lab builds off its GUI thread) ---------
+BUILDS = [
+    Bad("too large for memory", "memory",
+        r"the experiment does not fit in memory \(the 'moons' data, hidden layers \[16, 16\]\): "
+        r"make dataset\.n_samples, dataset\.n_features or network\.hidden smaller"),
+    Bad("a chosen CSV file deleted", "deleted",
+        r"the data cannot be loaded: .*data\.csv: no such file"),
+    Bad("a chosen CSV file emptied", "emptied",
+        r"the data cannot be loaded: data\.csv: the file is empty"),
+    Bad("a chosen CSV file given a bad row", "bad row",
+        r"the data cannot be loaded: data\.csv: row 14, column 'x2': 'oops' is not a number"),
+]
+
+
+@pytest.mark.parametrize("case", BUILDS, ids=ids(BUILDS))
+def test_build(case, lab, tmp_path, monkeypatch):
+    """Said beside Start and in the banner once the form's experiment is built, Start refused
+    with it, no run and no traceback; mending it clears the blocker."""
+    lab.set_experiment(default_experiment())
+    path = tmp_path / "data.csv"
+    path.write_text("x1,x2,label\n" + GOOD_ROWS)
+    if case.text == "memory":
+        def out_of_memory(cls, experiment):
+            raise MemoryError
+        monkeypatch.setattr(Problem, "build", classmethod(out_of_memory))
+        lab.config_panel.data_seed.setValue(3)  # other data: built anew
+    else:
+        assert lab.config_panel.load_csv(str(path)) is None  # a good file, chosen
+        if case.text == "deleted":
+            path.unlink()
+        else:
+            path.write_text("" if case.text == "emptied" else
+                            "x1,x2,label\n" + GOOD_ROWS + "1,oops,a\n")
+    lab._preview_problem()  # as the form's debounced preview does
+    assert re.fullmatch("Cannot start: " + case.message, lab.controls.blocker.text())
+    assert not lab.controls.start_action.isEnabled()
+    assert re.fullmatch(case.message, lab.banner.text()[0].lower() + lab.banner.text()[1:])
+    assert not lab.start() and lab.session is None and lab.state == "idle"
+    assert re.fullmatch("Cannot start: " + case.message, lab.banner.text())
+    monkeypatch.undo()
+    lab.set_experiment(default_experiment())
+    assert lab.controls.blocker.text() == "" and lab.controls.start_action.isEnabled()
 
 
 # -- values typed into the form ----------------------------------------------------------------
@@ -395,5 +442,5 @@ def test_flag(case, tmp_path, capsys):
 def test_the_catalogue_is_at_least_forty_entries_in_four_categories():
     sizes = {"TOML": len(TOML), "CSV": len(CSV), "fields": len(FIELDS), "flags": len(FLAGS)}
     assert all(n >= 8 for n in sizes.values()) and sum(sizes.values()) >= 40, sizes
-    for table in (TOML, CSV, FIELDS, FLAGS):
+    for table in (TOML, CSV, BUILDS, FIELDS, FLAGS):
         assert len(set(ids(table))) == len(table)  # each a different fault

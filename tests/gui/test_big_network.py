@@ -190,7 +190,8 @@ def test_the_greyed_classes_field_shows_the_chosen_datas_own_classes(window, tmp
 def test_the_form_names_the_network_size(qtbot, window):
     panel = window.config_panel
     window.set_experiment(load_preset("big-network"))
-    assert panel.params_label.text() == "784-128-10: 101,770 parameters"
+    qtbot.waitUntil(lambda: panel.params_label.text() == "784-128-10: 101,770 parameters",
+                    timeout=10_000)  # 4,000 points in 784-D: built off the GUI thread
     panel.layers.set_layers((64, 64), ("tanh", "tanh"))
     panel.layers.changed.emit()  # as an edit in the layer editor does
     qtbot.waitUntil(lambda: panel.params_label.text() == "784-64-64-10: 55,050 parameters",
@@ -210,8 +211,8 @@ def test_presets_are_offered_in_the_lab(qtbot, window):
     actions["preset_big-network"].trigger()
     assert window.experiment() == load_preset("big-network")
     assert window.state == "idle" and window.session is None
+    qtbot.waitUntil(lambda: window.problem.net.n_params == 101_770, timeout=10_000)
     assert window.data_view.mode == "confusion"
-    assert window.problem.net.n_params == 101_770
 
 
 def test_the_problem_is_built_once_for_a_preview_and_its_start(window, monkeypatch):

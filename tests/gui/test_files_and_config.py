@@ -1,6 +1,7 @@
 """Files, settings, configuration widgets, the command line and the shipped desktop entry."""
 
 import configparser
+import functools
 import math
 import os
 import subprocess
@@ -8,6 +9,7 @@ import sys
 from importlib import resources
 
 import numpy as np
+import pytest
 from conftest import SHORT_BDF
 from PySide6.QtCore import Qt
 
@@ -43,18 +45,42 @@ def test_unreadable_toml_is_refused_with_a_message(window, tmp_path):
     assert "solver.rtol" in window.banner.text()
 
 
-def test_bad_csv_blocks_start_with_a_message(window, tmp_path):
+def test_a_bad_csv_is_refused_when_chosen_naming_its_first_bad_row(window, tmp_path):
     path = tmp_path / "data.csv"
     path.write_text("a,b,label\n1,2,x\n3,oops,y\n5,6,x\n7,8,y\n9,1,x\n2,2,y\n")
-    assert window.config_panel.load_csv(str(path)) is None
     panel = window.config_panel
+    before = window.experiment()
+    message = panel.load_csv(str(path))
+    assert message == "data.csv: row 3, column 'b': 'oops' is not a number"
+    assert panel.message("dataset.csv_path") == message
+    assert window.experiment() == before and panel.csv_path.text() == ""  # not taken
+    path.write_text("a,b,label\n1,2,x\n3,4,y\n5,6,x\n7,8,y\n9,1,x\n2,2,y\n")
+    assert panel.load_csv(str(path)) is None  # mended: taken
     assert [panel.target_column.itemText(i) for i in range(panel.target_column.count())] == [
         "a", "b", "label"]
     assert panel.target_column.currentText() == "label"
     assert panel.preview.rowCount() == 6 and panel.preview.isVisibleTo(panel)
-    assert window.start() is False
-    assert "'oops' is not a number" in window.banner.text()
-    assert window.session is None
+    assert panel.message("dataset.csv_path") == ""
+
+
+def test_a_large_csv_is_checked_in_the_background_and_blocks_start(qtbot, window, tmp_path,
+                                                                     monkeypatch):
+    """A file too large to read at once when chosen is read by the window's build: what is
+    wrong with it stands under the field and beside Start."""
+    from odeprop.gui import config_panel
+
+    monkeypatch.setattr(config_panel, "PICK_CHECK_BYTES", 10)
+    path = tmp_path / "data.csv"
+    path.write_text("a,b,label\n1,2,x\n3,4,y\n5,6,x\n7,8,y\n9,1,x\n2,oops,y\n")
+    panel = window.config_panel
+    assert panel.load_csv(str(path)) is None  # taken: read whole in the background
+    qtbot.waitUntil(lambda: panel.message("dataset.csv_path") != "", timeout=5_000)
+    message = "data.csv: row 7, column 'b': 'oops' is not a number"
+    assert panel.message("dataset.csv_path") == message
+    assert window.controls.blocker.text() == f"Cannot start: the data cannot be loaded: {message}"
+    assert not window.controls.start_action.isEnabled()
+    assert window.status_label.text().startswith("Not ready: the data cannot be loaded")
+    assert not window.start() and window.session is None
 
 
 def test_good_csv_previews_and_runs_into_a_confusion_matrix(window, tmp_path):
@@ -261,3 +287,129 @@ def test_the_method_combo_shows_every_method_name_whole(qtbot, window):
     assert seen == set(METHODS)
     assert not panel.horizontalScrollBar().isVisible()
     assert panel.width() <= 0.3 * window.width()
+
+
+def test_a_name_the_user_did_not_type_does_not_follow_the_experiment(qtbot, window):
+    """The default's name describes two moons and CVODE: another method or dataset makes it
+    "Untitled (from …)", setting them back restores it, and a typed name always stays."""
+    panel = window.config_panel
+    original = window.experiment().name
+    assert window.windowTitle() == f"odeprop — {original}"
+    panel.method.setCurrentIndex(panel.method.findData("cvode-dense"))
+    assert window.experiment().name == f"Untitled (from {original})"
+    assert window.windowTitle() == f"odeprop — Untitled (from {original})"
+    panel.method.setCurrentIndex(panel.method.findData(Experiment().solver.method))
+    panel.kind.setCurrentText("spirals")
+    assert window.experiment().name == f"Untitled (from {original})"
+    panel.kind.setCurrentText(Experiment().dataset.kind)
+    assert window.experiment().name == original
+    panel.name_edit.end(False)
+    qtbot.keyClicks(panel.name_edit, " mine")
+    panel.kind.setCurrentText("spirals")
+    assert window.experiment().name == f"{original} mine"
+    assert window.windowTitle() == f"odeprop — {original} mine"
+
+
+@pytest.mark.parametrize("kind, loss, why", [
+    ("iris", "softmax_ce", "softmax cross-entropy for 3 classes ('iris')"),
+    ("digits", "softmax_ce", "softmax cross-entropy for 10 classes ('digits')"),
+    ("sin", "mse", "squared error (mse) for regression targets ('sin')"),
+    ("encoder", "mse", "squared error (mse) for regression targets ('encoder')"),
+])
+def test_data_the_loss_cannot_take_switch_the_loss_and_say_so(qtbot, window, kind, loss, why):
+    """From the default's binary cross-entropy: the data load, the loss that fits them is
+    chosen with a note under it, and Start, the status and the data view agree."""
+    panel = window.config_panel
+    assert panel.loss.currentText() == "bce"
+    panel.kind.setCurrentText(kind)
+    assert panel.loss.currentText() == loss
+    assert panel.loss_note.isVisibleTo(panel)
+    assert panel.loss_note.text() == f"Loss switched to {why}."
+    assert window.experiment().network.loss == loss
+    window._preview_problem()
+    assert window.banner.isHidden() and window.controls.blocker.text() == ""
+    assert window.controls.start_action.isEnabled()
+    assert window.status_label.text().startswith("Ready")
+    assert window.data_view.problem is window.problem is not None  # the data are shown
+    assert "not loaded" not in window.data_view.getPlotItem().titleLabel.text
+    panel.kind.setCurrentText("spirals")  # another kind: the note is past
+    assert not panel.loss_note.isVisibleTo(panel)
+
+
+def test_a_three_class_csv_switches_binary_cross_entropy_once_read(qtbot, window, tmp_path):
+    path = tmp_path / "three.csv"
+    path.write_text("a,b,label\n" + "".join(f"{i},{i % 4},{'xyz'[i % 3]}\n" for i in range(30)))
+    panel = window.config_panel
+    assert panel.load_csv(str(path)) is None and panel.loss.currentText() == "bce"
+    window._preview_problem()  # the file's classes are known once it is read
+    qtbot.waitUntil(lambda: panel.loss.currentText() == "softmax_ce", timeout=3_000)
+    assert panel.loss_note.text() == ("Loss switched to softmax cross-entropy for 3 classes "
+                                      "(three.csv).")
+    window._preview_problem()
+    assert window.data_view.mode == "surface" and window.controls.start_action.isEnabled()
+    assert window.banner.isHidden() and window.status_label.text().startswith("Ready")
+
+
+def test_the_lab_edits_the_tolerance_schedule(qtbot, window, tmp_path):
+    """The comparison's schedule editor, under the lab's solver: phases typed, checked (the
+    row at fault flagged, Start refused) and saved; off for a method that cannot use them."""
+    from odeprop.core.config import TolerancePhase
+
+    panel = window.config_panel
+    editor = panel.schedule
+    assert editor is panel.groups["schedule"] and editor.isVisibleTo(panel)
+    window.set_experiment(SHORT_BDF)
+    assert editor.rows == [] and window.experiment().solver.schedule == ()
+    editor.add_button.click()
+    until, rtol, atol, _ = editor.rows[0]
+    for field, text in ((until, "0.3"), (rtol, "1e-2"), (atol, "1e-2")):
+        qtbot.keyClicks(field.edit if hasattr(field, "edit") else field, text)
+    assert window.experiment().solver.schedule == (TolerancePhase(0.3, 1e-2, 1e-2),)
+    editor.add_button.click()  # a second phase with its numbers missing
+    assert panel.errors == ["solver.schedule[1]: give all three numbers"]
+    assert window.controls.blocker.text() == ("Cannot start: solver.schedule[1]: give all "
+                                              "three numbers")
+    assert not window.start() and window.session is None
+    editor.remove_row(editor.rows[1])
+    assert panel.errors == [] and window.controls.start_action.isEnabled()
+    path = tmp_path / "scheduled.toml"
+    assert window.save_experiment(path)
+    assert Experiment.load(path).solver.schedule == (TolerancePhase(0.3, 1e-2, 1e-2),)
+    panel.family.setCurrentIndex(panel.family.findData("optimiser"))  # gd: no tolerances
+    assert not editor.add_button.isEnabled() and "no error tolerances" in editor.note.text()
+    assert window.experiment().solver.schedule == () and panel.errors == []
+    window.set_experiment(Experiment())
+    assert editor.rows == []
+    assert window.open_experiment(path)
+    assert len(editor.rows) == 1 and editor.add_button.isEnabled()
+    assert window.experiment().solver.schedule == (TolerancePhase(0.3, 1e-2, 1e-2),)
+
+
+def test_missing_x11_libraries_are_named_with_their_packages_before_qt_aborts(monkeypatch,
+                                                                             capsys):
+    """Without xcb-util-cursor & co. Qt aborts the process ("Could not load the Qt platform
+    plugin xcb"); the lab checks first and says, in one line, what to install."""
+    from odeprop.gui import app, main_window
+
+    absent = {"libxcb-cursor.so.0", "libxcb-icccm.so.4"}
+
+    def load(name):
+        if name in absent:
+            raise OSError(f"{name}: cannot open shared object file")
+
+    monkeypatch.setattr(app, "missing_xcb_libraries", functools.partial(
+        app.missing_xcb_libraries, {"DISPLAY": ":0"}, "linux", load))
+    monkeypatch.setattr(main_window, "MainWindow", None)  # no window may be made
+    assert app.main([]) == 2
+    err = capsys.readouterr().err
+    assert err == ("odeprop: Qt's X11 platform (xcb) cannot start: missing libxcb-cursor.so.0, "
+                   "libxcb-icccm.so.4. Install them with: sudo apt install libxcb-cursor0 "
+                   "libxcb-icccm4 (Debian/Ubuntu), or: sudo dnf install xcb-util-cursor "
+                   "xcb-util-wm (Fedora)\n")
+    # other platforms, Wayland sessions and an explicit platform are not checked
+    for env, system in (({"DISPLAY": ":0"}, "darwin"),
+                        ({"DISPLAY": ":0", "WAYLAND_DISPLAY": "wayland-0"}, "linux"),
+                        ({"DISPLAY": ":0", "QT_QPA_PLATFORM": "offscreen"}, "linux"),
+                        ({}, "linux")):
+        assert app.missing_xcb_libraries.func(env, system, load) == []
+    assert len(app.missing_xcb_libraries.func({"QT_QPA_PLATFORM": "xcb"}, "linux", load)) == 2

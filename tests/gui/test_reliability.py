@@ -13,18 +13,22 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 from dataclasses import fields
 from pathlib import Path
 
 import pytest
 from conftest import ENDLESS_GD, SHORT_BDF
-from PySide6.QtCore import Qt
+from PySide6.QtCore import Qt, QTimer
 
+from odeprop.core.config import Experiment
+from odeprop.core.presets import default_experiment
 from odeprop.core.recording import (
     SnapshotRecorder,
     read_recording,
     unfinished_recordings,
 )
+from odeprop.core.run import Problem
 from odeprop.core.snapshot import Snapshot
 from odeprop.core.worker import SyntheticProcess
 from odeprop.gui.run_session import RecordedRun
@@ -216,9 +220,10 @@ win = MainWindow(settings=QSettings(sys.argv[1], QSettings.Format.IniFormat), pe
                  restore=False, offer_recovery=False)
 with open(sys.argv[2], encoding="utf-8") as fh:
     win.set_experiment(Experiment.from_toml(fh.read()))
+{setup}
 win.start()
 def check():
-    if win.session.count >= 100:
+    if win.session.count >= {count}:
         print(win.session.count, win.session.process.process.pid, flush=True)
         os.kill(os.getpid(), signal.SIGKILL)  # the window crashes: nothing is closed
 timer = QTimer()
@@ -235,9 +240,9 @@ def test_a_crashed_window_is_offered_on_the_next_start_and_reopens(qtbot, settin
     exp = ENDLESS_GD.with_changes(name="class demo")
     (tmp_path / "exp.toml").write_text(exp.to_toml())
     env = dict(os.environ, ODEPROP_RECOVERY_DIR=str(recovery_folder))
-    crash = subprocess.run([sys.executable, "-c", CRASHING_LAB, str(tmp_path / "crash.ini"),
-                            str(tmp_path / "exp.toml")], env=env, capture_output=True,
-                           text=True, timeout=60)
+    crash = subprocess.run([sys.executable, "-c", CRASHING_LAB.format(setup="", count=100),
+                            str(tmp_path / "crash.ini"), str(tmp_path / "exp.toml")], env=env,
+                           capture_output=True, text=True, timeout=60)
     assert crash.returncode == -signal.SIGKILL, crash.stderr
     seen, worker = map(int, crash.stdout.split())
     qtbot.waitUntil(lambda: not _running(worker), timeout=5_000)  # its pipe broke: it ended
@@ -327,3 +332,244 @@ def test_start_stop_reset_cycles_leave_no_process_thread_or_file_behind(qtbot, w
     assert after["rss_mb"] - before["rss_mb"] < 20, (before, after)
     assert result["received"] >= 20
     assert list(recovery_folder.iterdir()) == []  # every reset deleted its record
+
+
+# -- an experiment that cannot be built: at start-up, in a preview, at Start -------------------
+def _remember(settings, exp: Experiment) -> None:
+    settings.setValue("last_experiment", exp.to_toml())
+    settings.sync()
+
+
+def _open_lab(qtbot, settings):
+    from odeprop.gui.main_window import MainWindow
+
+    win = MainWindow(settings=settings, offer_recovery=False)
+    qtbot.addWidget(win)
+    win.show()
+    return win
+
+
+def _out_of_memory_for(seed: int):
+    original = Problem.build.__func__
+
+    def build(cls, experiment):
+        if experiment.dataset.seed == seed:
+            raise MemoryError
+        return original(cls, experiment)
+
+    return classmethod(build)
+
+
+@pytest.mark.parametrize("fault", ["out of memory", "csv gone", "not an experiment"])
+def test_the_lab_opens_whatever_the_remembered_experiment_and_keeps_it(
+        qtbot, settings, tmp_path, monkeypatch, fault):
+    """The experiment remembered from the last session never keeps the lab from opening: it
+    opens on the default experiment with a banner saying why, and the remembered one is kept
+    in a file the banner names."""
+    if fault == "out of memory":
+        remembered = SHORT_BDF.with_changes(name="huge", dataset={"seed": 77}).to_toml()
+        monkeypatch.setattr(Problem, "build", _out_of_memory_for(77))
+        why = "(the experiment does not fit in memory"
+    elif fault == "csv gone":
+        path = tmp_path / "gone.csv"
+        path.write_text("a,b,label\n" + "".join(f"{i},{i % 3},{i % 2}\n" for i in range(20)))
+        remembered = SHORT_BDF.with_changes(name="huge", dataset={
+            "kind": "csv", "csv_path": str(path), "target_column": "label"}).to_toml()
+        path.unlink()
+        why = f"(the data cannot be loaded: {path}: no such file)"
+    else:
+        remembered = "[solver\nmethod = 'RK45'\n"
+        why = "(not valid TOML"
+    settings.setValue("last_experiment", remembered)
+    fresh = tmp_path / "data" / "recovery"  # a data folder no run has made yet
+    monkeypatch.setenv("ODEPROP_RECOVERY_DIR", str(fresh))
+    win = _open_lab(qtbot, settings)
+    assert win.experiment() == default_experiment()
+    kept = fresh.parent / "unrestored-experiment.toml"
+    assert win.banner.property("kind") == "warning"
+    text = win.banner.text()
+    assert text.startswith("The experiment open when odeprop last closed could not be restored "
+                           + why), text
+    assert text.endswith(f"the default experiment is open instead. It is kept in {kept}: "
+                         "File ▸ Open experiment… opens it.")
+    assert kept.read_text() == remembered
+    assert settings.value("unrestored_experiment") == remembered
+    assert win.controls.start_action.isEnabled() and win.problem is not None
+    win.close()
+    assert _open_lab(qtbot, settings).experiment() == default_experiment()  # and next time
+
+
+def test_out_of_memory_in_a_preview_or_at_start_is_said_not_raised(qtbot, window,
+                                                                   monkeypatch):
+    monkeypatch.setattr(Problem, "build", _out_of_memory_for(5))
+    window.set_experiment(SHORT_BDF.with_changes(dataset={"seed": 5}))
+    message = ("the experiment does not fit in memory (the 'moons' data, hidden layers "
+               f"{list(SHORT_BDF.network.hidden)}): make dataset.n_samples, "
+               "dataset.n_features or network.hidden smaller")
+    assert window.banner.text() == message[0].upper() + message[1:]
+    assert window.controls.blocker.text() == f"Cannot start: {message}"
+    assert not window.controls.start_action.isEnabled()
+    assert window.data_view.mode == "empty" and window.state == "idle"
+    assert not window.start() and window.session is None
+    assert window.banner.text() == f"Cannot start: {message}"
+    window.set_experiment(SHORT_BDF)  # mended: the blocker goes
+    assert window.controls.blocker.text() == "" and window.controls.start_action.isEnabled()
+    assert window.banner.isHidden()
+
+
+def test_a_slow_build_leaves_the_window_responsive_and_starts_when_ready(qtbot, window,
+                                                                         monkeypatch):
+    """Data that take long to build are built on another thread: the window goes on (its
+    timers fire), shows them when they come, and a Start waits for them without blocking."""
+    release = threading.Event()
+    original = Problem.build.__func__
+    threads = []
+
+    def slow(cls, experiment):
+        threads.append(threading.current_thread() is threading.main_thread())
+        if experiment.dataset.seed == 9:
+            release.wait(30)
+        return original(cls, experiment)
+
+    def builds():
+        return len(threads)
+
+    monkeypatch.setattr(Problem, "build", classmethod(slow))
+    slow_exp = SHORT_BDF.with_changes(dataset={"seed": 9})
+    window.set_experiment(slow_exp)  # returns although its build is held
+    assert window.status_label.text() == "Reading the data and building the network…"
+    ticks = []
+    timer = QTimer()
+    timer.timeout.connect(lambda: ticks.append(1))
+    timer.start(10)
+    qtbot.waitUntil(lambda: len(ticks) >= 5, timeout=2_000)  # the event loop runs meanwhile
+    before = builds()
+    window.set_experiment(slow_exp.with_changes(solver={"rtol": 1e-3}))  # the same problem
+    assert window.start()  # waits for the same build, without blocking either
+    assert window.state == "starting" and window.session is None
+    assert not window.controls.start_action.isEnabled()
+    window.stop()  # cancels the Start
+    assert window.state == "idle" and window.session is None
+    assert window.start()
+    release.set()
+    qtbot.waitUntil(lambda: window.session is not None, timeout=10_000)
+    assert builds() == before  # one build served the previews and the Start
+    assert window.session.experiment.solver.rtol == 1e-3  # the run is the form's experiment
+    assert window.problem.dataset is window.data_view.problem.dataset
+    assert window.state in ("running", "ended") and not any(threads)
+    timer.stop()
+
+
+# -- a reopened run's record: never deleted unasked, and honest about its length ----------------
+#: The disk fills after the record's header and three batches (1,500 snapshots): no more rows,
+#: and no new file (the record's description) either; then the window crashes.
+DISK_FILLS = """
+import errno, functools
+from odeprop.core import io, recording
+from odeprop.core.worker import SyntheticProcess
+write_all, write_text, calls = recording._write_all, io.write_text_atomic, [0]
+def full():
+    return OSError(errno.ENOSPC, "No space left on device")
+def filling(fd, data):
+    calls[0] += 1
+    if calls[0] > 4:
+        raise full()
+    write_all(fd, data)
+def no_new_file(path, text):
+    if calls[0] > 4:
+        raise full()
+    write_text(path, text)
+recording._write_all, io.write_text_atomic = filling, no_new_file
+win.process_factory = functools.partial(SyntheticProcess, n=10_000, batch=500, interval=0.01)
+"""
+
+
+def test_a_record_cut_short_by_a_full_disk_says_so_when_reopened(qtbot, settings, tmp_path,
+                                                                 recovery_folder):
+    (tmp_path / "exp.toml").write_text(ENDLESS_GD.to_toml())
+    env = dict(os.environ, ODEPROP_RECOVERY_DIR=str(recovery_folder))
+    crash = subprocess.run([sys.executable, "-c", CRASHING_LAB.format(setup=DISK_FILLS,
+                                                                      count=3_000),
+                            str(tmp_path / "crash.ini"), str(tmp_path / "exp.toml")], env=env,
+                           capture_output=True, text=True, timeout=180)
+    assert crash.returncode == -signal.SIGKILL, crash.stderr
+    shown = int(crash.stdout.split()[0])
+    (path, meta), = unfinished_recordings(recovery_folder)
+    assert meta["cut_short"] == {"step": 1500, "reason": "No space left on device"}
+    win = _open_lab(qtbot, settings)
+    win.check_recovery()
+    assert win.recovery_bar.text.text().endswith(
+        ", record cut short at step 1500. Reopen it?")
+    assert win.reopen_recording(path)
+    assert win.session.count == 1500 < shown
+    assert win.banner.property("kind") == "warning"
+    assert ("Note: record cut short at step 1500: No space left on device; the window showed "
+            "the rest of that run, which was lost in the crash.") in win.banner.text()
+
+
+def test_closing_after_reopening_keeps_the_record_until_it_is_exported(qtbot, settings,
+                                                                       recovery_folder,
+                                                                       tmp_path):
+    rec = SnapshotRecorder(recovery_folder, "left", SHORT_BDF.to_toml(), label="left")
+    rec.append(fake_snapshots(30))
+    del rec  # abandoned, as a crash leaves it
+    gc.collect()
+    win = _open_lab(qtbot, settings)
+    path = recovery_folder / "left.csv"
+    assert win.reopen_recording(path)
+    assert "The record is kept until it is exported or discarded." in win.banner.text()
+    win.reset()  # done with the run, but it was never saved: offered again
+    assert win.recovery_bar.isVisible() and win.recovery_bar.selected() == path
+    assert win.reopen_recording(path)
+    win.close()  # closing does not delete it either
+    assert [p for p, _ in unfinished_recordings(recovery_folder)] == [path]
+    assert read_recording(path) == fake_snapshots(30)
+    win = _open_lab(qtbot, settings)
+    assert win.reopen_recording(path)
+    assert win.export_csv(tmp_path / "saved.csv") == 30
+    win.close()  # exported: the record has done its job
+    assert unfinished_recordings(recovery_folder) == [] and not path.exists()
+    assert read_recording(tmp_path / "saved.csv") == fake_snapshots(30)
+
+
+def test_a_start_still_reading_its_data_when_the_window_closes_starts_nothing(qtbot, window,
+                                                                              monkeypatch):
+    release = threading.Event()
+    original = Problem.build.__func__
+    built = threading.Event()
+
+    def slow(cls, experiment):
+        if experiment.network.init_seed == 11:  # the Start's build, not the preview's
+            release.wait(30)
+        try:
+            return original(cls, experiment)
+        finally:
+            built.set()
+
+    monkeypatch.setattr(Problem, "build", classmethod(slow))
+    window.set_experiment(SHORT_BDF)
+    window.config_panel.init_seed.setValue(11)  # Start comes before the debounced preview
+    built.clear()
+    assert window.start() and window.state == "starting"
+    window.close()
+    release.set()
+    qtbot.waitUntil(built.is_set, timeout=10_000)
+    qtbot.wait(200)  # the build's signal, had it been watched, has arrived by now
+    assert window.session is None
+
+
+def test_data_the_view_cannot_draw_are_said_and_the_run_can_start(qtbot, window, monkeypatch):
+    from odeprop.gui import data_view
+
+    def out_of_memory(*args):
+        raise MemoryError
+
+    monkeypatch.setattr(data_view, "compute_view", out_of_memory)
+    window.set_experiment(SHORT_BDF.with_changes(dataset={"seed": 4}))
+    assert window.banner.text() == "The data view cannot draw these data (out of memory)."
+    assert window.data_view.mode == "empty" and window.problem is not None
+    assert window.controls.start_action.isEnabled()
+    monkeypatch.undo()
+    with qtbot.waitSignal(window.run_ended, timeout=30_000):
+        assert window.start()
+    assert window.session.count > 0

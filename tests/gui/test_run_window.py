@@ -7,10 +7,13 @@ import time
 import numpy as np
 import pytest
 from conftest import DIVERGING_GD, ENDLESS_GD, SHORT_BDF
+from slow_worker import SLOW_AFTER_T, SlowStepProcess
 
+from odeprop.core.config import Experiment
 from odeprop.core.presets import default_experiment
 from odeprop.core.recording import read_recording
 from odeprop.core.snapshot import snapshots_to_csv
+from odeprop.gui.log_axis import compact
 from odeprop.gui.plots import X_MODES
 
 
@@ -187,3 +190,59 @@ def test_reset_gives_the_same_initial_weights(qtbot, window):
     qtbot.waitUntil(lambda: window.session.last is not None and window.session.last.step == 1,
                     timeout=10_000)
     assert window.session.first.loss_train == first
+
+
+def test_stop_during_a_long_step_reports_stopped_and_keeps_the_data(qtbot, window):
+    """Stop while the worker is deep in one step (a big network's step or cold probe): the
+    grace period ends the worker, and the run says Stopped, not "Worker died"."""
+    window.process_factory = SlowStepProcess
+    window.set_experiment(ENDLESS_GD.with_changes(solver={"learning_rate": 0.1}))
+    assert window.start()
+    qtbot.waitUntil(lambda: window.session.last is not None
+                    and window.session.last.t > SLOW_AFTER_T, timeout=10_000)
+    qtbot.wait(300)  # the worker is inside a slow gradient now
+    kept = window.session.count
+    with qtbot.waitSignal(window.run_ended, timeout=3_000) as ended:
+        window.stop()
+    status, message = ended.args
+    assert status == "stopped", message
+    assert message.startswith(f"stopped by the user after step {window.session.last.step}")
+    assert window.session.count == kept > 5
+    assert len(window.session.read_snapshots()) == kept
+    assert window.banner.text().startswith("Stopped:")
+
+
+def test_a_run_that_misses_its_target_ends_in_amber_not_green(qtbot, window):
+    """lm on the default experiment reaches t_end at loss ≈ 5e-3, short of its target 1e-3."""
+    window.set_experiment(default_experiment().with_changes(solver={"method": "lm"}))
+    with qtbot.waitSignal(window.run_ended, timeout=30_000) as ended:
+        assert window.start()
+    assert ended.args[0] == "finished"
+    loss = window.session.last.loss_train
+    assert loss > 1e-3
+    assert window.banner.property("kind") == "warning"
+    text = window.banner.text()
+    assert text.startswith("Ended at t_end = 10000 without reaching the target loss 0.001 "
+                           f"(loss {compact(loss, 3)})"), text
+    assert "Finished" not in text
+
+
+def test_gradient_descent_whose_loss_grew_is_no_success(qtbot, window):
+    window.set_experiment(Experiment().with_changes(
+        dataset={"kind": "sin"}, network={"loss": "mse"},
+        solver={"method": "gd", "learning_rate": 3.0}, stop={"t_end": 30.0, "target_loss": None}))
+    with qtbot.waitSignal(window.run_ended, timeout=30_000) as ended:
+        assert window.start()
+    assert ended.args == ["finished", "reached t_end = 30"]
+    first, last = window.session.first.loss_train, window.session.last.loss_train
+    assert last > 100 * first
+    assert window.banner.property("kind") == "warning"
+    assert "but the loss grew" in window.banner.text()
+
+
+def test_a_run_that_reaches_its_target_is_green(qtbot, window):
+    window.set_experiment(SHORT_BDF.with_changes(stop={"target_loss": 0.3}))
+    with qtbot.waitSignal(window.run_ended, timeout=30_000):
+        assert window.start()
+    assert window.banner.property("kind") == "ok"
+    assert window.banner.text().startswith("Finished: reached the target loss 0.3")
