@@ -17,11 +17,12 @@ import threading
 import time
 from pathlib import Path
 
-from .config import Experiment
+from . import lesson_cli
+from .config import Experiment, apply_settings
 from .methods import METHODS
 from .presets import comparison_names, load_comparison, load_preset, preset_names
 
-SUBCOMMANDS = ("run", "compare", "presets", "methods")
+SUBCOMMANDS = ("run", "compare", "presets", "methods", "lessons", "lesson")
 
 
 class CliError(Exception):
@@ -44,20 +45,12 @@ class _Parser(argparse.ArgumentParser):
 
 def apply_overrides(experiment: Experiment, overrides: list[str]) -> Experiment:
     """``section.key=value`` settings on top of a loaded experiment (values parsed as TOML)."""
-    import tomllib
-
-    data = experiment.to_dict()
-    for item in overrides:
-        key, sep, raw = item.partition("=")
-        section, dot, field = key.strip().partition(".")
-        if not sep or not dot or section not in data or not isinstance(data[section], dict):
-            raise ValueError(f"--set {item!r}: write SECTION.KEY=VALUE, e.g. solver.rtol=1e-2")
-        try:
-            value = tomllib.loads(f"v = {raw.strip()}")["v"]
-        except tomllib.TOMLDecodeError:
-            value = raw.strip()  # bare words such as method names
-        data[section][field] = value
-    return Experiment.from_dict(data)
+    try:
+        return apply_settings(experiment, overrides)
+    except ValueError as exc:
+        if "write SECTION.KEY=VALUE" in str(exc):
+            raise ValueError(f"--set {exc}") from None
+        raise
 
 
 def _parser() -> _Parser:
@@ -82,6 +75,7 @@ def _parser() -> _Parser:
     compare.add_argument("--quiet", action="store_true", help="no progress lines")
     sub.add_parser("presets", help="list the shipped experiments and comparisons")
     sub.add_parser("methods", help="list the integration methods")
+    lesson_cli.add_parsers(sub)
     for p in [run, *sub.choices.values()]:
         p.error = parser.error  # one-line errors everywhere
     return parser
@@ -105,6 +99,10 @@ def main(argv: list[str] | None = None) -> int:
             return 0
         if args.command == "compare":
             return _compare(args)
+        if args.command == "lessons":
+            return lesson_cli.list_lessons(args)
+        if args.command == "lesson":
+            return lesson_cli.lesson(args)
         if args.command == "methods":
             for m in METHODS.values():
                 print(f"{m.name:12s} {m.family:9s} {m.label}")
