@@ -22,25 +22,10 @@ from PySide6.QtCore import QRectF, Signal
 from odeprop.core import views
 from odeprop.core.run import Problem
 
+from .model_colours import CLASS_COLORS, REFRESH_SECONDS, binary_map, class_map
 from .plot_parts import BottomLegend
 
-CLASS_COLORS = ("#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2",
-                "#7f7f7f", "#bcbd22", "#17becf")
-#: The data view is recomputed at most this often (seconds): θ arrives about every 0.5 s.
-REFRESH_SECONDS = 0.4
 pg.setConfigOptions(antialias=False, background="w", foreground="#202020")
-
-
-def binary_map() -> pg.ColorMap:
-    """Blue (class 0) through white (undecided) to red (class 1)."""
-    return pg.ColorMap([0.0, 0.5, 1.0], [(80, 130, 200), (250, 250, 250), (215, 90, 90)])
-
-
-def _class_map(n: int) -> pg.ColorMap:
-    colors = [pg.mkColor(CLASS_COLORS[i % len(CLASS_COLORS)]) for i in range(n)]
-    light = [pg.mkColor(int(c.red() * 0.4 + 153), int(c.green() * 0.4 + 153),
-                        int(c.blue() * 0.4 + 153)) for c in colors]
-    return pg.ColorMap(np.linspace(0, 1, max(n, 2)), light if n > 1 else light * 2)
 
 
 def _abbreviate(name, chars: int) -> str:
@@ -223,7 +208,7 @@ class DataView(pg.PlotWidget):
         data = self.problem.dataset
         self.item.setTitle(f"Decision surface: {_plain(_short(data.name))}", size="11pt")
         binary = (data.n_classes or 2) <= 2
-        cmap = binary_map() if binary else _class_map(data.n_classes)
+        cmap = binary_map() if binary else class_map(data.n_classes)
         self.image = pg.ImageItem(axisOrder="col-major")
         self.item.addItem(self.image)
         self.image.setColorMap(cmap)

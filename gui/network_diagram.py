@@ -18,7 +18,7 @@ from PySide6.QtWidgets import QSizePolicy, QWidget
 
 from odeprop.core.network_picture import NetworkPicture
 
-from .data_view import binary_map
+from .model_colours import binary_map
 
 #: Okabe–Ito blue and vermillion: told apart with every common colour-vision deficiency, and
 #: dark enough to stay visible on a washed-out projector.

@@ -19,7 +19,7 @@ from PySide6.QtWidgets import QLabel, QStackedWidget, QTabWidget, QWidget
 from odeprop.core.network_picture import NetworkPicture, network_picture
 from odeprop.core.run import Problem
 
-from .data_view import REFRESH_SECONDS
+from .model_colours import REFRESH_SECONDS
 from .network_diagram import NetworkDiagram
 from .network_summary import WeightSummary
 

@@ -11,7 +11,7 @@ from PySide6.QtWidgets import QApplication, QTabWidget
 from odeprop.core.network_picture import network_picture
 from odeprop.core.presets import load_preset
 from odeprop.core.run import Problem
-from odeprop.gui.data_view import binary_map
+from odeprop.gui.model_colours import binary_map
 from odeprop.gui.network_diagram import NEGATIVE, POSITIVE, SIGNED_MAP
 from odeprop.gui.network_view import NetworkPanel, NetworkView
 
