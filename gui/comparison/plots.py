@@ -355,8 +355,8 @@ class FlowPlot(RunsPlot):
         if track is not None:
             columns.append(track.samples)
 
-    def refresh(self, columns, x_field: str) -> int:
-        return super().refresh(getattr(self, "flow_columns", []), x_field)
+    def refresh(self, columns, x_field: str, deadline: float | None = None) -> int:
+        return super().refresh(getattr(self, "flow_columns", []), x_field, deadline)
 
 
 class ComparisonPlots(PlotGrid):

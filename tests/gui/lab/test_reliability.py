@@ -475,10 +475,10 @@ def filling(fd, data):
     if calls[0] > 4:
         raise full()
     write_all(fd, data)
-def no_new_file(path, text):
+def no_new_file(path, text, **options):
     if calls[0] > 4:
         raise full()
-    write_text(path, text)
+    write_text(path, text, **options)
 recording._write_all, io.write_text_atomic = filling, no_new_file
 win.process_factory = functools.partial(SyntheticProcess, n=10_000, batch=500, interval=0.01)
 """
