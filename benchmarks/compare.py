@@ -69,7 +69,7 @@ def gui_lateness(comparison: Comparison, seconds: float = 8.0) -> tuple[list[flo
     from PySide6.QtCore import QElapsedTimer, QEventLoop, QTimer
     from PySide6.QtWidgets import QApplication
 
-    from odeprop.gui.comparison_window import ComparisonWindow
+    from odeprop.gui.comparison.window import ComparisonWindow
 
     app = QApplication.instance() or QApplication([])
     app.setOrganizationName("odeprop-benchmark")  # never the user's settings
@@ -128,7 +128,7 @@ def main() -> None:
         print(f"4 runs: parallel (2 workers) {p:.2f} s, sequential {s:.2f} s: "
               f"ratio {p / s:.2f} (target ≤ 0.6)")
     if args.gui or args.gui_only or args.budget_ab:
-        from odeprop.gui import comparison_window
+        from odeprop.gui.comparison import window as comparison_window
 
         streamed = eight_runs() if args.gui_runs == 8 else comparison
         ours = comparison_window.FRAME_BUDGET

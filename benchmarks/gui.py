@@ -78,8 +78,8 @@ def in_the_lab(exp: Experiment, lens: bool = False) -> tuple[float, np.ndarray, 
     seconds from Start to the first batch, and the worker's peak memory (MB)."""
     from PySide6.QtCore import QEventLoop, QSettings
 
-    from odeprop.gui.document_window import REDRAW_MS
-    from odeprop.gui.main_window import MainWindow
+    from odeprop.gui.common.document_window import REDRAW_MS
+    from odeprop.gui.lab.main_window import MainWindow
 
     folder = tempfile.mkdtemp(prefix="odeprop-bench-")
     window = MainWindow(settings=QSettings(os.path.join(folder, "s.ini"),
@@ -128,7 +128,7 @@ def main(argv=None) -> int:
 
     app = QApplication.instance() or QApplication([sys.argv[0]])
     app.setOrganizationName("odeprop-benchmark")
-    import odeprop.gui.main_window  # noqa: F401 (what the window needs, before it exists)
+    import odeprop.gui.lab.main_window  # noqa: F401 (what the window needs, before it exists)
 
     baseline = peak_mb()
     steps = args.steps if args.big else args.steps or 4000

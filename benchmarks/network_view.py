@@ -73,7 +73,7 @@ def main(argv=None) -> int:
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
     from PySide6.QtWidgets import QApplication
 
-    from odeprop.gui.network_view import NetworkView
+    from odeprop.gui.classroom.network_view import NetworkView
 
     app = QApplication.instance() or QApplication(sys.argv[:1])
     problem, thetas = trajectory("default")

@@ -10,7 +10,7 @@ after, the points the plots keep, the size of the record on disk and the time to
     QT_QPA_PLATFORM=offscreen python benchmarks/reliability.py [--cycles 300]
         [--snapshots 1000000] [--batch 2000]
 
-The GUI test ``tests/gui/test_reliability.py`` runs the same functions, scaled down.
+The GUI test ``tests/gui/lab/test_reliability.py`` runs the same functions, scaled down.
 """
 
 from __future__ import annotations
@@ -185,7 +185,7 @@ def main(argv=None) -> int:
     from PySide6.QtCore import QSettings
     from PySide6.QtWidgets import QApplication
 
-    from odeprop.gui.main_window import MainWindow
+    from odeprop.gui.lab.main_window import MainWindow
 
     app = QApplication.instance() or QApplication([])
     window = MainWindow(settings=QSettings(str(folder / "settings.ini"),

@@ -135,7 +135,7 @@ def main(argv: list[str] | None = None) -> int:
     from PySide6.QtCore import QTimer
     from PySide6.QtWidgets import QApplication
 
-    from .main_window import MainWindow
+    from .lab.main_window import MainWindow
 
     app = QApplication.instance() or QApplication([sys.argv[0] if sys.argv else "odeprop"])
     app.setApplicationName("odeprop")
@@ -146,7 +146,7 @@ def main(argv: list[str] | None = None) -> int:
     app.setWindowIcon(icon)
     shot = args.screenshot
     if comparison is not None:
-        from .comparison_window import ComparisonWindow
+        from .comparison.window import ComparisonWindow
 
         window = ComparisonWindow(restore=not shot, persist=not shot, icon=icon)
         window.set_comparison(comparison)

@@ -44,7 +44,7 @@ def settings(tmp_path):
 
 @pytest.fixture
 def window(qtbot, settings):
-    from odeprop.gui.main_window import MainWindow
+    from odeprop.gui.lab.main_window import MainWindow
 
     win = MainWindow(settings=settings)
     qtbot.addWidget(win)

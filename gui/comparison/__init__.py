@@ -1,0 +1,1 @@
+"""The comparison workspace: one dataset, one network, one θ0, several solvers side by side."""

@@ -1,0 +1,1 @@
+"""The stiffness lens: Hessian spectra inside the method's region of absolute stability."""
