@@ -178,6 +178,42 @@ class Lesson(TomlDocument):
             raise ValueError(f"{path}: {exc}") from None
 
 
+def step_alone(lesson: Lesson, index: int) -> Lesson:
+    """Step ``index`` as a lesson of its own (to share it: the clipboard holds no folder): it
+    loads what the nearest step before it with ``loads`` loaded (a file by its absolute path)
+    with every ``changes`` from there, so it runs the same document."""
+    first = max(k for k in range(index + 1) if lesson.steps[k].loads)
+    loads = lesson.steps[first].loads
+    if loads.endswith(".toml") or "/" in loads or "\\" in loads:
+        loads = str((Path(lesson.folder or ".") / loads).resolve())
+    changes = tuple(c for step in lesson.steps[first:index + 1] for c in step.changes)
+    step = replace(lesson.steps[index], loads=loads, changes=changes)
+    return Lesson(lesson.title, lesson.summary, (step,), lesson.folder)
+
+
+def append_step(path: str | Path, document: Document, view: StepView = StepView(),
+                title: str = "") -> Lesson:
+    """Append a step that loads ``document`` (saved beside the lesson as
+    ``<lesson>-step-N.toml``) and shows ``view`` to the lesson file at ``path`` (made if
+    missing), and save it: how a teacher writes a lesson from the window. Returns the lesson."""
+    path = Path(path)
+    lesson = Lesson.load(path) if path.exists() else None
+    number = len(lesson.steps) + 1 if lesson else 1
+    beside = path.with_name(f"{path.stem}-step-{number}.toml")
+    document.save(beside)
+    step = LessonStep(title=title or f"Step {number}: {document.name}"[:MAX_TITLE],
+                      text="What this step shows: say it in a few sentences.",
+                      loads=beside.name, show=view)
+    if lesson is None:
+        lesson = Lesson(title=f"A lesson on {document.name}"[:MAX_TITLE],
+                        summary="What the class will see, in one paragraph.", steps=(step,),
+                        folder=str(path.parent))
+    else:
+        lesson = replace(lesson, steps=(*lesson.steps, step))
+    lesson.save(path)
+    return lesson
+
+
 def _text(value: str, name: str, limit: int) -> None:
     _check(bool(value.strip()), name, "must not be empty")
     _check(len(value) <= limit, name,
@@ -255,4 +291,4 @@ def load_lesson(name_or_path: str | Path) -> Lesson:
 
 
 __all__ = ["CHECKS", "PLOTS", "TABS", "X_AXES", "Lesson", "LessonStep", "StepRun", "StepView",
-           "lesson_names", "load_lesson"]
+           "append_step", "lesson_names", "load_lesson", "step_alone"]

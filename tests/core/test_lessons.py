@@ -9,8 +9,16 @@ import pytest
 
 from odeprop.core.cli import main
 from odeprop.core.config import parse_toml
-from odeprop.core.lesson import Lesson, lesson_names, load_lesson
+from odeprop.core.lesson import (
+    Lesson,
+    StepView,
+    append_step,
+    lesson_names,
+    load_lesson,
+    step_alone,
+)
 from odeprop.core.lesson_checks import CHECKS, Check, evaluate, walk_step
+from odeprop.core.presets import load_comparison
 
 SHIPPED = lesson_names()
 STEPS = [(name, i) for name in SHIPPED for i in range(len(load_lesson(name).steps))]
@@ -248,3 +256,28 @@ def test_bad_lesson_input_is_one_line_and_exit_2(argv, message, capsys):
     assert main(argv) == 2
     err = capsys.readouterr().err
     assert message in err and err.count("\n") == 1
+
+
+# -- sharing and authoring ---------------------------------------------------------------------
+def test_a_step_alone_runs_the_same_document_as_in_its_lesson():
+    lesson = load_lesson("01-euler")
+    for index in range(len(lesson.steps)):
+        alone = step_alone(lesson, index)
+        again = Lesson.from_toml(alone.to_toml())  # as from the clipboard: no folder
+        assert len(again.steps) == 1 and again.steps[0].title == lesson.steps[index].title
+        assert again.run_document(0) == lesson.run_document(index)
+    files = load_lesson("06-different-minima")
+    again = Lesson.from_toml(step_alone(files, 2).to_toml())
+    assert again.run_document(0) == files.run_document(2)  # its file by an absolute path
+
+
+def test_append_step_writes_a_lesson_a_step_at_a_time(tmp_path):
+    path = tmp_path / "mine.toml"
+    first = load_lesson("01-euler").document(0)
+    append_step(path, first, StepView(plots=("loss", "h"), large="h", x_axis="t"))
+    lesson = append_step(path, load_comparison("owens-filkin-xor"), StepView(lens=False))
+    assert (tmp_path / "mine-step-1.toml").is_file() and (tmp_path / "mine-step-2.toml").is_file()
+    again = Lesson.load(path)
+    assert again == lesson and len(again.steps) == 2
+    assert again.document(0) == first and again.steps[0].show.large == "h"
+    assert again.document(1).name == load_comparison("owens-filkin-xor").name
