@@ -20,7 +20,7 @@ from odeprop.core.lesson import Lesson, StepView
 
 from .lesson_panel import LessonPanel
 
-LARGE_STRETCH = 2  # the large plot's row and column get this share against 1
+LARGE_STRETCH = 2  # the large plot's column is this many times as wide as the others
 
 
 class LessonDriver(QObject):
@@ -179,8 +179,9 @@ def apply_view(window, view: StepView) -> None:
             plot.hide()
         elif view.plots and key in view.plots and key != "flow":
             plot.show()
-    for grid in _grids(window):
-        _stretch(grid, plots.get(view.large))
+    if view.plots or view.large:
+        for grid in _grids(window):
+            _pack(grid, plots.get(view.large))
     lens = getattr(window, "lens_dock", None)
     if lens is not None:
         lens.setVisible(view.lens)
@@ -198,11 +199,10 @@ def reset_view(window) -> None:
         if key != "flow":
             plot.show()
     for grid in _grids(window):
-        rows, cols = _original_stretch(grid)
-        for r, share in enumerate(rows):
-            grid.setRowStretch(r, share)
-        for c, share in enumerate(cols):
-            grid.setColumnStretch(c, share)
+        places, rows, cols = _original(grid)
+        for widget, place in places.items():
+            grid.addWidget(widget, *place)
+        _set_stretch(grid, rows, cols)
 
 
 def _grids(window) -> list[QGridLayout]:
@@ -211,33 +211,46 @@ def _grids(window) -> list[QGridLayout]:
     return list({id(g): g for g in grids if g is not None}.values())
 
 
-def _original_stretch(grid: QGridLayout) -> tuple[list[int], list[int]]:
-    """The grid's row and column stretches as its window made them (kept on first use)."""
-    if not hasattr(grid, "lesson_original_stretch"):
-        grid.lesson_original_stretch = (
-            [grid.rowStretch(r) for r in range(grid.rowCount())],
-            [grid.columnStretch(c) for c in range(grid.columnCount())])
-    return grid.lesson_original_stretch
+def _original(grid: QGridLayout):
+    """Where the grid's window put each widget, and its row and column stretches (kept the
+    first time a lesson rearranges the grid)."""
+    if not hasattr(grid, "lesson_original"):
+        places = {}
+        for i in range(grid.count()):
+            widget = grid.itemAt(i).widget()
+            if widget is not None:
+                places[widget] = grid.getItemPosition(i)
+        grid.lesson_original = (places,
+                                [grid.rowStretch(r) for r in range(grid.rowCount())],
+                                [grid.columnStretch(c) for c in range(grid.columnCount())])
+    return grid.lesson_original
 
 
-def _stretch(grid: QGridLayout, large) -> None:
-    """Rows and columns share the grid by what they show: none for those whose widgets are all
-    hidden, :data:`LARGE_STRETCH` for the large plot's, 1 for the others."""
-    rows, cols = [0] * grid.rowCount(), [0] * grid.columnCount()
-    for i in range(grid.count()):
-        widget = grid.itemAt(i).widget()
-        if widget is None or widget.isHidden():
-            continue
-        row, col, row_span, col_span = grid.getItemPosition(i)
-        share = LARGE_STRETCH if widget is large else 1
-        for r in range(row, row + row_span):
-            rows[r] = max(rows[r], share)
-        for c in range(col, col + col_span):
-            cols[c] = max(cols[c], share)
-    for r, share in enumerate(rows):
-        grid.setRowStretch(r, share)
-    for c, share in enumerate(cols):
-        grid.setColumnStretch(c, share)
+def _pack(grid: QGridLayout, large) -> None:
+    """The grid's shown widgets close up, in reading order: with a ``large`` one, it fills
+    the left two thirds and the others stack on the right; else 2 or 3 to a row."""
+    places = _original(grid)[0]
+    shown = [w for w in sorted(places, key=lambda w: places[w][:2]) if not w.isHidden()]
+    others = [w for w in shown if w is not large]
+    if large is not None and large in shown:
+        grid.addWidget(large, 0, 0, max(1, len(others)), 1)
+        for row, widget in enumerate(others):
+            grid.addWidget(widget, row, 1)
+        rows, cols = [1] * max(1, len(others)), [LARGE_STRETCH, 1]
+    else:
+        per_row = 2 if len(shown) <= 4 else 3
+        for n, widget in enumerate(shown):
+            grid.addWidget(widget, n // per_row, n % per_row)
+        rows, cols = [1] * -(-len(shown) // per_row), [1] * per_row
+    _set_stretch(grid, rows, cols)
+
+
+def _set_stretch(grid: QGridLayout, rows: list[int], cols: list[int]) -> None:
+    """Row and column stretches as given; the grid's other rows and columns get none."""
+    for r in range(max(grid.rowCount(), len(rows))):
+        grid.setRowStretch(r, rows[r] if r < len(rows) else 0)
+    for c in range(max(grid.columnCount(), len(cols))):
+        grid.setColumnStretch(c, cols[c] if c < len(cols) else 0)
 
 
 def model_tabs_of(window) -> QTabWidget | None:

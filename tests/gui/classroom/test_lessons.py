@@ -141,6 +141,18 @@ def test_leaving_restores_the_experiment_and_view_and_closes_the_lesson_s_window
     assert window.lesson_driver.comparison_window is None
 
 
+def test_the_large_plot_takes_most_of_the_grid_until_the_lesson_ends(qtbot, window):
+    window.resize(1280, 720)
+    window.start_lesson("01-euler", 2, run=False)  # loss large, h and h·λmax beside it
+    plots = window.plots.plots
+    qtbot.waitUntil(lambda: plots["loss"].width() > 1.5 * plots["h"].width())
+    assert plots["h"].width() == plots["hlam"].width() and plots["lambda"].isHidden()
+    assert plots["loss"].height() > 2 * plots["h"].height()
+    window.leave_lesson()
+    qtbot.waitUntil(lambda: abs(plots["loss"].width() - plots["h"].width()) <= 2)
+    assert not plots["lambda"].isHidden()
+
+
 def test_the_panel_s_text_follows_its_scale(qtbot, window):
     window.start_lesson("02-stiffness", 0, run=False)
     panel = window.lesson_driver.panel
