@@ -4,6 +4,7 @@ headless; every validation message names the step and the field; TOML round trip
 from __future__ import annotations
 
 from dataclasses import replace
+from pathlib import Path
 
 import pytest
 
@@ -281,3 +282,12 @@ def test_append_step_writes_a_lesson_a_step_at_a_time(tmp_path):
     assert again == lesson and len(again.steps) == 2
     assert again.document(0) == first and again.steps[0].show.large == "h"
     assert again.document(1).name == load_comparison("owens-filkin-xor").name
+
+
+def test_the_readme_s_example_lesson_passes_its_checks(tmp_path, capsys):
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
+    start = readme.index('title = "A learning rate is a step size"')
+    path = tmp_path / "example.toml"
+    path.write_text(readme[start:readme.index("```", start)], encoding="utf-8")
+    assert main(["lesson", str(path), "--check"]) == 0
+    assert capsys.readouterr().out.count("  ok  ") == 2

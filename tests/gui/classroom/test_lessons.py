@@ -285,3 +285,32 @@ def test_a_lesson_step_renders_to_a_screenshot(tmp_path):
                           capture_output=True, text=True)
     assert done.returncode == 0 and "Traceback" not in done.stderr, done.stderr
     assert shot.read_bytes()[:4] == b"\x89PNG"
+
+
+def test_help_lessons_picks_a_shipped_lesson_in_the_lab_and_the_comparison_window(qtbot,
+                                                                                   window):
+    picker = window.open_lessons()
+    assert picker.list.count() == len(lesson_names())
+    picker.list.setCurrentRow(lesson_names().index("03-edge-of-stability"))
+    picker.accept()
+    driver = window.lesson_driver
+    assert driver.active and driver.lesson.title == load_lesson("03-edge-of-stability").title
+    host = driver.host  # its first step is a comparison: the lesson's comparison window
+    help_lessons = next(a for a in host.menuBar().actions() if a.text() == "&Help").menu()
+    help_lessons.actions()[0].trigger()  # Help ▸ Lessons… there asks the lab
+    assert window.lesson_picker is not picker and window.lesson_picker.isVisible()
+    window.lesson_picker.reject()
+    window.leave_lesson()
+
+
+def test_a_comparison_window_without_a_lab_says_where_lessons_are(qtbot, settings):
+    from odeprop.gui.comparison.window import ComparisonWindow
+
+    alone = ComparisonWindow(settings=settings, persist=False, restore=False)
+    qtbot.addWidget(alone)
+    help_menu = next(a for a in alone.menuBar().actions() if a.text() == "&Help").menu()
+    help_menu.actions()[0].trigger()
+    assert "Lessons open in the lab" in alone.banner.text()
+    QGuiApplication.clipboard().setText(MINE.to_toml())
+    alone.paste_action.trigger()
+    assert "That is an experiment or a lesson: open it in the lab" in alone.banner.text()
