@@ -152,9 +152,8 @@ class LessonDriver(QObject):
         if dock is None:
             dock = QDockWidget("Lesson", window)
             dock.setObjectName("lesson_dock")
-            dock.setFeatures(QDockWidget.DockWidgetFeature.DockWidgetMovable
-                             | QDockWidget.DockWidgetFeature.DockWidgetFloatable
-                             | QDockWidget.DockWidgetFeature.DockWidgetClosable)
+            dock.setFeatures(QDockWidget.DockWidgetFeature.DockWidgetMovable  # Leave closes it
+                             | QDockWidget.DockWidgetFeature.DockWidgetFloatable)
             left = [d for d in window.findChildren(QDockWidget)
                     if window.dockWidgetArea(d) == Qt.DockWidgetArea.LeftDockWidgetArea
                     and d is not dock]
