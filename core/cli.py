@@ -102,7 +102,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "lessons":
             return lesson_cli.list_lessons(args)
         if args.command == "lesson":
-            return lesson_cli.lesson(args)
+            return lesson_cli.show_or_check(args)
         if args.command == "methods":
             for m in METHODS.values():
                 print(f"{m.name:12s} {m.family:9s} {m.label}")

@@ -34,7 +34,7 @@ def list_lessons(args) -> int:
     return 0
 
 
-def lesson(args) -> int:
+def show_or_check(args) -> int:
     """Print the steps, or walk them (``--check``): one line per step, exit 1 if a check
     fails. Bad input raises ``ValueError`` (one line, exit 2, in the caller)."""
     lesson = load_lesson(args.name)

@@ -42,8 +42,9 @@ def add_sharing(window, menu_bar, copy_label: str, copy_text, open_data) -> None
         menu, "&Open from the clipboard (experiment, comparison or lesson)", "Ctrl+Shift+V",
         paste)
     window.setAcceptDrops(True)
-    window.toml_drops = TomlDrops(window, open_data)
-    window.installEventFilter(window.toml_drops)
+    # owned by the window (Qt parent): no Python attribute, so no reference cycle keeps a
+    # closed window's wrapper alive
+    window.installEventFilter(TomlDrops(window, open_data))
 
 
 def dropped_toml(mime) -> Path | None:
@@ -61,7 +62,7 @@ class TomlDrops(QObject):
 
     def __init__(self, window, open_data):
         super().__init__(window)
-        self.window, self.open_data = window, open_data
+        self.open_data = open_data
 
     def eventFilter(self, obj, event) -> bool:  # noqa: N802 (Qt naming)
         kind = event.type()
@@ -81,6 +82,6 @@ class TomlDrops(QObject):
         try:
             data = read_toml(path)
         except ValueError as exc:
-            self.window.show_banner(str(exc), "error")
+            self.parent().show_banner(str(exc), "error")
             return
         self.open_data(data, path.parent)
