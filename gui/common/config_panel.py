@@ -42,13 +42,12 @@ from odeprop.core.config import (
     Experiment,
     SolverConfig,
 )
+from odeprop.core.dataset_kinds import class_count, input_dimension
 from odeprop.core.datasets import (
     Dataset,
     DatasetError,
-    class_count,
     csv_columns,
     csv_preview,
-    input_dimension,
     load_dataset,
 )
 from odeprop.core.dense_limits import dense_jacobian_refusal
