@@ -183,10 +183,11 @@ class Sweep(TomlDocument):
         """Every value of every axis, and every combination, builds a valid experiment."""
         for axis in self.axes:  # one axis at a time first, so the message names the culprit
             for i, value in enumerate(axis.values):
-                try:
-                    self._experiment(0, {axis.name: value})
-                except ValueError as exc:
-                    raise ValueError(f"axes.{axis.name!r}[{i}] = {value!r}: {exc}") from None
+                for m in range(len(self.methods)):
+                    try:
+                        self._experiment(m, {axis.name: value})
+                    except ValueError as exc:
+                        raise ValueError(f"axes.{axis.name!r}[{i}] = {value!r}: {exc}") from None
         for combo in self._combinations():
             for m in range(len(self.methods)):
                 try:

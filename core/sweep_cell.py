@@ -72,7 +72,7 @@ def blank_row(sweep: Sweep, cell: Cell, status: str | None = None, message: str 
     for target in sweep.targets:
         row[f"{target_key(target)}_reached"] = False
         row.update(dict.fromkeys(f"{target_key(target)}_{c}" for c in TARGET_COSTS))
-    row["theta"] = None
+    row["theta"] = row["cluster"] = None  # the cluster is decided when the sweep ends
     row["status"], row["message"] = status, message if status else None
     return row
 
@@ -111,7 +111,7 @@ def _run(sweep: Sweep, cell: Cell, row: dict) -> None:
     finite = bool(np.all(np.isfinite(theta)))
     if sweep.reference is not None and finite:
         row["flow_distance"] = flow_distance(run, theta, last.t, sweep.reference)
-    if finite and theta.size <= THETA_KEPT:
+    if finite and report.status != "failed" and theta.size <= THETA_KEPT:
         row["theta"] = theta.tolist()
 
 

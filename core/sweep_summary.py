@@ -238,7 +238,7 @@ def write_plots(summary: SweepSummary, rows: list[dict], out) -> list[str]:
         data = [[r[key] for r in rows if r["configuration"] == n and r[key] is not None]
                 for n in names]
         fig, ax = plt.subplots(figsize=(8, height))
-        ax.boxplot([d or [math.nan] for d in data], vert=False, tick_labels=names)
+        ax.boxplot([d or [math.nan] for d in data], orientation="horizontal", tick_labels=names)
         ax.set_xscale("log")
         ax.set_xlabel(f"gradient evaluations to {last.label}")
         ax.set_title(f"{sweep.name}: cost per configuration")
