@@ -90,7 +90,7 @@ class ResultsStore:
         from .io import write_text_atomic
 
         write_text_atomic(saved, text)
-        rows = self.rows(with_theta=False) if resume else []
+        rows = self.rows() if resume else []
         self._write_csv_header(rows)
         return {row["cell"] for row in rows}
 
@@ -134,19 +134,25 @@ class ResultsStore:
             self._csv = None
 
     # -- reading and finishing -------------------------------------------------------------
-    def table(self, with_theta: bool = True) -> pa.Table:
-        """Every row written so far, in cell order."""
+    def table(self, columns: list[str] | None = None) -> pa.Table:
+        """Every row written so far (``columns`` only, if given), in cell order."""
         files = sorted(self.parts.glob("part-*.parquet"))
-        columns = None if with_theta else [n for n in self.schema.names if n != "theta"]
         if not files:
-            schema = self.schema if with_theta else pa.schema(
-                [self.schema.field(n) for n in columns])
-            return schema.empty_table()
+            names = columns or self.schema.names
+            return pa.schema([self.schema.field(n) for n in names]).empty_table()
         tables = [pq.read_table(f, columns=columns) for f in files]
         return pa.concat_tables(tables).sort_by("cell")
 
-    def rows(self, with_theta: bool = True) -> list[dict]:
-        return self.table(with_theta).to_pylist()
+    def rows(self, with_theta: bool = False) -> list[dict]:
+        """Every row so far as dicts; without the final weights unless asked."""
+        names = None if with_theta else [n for n in self.schema.names if n != "theta"]
+        return self.table(names).to_pylist()
+
+    def weights(self, sweep: Sweep) -> list[dict]:
+        """What clustering needs: cell, status, the dataset/network axes and θ."""
+        names = ["cell", "status", "theta",
+                 *(a.name for a in sweep.axes if a.section in ("dataset", "network"))]
+        return self.table(names).to_pylist()
 
     def finish(self, clusters: dict[int, int]) -> pa.Table:
         """The whole table with each run's cluster, as results.parquet and results.csv."""

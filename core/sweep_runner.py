@@ -65,7 +65,7 @@ def connect(scheduler: str | None = None, workers: int | None = None):
                              f"one with `dask worker {scheduler}`") from None
         return client
     cluster = LocalCluster(n_workers=workers or os.cpu_count() or 1, threads_per_worker=1,
-                           processes=True, dashboard_address=None,
+                           processes=True, dashboard_address=":0",
                            silence_logs=logging.ERROR)
     return Client(cluster)
 
@@ -202,10 +202,10 @@ def run_sweep(sweep: Sweep, out: str | Path, scheduler: str | None = None,
         finally:
             progress.close()
             _close(client)
-    rows = runner.store.rows()
-    clusters = cluster_final_weights(sweep, rows)
+    clusters = cluster_final_weights(sweep, runner.store.weights(sweep))
     runner.store.finish(clusters)
-    summary = summarize_sweep(sweep, [{**r, "theta": None} for r in rows], clusters)
+    rows = runner.store.rows()  # without the weights: the client holds no θ from here on
+    summary = summarize_sweep(sweep, rows, clusters)
     from .io import write_text_atomic
 
     write_text_atomic(out / "summary.md", summary.to_markdown())
@@ -215,8 +215,8 @@ def run_sweep(sweep: Sweep, out: str | Path, scheduler: str | None = None,
     print(f"wrote {len(rows)} of {len(runner.cells)} runs to {out / 'results.parquet'} and "
           f"results.csv, summary.md, summary.csv, {', '.join(plots)}")
     if interrupted:
-        print(f"odeprop: interrupted; {len(rows)} runs kept, finish with: odeprop sweep ... "
-              f"--out {out} --resume", file=sys.stderr)
+        print(f"odeprop: interrupted; {len(rows)} of {len(runner.cells)} runs kept in {out}; "
+              "the same command with --resume runs the rest", file=sys.stderr)
         return 130
     return 0
 

@@ -187,3 +187,50 @@ def test_a_cell_reports_costs_to_each_target_and_its_distance_from_the_flow():
     # BDF at 1e-2 follows the flow; GD at learning rate 20 does not
     assert bdf["flow_distance"] < 0.05 < 0.5 < gd["flow_distance"]
     assert len(bdf["theta"]) == 9
+
+
+def weight_rows(centres, per_centre, spread, seed=0):
+    import numpy as np
+
+    rng = np.random.default_rng(seed)
+    rows = []
+    for k, centre in enumerate(centres):
+        for i in range(per_centre):
+            theta = np.asarray(centre, float) + spread * rng.standard_normal(len(centre))
+            rows.append({"cell": k * per_centre + i, "status": "finished",
+                         "theta": theta.tolist()})
+    return rows
+
+
+def test_final_weights_cluster_into_the_minima_they_reached():
+    from odeprop.core.sweep_summary import cluster_final_weights
+
+    s = sweep()  # cluster_threshold 0.05 × median ‖θ‖ (about 10 here)
+    centres = [[10.0] * 4 + [0.0] * 5, [0.0] * 5 + [10.0] * 4, [-10.0] * 4 + [0.0] * 5]
+    rows = weight_rows(centres, 20, 0.02)
+    rows.append({"cell": 999, "status": "failed", "theta": None})
+    clusters = cluster_final_weights(s, rows)
+    assert 999 not in clusters
+    by_centre = [{clusters[k * 20 + i] for i in range(20)} for k in range(3)]
+    assert all(len(labels) == 1 for labels in by_centre)
+    assert len(set.union(*by_centre)) == 3
+    # points farther apart than the cut are different minima
+    spread = cluster_final_weights(s, weight_rows([[10.0] * 9], 5, 3.0))
+    assert len(set(spread.values())) > 1
+
+
+def test_clustering_ten_thousand_runs_stays_within_a_memory_budget():
+    """All pairwise distances of 10,000 end points would take 400 MB; the budget is 40 MB."""
+    import tracemalloc
+
+    from odeprop.core.sweep_summary import cluster_final_weights
+
+    rows = weight_rows([[5.0] * 9, [-5.0] * 9, [5.0] * 4 + [-5.0] * 5], 3334, 0.01)
+    tracemalloc.start()
+    try:
+        clusters = cluster_final_weights(sweep(), rows)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert len(clusters) == 10_002 and len(set(clusters.values())) == 3
+    assert peak < 40e6

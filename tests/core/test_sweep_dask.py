@@ -88,7 +88,7 @@ def sequential(small):
 @pytest.fixture(scope="module")
 def local_client():
     cluster = LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
-                           dashboard_address=None)
+                           dashboard_address=":0")
     client = Client(cluster)
     yield client
     client.close()
@@ -104,7 +104,7 @@ def sweep_rows(small, client, out, **kwargs):
 def test_a_local_cluster_gives_the_sequential_table(small, sequential, local_client, tmp_path):
     runner, outcome = sweep_rows(small, local_client, tmp_path)
     assert (outcome.done, outcome.failed, outcome.workers) == (18, 0, 2)
-    rows = runner.store.rows()
+    rows = runner.store.rows(with_theta=True)
     assert comparable(rows) == sequential
     assert all(row["status"] == "finished" for row in rows)
     # the CSV written while the sweep ran holds every row too
@@ -153,7 +153,7 @@ def test_a_dask_scheduler_and_workers_give_the_same_table(small, sequential, ext
     finally:
         client.close()
     assert (outcome.done, outcome.failed, outcome.workers) == (18, 0, 2)
-    assert comparable(runner.store.rows()) == sequential
+    assert comparable(runner.store.rows(with_theta=True)) == sequential
 
 
 def test_a_worker_killed_mid_sweep_loses_no_run(small, sequential, local_client, tmp_path):
@@ -171,7 +171,7 @@ def test_a_worker_killed_mid_sweep_loses_no_run(small, sequential, local_client,
     runner, outcome = sweep_rows(small, local_client, tmp_path, on_row=kill_a_busy_worker)
     assert killed
     assert (outcome.done, outcome.failed) == (18, 0)
-    assert comparable(runner.store.rows()) == sequential
+    assert comparable(runner.store.rows(with_theta=True)) == sequential
     local_client.wait_for_workers(2, timeout=60)  # the nanny restarted it
     assert killed[0] not in local_client.run(os.getpid).values()
 
@@ -187,11 +187,11 @@ def test_resume_after_an_interrupt_ends_with_the_uninterrupted_table(small, sequ
 
     runner, outcome = sweep_rows(small, local_client, tmp_path, on_row=interrupt_after_five)
     assert outcome.interrupted and outcome.done == 5
-    kept = ResultsStore(tmp_path, small).rows()
+    kept = ResultsStore(tmp_path, small).rows(with_theta=True)
     assert sorted(r["cell"] for r in kept) == sorted(seen)  # what finished is kept, on disk
     runner, outcome = sweep_rows(small, local_client, tmp_path, resume=True)
     assert (outcome.kept, outcome.done, outcome.interrupted) == (5, 13, False)
-    rows = runner.store.rows()
+    rows = runner.store.rows(with_theta=True)
     assert comparable(rows) == sequential
     table = runner.store.finish(cluster_final_weights(small, rows))
     assert table.num_rows == 18 and None not in table.column("cluster").to_pylist()
@@ -222,3 +222,28 @@ def test_the_command_line_writes_table_summary_and_plots(tmp_path, capsys):
     summary = (out / "summary.md").read_text()
     assert "| BDF | 6 | 0 | 100% | 100% |" in summary
     assert "wrote 18 of 18 runs" in capsys.readouterr().out
+
+
+def test_ctrl_c_ends_the_command_cleanly_and_keeps_what_finished(tmp_path):
+    out = tmp_path / "out"
+    proc = subprocess.Popen([sys.executable, "-m", "odeprop.core.cli", "sweep", "--preset",
+                             "owens-filkin-50", "--out", str(out), "--workers", "2"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        csv_path = out / "results.csv"
+        deadline = time.monotonic() + 90
+        while time.monotonic() < deadline and proc.poll() is None:
+            if csv_path.exists() and csv_path.read_text().count("\n") >= 4:
+                break
+            time.sleep(0.2)
+        proc.send_signal(signal.SIGINT)
+        _, err = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 130
+    kept = csv_path.read_text().count("\n") - 1
+    assert 3 <= kept < 200
+    assert f"interrupted; {kept} of 200 runs kept" in err
+    assert "Traceback" not in err
+    assert (out / "results.parquet").exists() and (out / "summary.md").exists()
