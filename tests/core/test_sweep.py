@@ -10,37 +10,11 @@ from odeprop.core.presets import load_sweep, sweep_names
 from odeprop.core.sweep import Sweep
 from odeprop.core.sweep_cell import run_cell
 
-BASE = """
-name = "tiny"
-[dataset]
-kind = "xor"
-standardize = false
-[network]
-hidden = [2]
-activations = ["sigmoid"]
-loss = "mse"
-output = "sigmoid"
-init = "uniform"
-[stop]
-t_end = 100000.0
-target_rms = 0.05
-[probe]
-stiffness_every = 0
-[[targets]]
-kind = "rms"
-value = 0.05
-[[methods]]
-label = "GD"
-[methods.solver]
-method = "gd"
-learning_rate = 20.0
-[[methods]]
-label = "BDF"
-[methods.solver]
-method = "BDF"
-rtol = 1e-2
-atol = 1e-2
-"""
+from sweep_documents import XOR_PROBLEM, solver_method
+
+BASE = ('name = "tiny"\n' + XOR_PROBLEM + '[[targets]]\nkind = "rms"\nvalue = 0.05\n'
+        + solver_method("GD", "gd", learning_rate=20.0)
+        + solver_method("BDF", "BDF", rtol=1e-2, atol=1e-2))
 
 
 def sweep(extra: str = "", axes: str = '"network.init_seed" = [0, 1, 2]') -> Sweep:

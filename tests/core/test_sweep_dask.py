@@ -22,51 +22,16 @@ from odeprop.core.sweep_results import ResultsStore  # noqa: E402
 from odeprop.core.sweep_runner import SweepRunner  # noqa: E402
 from odeprop.core.sweep_summary import cluster_final_weights  # noqa: E402
 
+from sweep_documents import XOR_PROBLEM, solver_method  # noqa: E402
+
 #: XOR 2-2-1 from 6 initial weights, 3 methods: 18 runs of 5–100 ms.
-SMALL = """
-name = "small"
-[dataset]
-kind = "xor"
-standardize = false
-[network]
-hidden = [2]
-activations = ["sigmoid"]
-loss = "mse"
-output = "sigmoid"
-init = "uniform"
-[stop]
-t_end = 100000.0
-target_rms = 0.05
-[probe]
-stiffness_every = 0
-[axes]
-"network.init_seed" = { start = 0, count = 6 }
-[[targets]]
-kind = "rms"
-value = 0.1
-[[targets]]
-kind = "rms"
-value = 0.05
-[[methods]]
-label = "GD"
-[methods.solver]
-method = "gd"
-learning_rate = 5.0
-[[methods]]
-label = "BDF"
-[methods.solver]
-method = "BDF"
-rtol = 1e-2
-atol = 1e-2
-[[methods]]
-label = "dopri5"
-[methods.solver]
-method = "dopri5"
-rtol = 1e-2
-atol = 1e-2
-[reference]
-method = "RK45"
-"""
+SMALL = ('name = "small"\n' + XOR_PROBLEM
+         + '[axes]\n"network.init_seed" = { start = 0, count = 6 }\n'
+         + '[[targets]]\nkind = "rms"\nvalue = 0.1\n[[targets]]\nkind = "rms"\nvalue = 0.05\n'
+         + solver_method("GD", "gd", learning_rate=5.0)
+         + solver_method("BDF", "BDF", rtol=1e-2, atol=1e-2)
+         + solver_method("dopri5", "dopri5", rtol=1e-2, atol=1e-2)
+         + '[reference]\nmethod = "RK45"\n')
 
 
 def comparable(rows):
