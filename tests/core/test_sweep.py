@@ -36,7 +36,7 @@ def test_every_shipped_sweep_loads_and_round_trips():
         again = Sweep.from_toml(loaded.to_toml())
         assert again == loaded, name
         assert list(again.cells()) == list(loaded.cells())
-    assert load_sweep("owens-filkin-50").n_runs == 200
+    assert load_sweep("owens-filkin-50").n_runs == 250
 
 
 def test_axes_cross_and_zip():
