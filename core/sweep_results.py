@@ -71,8 +71,8 @@ class ResultsStore:
         self._csv = None
 
     # -- starting --------------------------------------------------------------------------
-    def start(self, sweep: Sweep, resume: bool) -> set[int]:
-        """Prepare the folder; with ``resume`` keep the rows there and return their cells."""
+    def check(self, sweep: Sweep, resume: bool) -> None:
+        """Refuse a folder that does not suit (before anything starts, nothing written)."""
         text = sweep.to_toml()
         saved = self.out / "sweep.toml"
         if resume:
@@ -85,11 +85,15 @@ class ResultsStore:
         elif saved.exists() or self.parts.exists():
             raise ValueError(f"--out {self.out}: already holds a sweep's results; add --resume "
                              "to finish it, or choose another folder")
+
+    def start(self, sweep: Sweep, resume: bool) -> set[int]:
+        """Prepare the folder; with ``resume`` keep the rows there and return their cells."""
+        self.check(sweep, resume)
         self.out.mkdir(parents=True, exist_ok=True)
         self.parts.mkdir(exist_ok=True)
         from .io import write_text_atomic
 
-        write_text_atomic(saved, text)
+        write_text_atomic(self.out / "sweep.toml", sweep.to_toml())
         rows = self.rows() if resume else []
         self._write_csv_header(rows)
         return {row["cell"] for row in rows}

@@ -45,14 +45,14 @@ class SweepOutcome:
     workers: int
 
 
-def connect(scheduler: str | None = None, workers: int | None = None):
+def connect(scheduler: str | None = None, workers: int | None = None, timeout: float = 10):
     """A Dask client: on an existing cluster at ``scheduler`` (``tcp://HOST:PORT``), or on a new
     ``LocalCluster`` of ``workers`` processes (default one per core), one thread each."""
     from dask.distributed import Client, LocalCluster
 
     if scheduler is not None:
         try:
-            client = Client(scheduler, timeout="10s")
+            client = Client(scheduler, timeout=f"{timeout}s")
         except (OSError, TimeoutError) as exc:
             raise ValueError(f"--scheduler {scheduler}: cannot reach a Dask scheduler there "
                              f"({type(exc).__name__}); start one with `dask scheduler` and "
@@ -79,13 +79,22 @@ class SweepRunner:
     def __init__(self, sweep: Sweep, out: str | Path, resume: bool = False):
         self.sweep = sweep
         self.text = sweep.to_toml()
+        self.resume = resume
         self.store = ResultsStore(Path(out), sweep)
-        self.kept = self.store.start(sweep, resume)
+        self.store.check(sweep, resume)  # refuses a wrong folder before a cluster starts
+        self.kept: set[int] | None = None
         self.cells = list(sweep.cells())
+
+    def start(self) -> set[int]:
+        """Prepare the results folder (once); the cells it already holds."""
+        if self.kept is None:
+            self.kept = self.store.start(self.sweep, self.resume)
+        return self.kept
 
     def run(self, client, on_row=None) -> SweepOutcome:
         from dask.distributed import as_completed
 
+        self.start()
         todo = deque(c.index for c in self.cells if c.index not in self.kept)
         workers = max(1, sum(client.nthreads().values()))
         pending = as_completed()
@@ -189,12 +198,12 @@ def run_sweep(sweep: Sweep, out: str | Path, scheduler: str | None = None,
 
     out = Path(out)
     runner = SweepRunner(sweep, out, resume)
-    progress = SweepProgress(len(runner.cells), len(runner.kept), enabled=not quiet)
     interrupted = False
     try:
         client = connect(scheduler, workers)
     except KeyboardInterrupt:
         client, interrupted = None, True
+    progress = SweepProgress(len(runner.cells), len(runner.start()), enabled=not quiet)
     if client is not None:
         try:
             outcome = runner.run(client, progress)

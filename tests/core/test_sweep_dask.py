@@ -164,7 +164,9 @@ def test_resume_after_an_interrupt_ends_with_the_uninterrupted_table(small, sequ
 
 
 def test_resume_refuses_another_sweep_and_a_fresh_run_refuses_a_used_folder(small, tmp_path):
-    SweepRunner(small, tmp_path).store.close()
+    runner = SweepRunner(small, tmp_path)
+    runner.start()
+    runner.store.close()
     with pytest.raises(ValueError, match="already holds a sweep's results; add --resume"):
         SweepRunner(small, tmp_path)
     other = Sweep.from_toml(SMALL.replace('count = 6', 'count = 7'))
@@ -212,3 +214,25 @@ def test_ctrl_c_ends_the_command_cleanly_and_keeps_what_finished(tmp_path):
     assert f"interrupted; {kept} of 250 runs kept" in err
     assert "Traceback" not in err
     assert (out / "results.parquet").exists() and (out / "summary.md").exists()
+
+
+def test_an_unreachable_scheduler_is_one_message_and_leaves_no_folder(small, tmp_path, capsys,
+                                                                     monkeypatch):
+    from odeprop.core import sweep_runner
+    from odeprop.core.cli import main
+
+    with pytest.raises(ValueError) as info:
+        sweep_runner.connect(f"tcp://127.0.0.1:{free_port()}", timeout=1)
+    message = str(info.value)
+    assert message.startswith("--scheduler tcp://127.0.0.1:")
+    assert "cannot reach a Dask scheduler there" in message
+    real = sweep_runner.connect
+    monkeypatch.setattr(sweep_runner, "connect",
+                        lambda scheduler, workers: real(scheduler, workers, timeout=1))
+    path = tmp_path / "small.toml"
+    path.write_text(SMALL)
+    out = tmp_path / "out"
+    address = f"tcp://127.0.0.1:{free_port()}"
+    assert main(["sweep", str(path), "--out", str(out), "--scheduler", address]) == 2
+    assert capsys.readouterr().err.count("\n") == 1
+    assert not out.exists()  # so the same command works once the cluster is up
