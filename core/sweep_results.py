@@ -139,7 +139,8 @@ class ResultsStore:
 
     # -- reading and finishing -------------------------------------------------------------
     def table(self, columns: list[str] | None = None) -> pa.Table:
-        """Every row written so far (``columns`` only, if given), in cell order."""
+        """Every row added so far (``columns`` only, if given), in cell order."""
+        self.flush()
         files = sorted(self.parts.glob("part-*.parquet"))
         if not files:
             names = columns or self.schema.names
@@ -192,3 +193,20 @@ def _csv_row(row: dict, columns: list[str]) -> list:
         else:
             out.append(value)
     return out
+
+
+def read_results_folder(folder: str | Path):
+    """A sweep's results folder as (sweep, rows without θ, cell → cluster): the finished table
+    if there is one, else the rows written so far (no clusters yet)."""
+    folder = Path(folder)
+    saved = folder / "sweep.toml"
+    if not saved.is_file():
+        raise ValueError(f"{folder}: not a sweep's results folder (no sweep.toml)")
+    sweep = Sweep.load(saved)
+    store = ResultsStore(folder, sweep)
+    names = [n for n in store.schema.names if n != "theta"]
+    whole = folder / "results.parquet"
+    table = pq.read_table(whole, columns=names) if whole.is_file() else store.table(names)
+    rows = table.to_pylist()
+    clusters = {r["cell"]: r["cluster"] for r in rows if r["cluster"] is not None}
+    return sweep, rows, clusters
