@@ -256,19 +256,21 @@ def write_plots(summary: SweepSummary, rows: list[dict], out) -> list[str]:
         fig, ax = plt.subplots(figsize=(8, height))
         ax.boxplot([d or [math.nan] for d in data], orientation="horizontal", tick_labels=names)
         ax.set_xscale("log")
+        ax.invert_yaxis()  # the sweep's order, top down
         ax.set_xlabel(f"gradient evaluations to {last.label}")
         ax.set_title(f"{sweep.name}: cost per configuration")
         save(fig, "costs")
-        fig, ax = plt.subplots(figsize=(8, height))
+        fig, ax = plt.subplots(figsize=(9.5, height))
         step = 0.8 / len(sweep.targets)
         for j, target in enumerate(sweep.targets):
             shares = [c[f"{target_key(target)}_reached"] or 0.0 for c in summary.configurations]
             ax.barh(np.arange(len(names)) + j * step, shares, height=step, label=target.label)
         ax.set_yticks(np.arange(len(names)) + 0.4 - step / 2, names)
         ax.set_xlim(0, 1)
+        ax.invert_yaxis()
         ax.set_xlabel("fraction of runs reaching the target")
         ax.set_title(f"{sweep.name}: success rate")
-        ax.legend(loc="lower right")
+        ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1), fontsize="small")
         save(fig, "success")
     if last is not None and width_axis_present(sweep):
         fig, ax = plt.subplots(figsize=(7, 4.5))
