@@ -134,6 +134,7 @@ class Sweep(TomlDocument):
     max_runs: int = DEFAULT_MAX_RUNS
     reference: ReferenceFlow | None = None
     cluster_threshold: float = 0.05  # relative distance within which final weights are one minimum
+    ratio_to: str = ""  # a method's label: the summary gives each run's ∇L ÷ that method's
 
     def __post_init__(self):
         for name in ("targets", "methods", "axes"):
@@ -150,6 +151,8 @@ class Sweep(TomlDocument):
                f"must be 1 to {MAX_RUNS_LIMIT}, got {self.max_runs}")
         _check(0 < self.cluster_threshold < 10, "cluster_threshold",
                f"must be above 0 and below 10, got {self.cluster_threshold}")
+        _check(not self.ratio_to or self.ratio_to in labels, "ratio_to",
+               f"{self.ratio_to!r} is not a method's label; they are: {', '.join(labels)}")
         self._check_zip(names)
         self._check_size()
         self._check_cells()

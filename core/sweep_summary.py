@@ -97,9 +97,11 @@ class SweepSummary:
             key = target_key(target)
             lines += ["", f"## Cost to {target.label}", ""]
             head = ["configuration", *(COST_LABELS[c] for c in TARGET_COSTS)]
-            lines += _md_table(head, [[c["configuration"],
-                                       *(_iqr(c.get(f"{key}_{cost}")) for cost in TARGET_COSTS)]
-                                      for c in self.configurations])
+            ratio = [f"∇L ÷ {sweep.ratio_to}, same θ0"] if sweep.ratio_to else []
+            lines += _md_table(head + ratio, [
+                [c["configuration"], *(_iqr(c.get(f"{key}_{cost}")) for cost in TARGET_COSTS),
+                 *([_iqr(c.get(f"{key}_ratio"), ".3g")] if ratio else [])]
+                for c in self.configurations])
         ref = basin_reference(sweep)
         lines += ["", "## Where the runs ended", "",
                   f"Distinct minima: clusters of final weights, every two runs in one within "
@@ -145,6 +147,7 @@ def summarize_sweep(sweep: Sweep, rows: list[dict], clusters: dict[int, int]) ->
         by_conf[row["configuration"]].append(row)
     order = list(dict.fromkeys(sweep.configuration(c) for c in cells))
     same = _same_basin(sweep, rows, clusters)
+    ratios = {target_key(t): _ratios(sweep, rows, target_key(t)) for t in sweep.targets}
     configurations = []
     for name in order:
         members = by_conf.get(name, [])
@@ -159,6 +162,9 @@ def summarize_sweep(sweep: Sweep, rows: list[dict], clusters: dict[int, int]) ->
                 scale = 1000.0 if cost == "wall" else 1.0
                 conf[f"{key}_{cost}"] = _quartiles(
                     [r[f"{key}_{cost}"] * scale for r in hit if r[f"{key}_{cost}"] is not None])
+            if sweep.ratio_to:
+                conf[f"{key}_ratio"] = _quartiles([ratios[key][r["cell"]] for r in members
+                                                   if r["cell"] in ratios[key]])
         labels = {clusters[r["cell"]] for r in members if r["cell"] in clusters}
         conf["minima"] = len(labels) if labels else None
         verdicts = [same[r["cell"]] for r in members if r["cell"] in same]
@@ -173,18 +179,32 @@ def summarize_sweep(sweep: Sweep, rows: list[dict], clusters: dict[int, int]) ->
     return SweepSummary(sweep, configurations, len(cells), len(rows))
 
 
+def _start(sweep: Sweep, row: dict) -> tuple:
+    """What identifies a run's θ0 and settings across methods: its axis values and repeat."""
+    return (*(row[n] for n in sweep.axis_names), row["repeat"])
+
+
+def _ratios(sweep: Sweep, rows: list[dict], key: str) -> dict[int, float]:
+    """Cell → its gradients to target ``key`` ÷ those of ``ratio_to`` from the same θ0 (where
+    both reached it)."""
+    grads = f"{key}_grads"
+    ref = {_start(sweep, r): r[grads] for r in rows if r["method_label"] == sweep.ratio_to}
+    out = {}
+    for row in rows:
+        theirs = ref.get(_start(sweep, row))
+        if row[grads] is not None and theirs:
+            out[row["cell"]] = row[grads] / theirs
+    return out
+
+
 def _same_basin(sweep: Sweep, rows: list[dict], clusters: dict[int, int]) -> dict[int, bool]:
     """Cell → whether it ended in the reference method's cluster from the same θ0."""
     ref = basin_reference(sweep)
-    names = sweep.axis_names
-
-    def start(row):
-        return (*(row[n] for n in names), row["repeat"])
-
-    ref_cluster = {start(r): clusters.get(r["cell"]) for r in rows if r["method_label"] == ref}
+    ref_cluster = {_start(sweep, r): clusters.get(r["cell"]) for r in rows
+                   if r["method_label"] == ref}
     verdicts = {}
     for row in rows:
-        mine, theirs = clusters.get(row["cell"]), ref_cluster.get(start(row))
+        mine, theirs = clusters.get(row["cell"]), ref_cluster.get(_start(sweep, row))
         if row["method_label"] != ref and mine is not None and theirs is not None:
             verdicts[row["cell"]] = mine == theirs
     return verdicts

@@ -208,3 +208,18 @@ def test_clustering_ten_thousand_runs_stays_within_a_memory_budget():
         tracemalloc.stop()
     assert len(clusters) == 10_002 and len(set(clusters.values())) == 3
     assert peak < 40e6
+
+
+def test_the_summary_gives_each_methods_cost_ratio_from_the_same_start():
+    from odeprop.core.sweep_summary import summarize_sweep
+
+    s = sweep('ratio_to = "BDF"\n', '"network.init_seed" = [0, 1, 2]')
+    rows = [run_cell(s, c) for c in s.cells()]
+    summary = summarize_sweep(s, rows, {})
+    gd = next(c for c in summary.configurations if c["configuration"] == "GD")
+    per_seed = sorted(g["rms0.05_grads"] / b["rms0.05_grads"]
+                      for g, b in zip(rows[::2], rows[1::2], strict=True))
+    assert gd["rms0.05_ratio"][0] == per_seed[1]  # the median of three
+    assert "∇L ÷ BDF, same θ0" in summary.to_markdown()
+    assert refusal('ratio_to = "Adam"\n', '"network.init_seed" = [0]').startswith(
+        "ratio_to: 'Adam' is not a method's label; they are: GD, BDF")
