@@ -278,7 +278,7 @@ def write_plots(summary: SweepSummary, rows: list[dict], out) -> list[str]:
         ax.set_xscale("log")
         ax.invert_yaxis()  # the sweep's order, top down
         ax.set_xlabel(f"gradient evaluations to {last.label}")
-        ax.set_title(f"{sweep.name}: cost per configuration")
+        ax.set_title(sweep.name)
         save(fig, "costs")
         fig, ax = plt.subplots(figsize=(9.5, height))
         step = 0.8 / len(sweep.targets)
@@ -289,7 +289,7 @@ def write_plots(summary: SweepSummary, rows: list[dict], out) -> list[str]:
         ax.set_xlim(0, 1)
         ax.invert_yaxis()
         ax.set_xlabel("fraction of runs reaching the target")
-        ax.set_title(f"{sweep.name}: success rate")
+        ax.set_title(sweep.name)
         ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1), fontsize="small")
         save(fig, "success")
     if last is not None and width_axis_present(sweep):
@@ -304,7 +304,7 @@ def write_plots(summary: SweepSummary, rows: list[dict], out) -> list[str]:
             ax.loglog(*zip(*points, strict=True), marker="o", label=method)
         ax.set_xlabel("parameters")
         ax.set_ylabel(f"median solver wall ms to {last.label}")
-        ax.set_title(f"{sweep.name}: cost against width")
+        ax.set_title(sweep.name)
         ax.legend()
         save(fig, "width")
     return written
