@@ -306,7 +306,11 @@ def _sweep(args) -> int:
         sweep = Sweep.load(args.config)
     else:
         raise CliError("sweep needs a SWEEP.toml or --preset NAME")
-    return run_sweep(sweep, args.out, args.scheduler, args.workers, args.resume, args.quiet)
+    try:
+        return run_sweep(sweep, args.out, args.scheduler, args.workers, args.resume, args.quiet)
+    except OSError as exc:  # a full disk, a folder we may not write to
+        raise CliError(f"--out {args.out}: could not write the results "
+                       f"({exc.strerror or exc}); the rows written so far stay there") from None
 
 
 def wrong_kind(path, wanted: str) -> str | None:

@@ -75,6 +75,8 @@ class ResultsStore:
         """Refuse a folder that does not suit (before anything starts, nothing written)."""
         text = sweep.to_toml()
         saved = self.out / "sweep.toml"
+        if self.out.exists() and not self.out.is_dir():
+            raise ValueError(f"--out {self.out}: a file, not a folder; choose a folder")
         if resume:
             if not saved.exists():
                 raise ValueError(f"--resume: {self.out} holds no sweep (no sweep.toml); "

@@ -203,14 +203,17 @@ def run_sweep(sweep: Sweep, out: str | Path, scheduler: str | None = None,
         client = connect(scheduler, workers)
     except KeyboardInterrupt:
         client, interrupted = None, True
-    progress = SweepProgress(len(runner.cells), len(runner.start()), enabled=not quiet)
     if client is not None:
         try:
-            outcome = runner.run(client, progress)
-            interrupted = outcome.interrupted
+            progress = SweepProgress(len(runner.cells), len(runner.start()), enabled=not quiet)
+            try:
+                interrupted = runner.run(client, progress).interrupted
+            finally:
+                progress.close()
         finally:
-            progress.close()
             _close(client)
+    else:
+        runner.start()
     clusters = cluster_final_weights(sweep, runner.store.weights(sweep))
     runner.store.finish(clusters)
     rows = runner.store.rows()  # without the weights: the client holds no θ from here on

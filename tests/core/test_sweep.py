@@ -223,3 +223,38 @@ def test_the_summary_gives_each_methods_cost_ratio_from_the_same_start():
     assert "∇L ÷ BDF, same θ0" in summary.to_markdown()
     assert refusal('ratio_to = "Adam"\n', '"network.init_seed" = [0]').startswith(
         "ratio_to: 'Adam' is not a method's label; they are: GD, BDF")
+
+
+@pytest.mark.parametrize("make, expected", [
+    (lambda out: out.write_text("x"), "a file, not a folder"),
+    (lambda out: (out.mkdir(), (out / "sweep.toml").write_text("x")),
+     "already holds a sweep's results; add --resume"),
+])
+def test_an_unusable_out_folder_is_refused_before_anything_runs(tmp_path, capsys, monkeypatch,
+                                                                make, expected):
+    import odeprop.core.sweep_runner as runner
+
+    def no_cluster(*args, **kwargs):
+        raise AssertionError("a cluster was started for a refused sweep")
+
+    monkeypatch.setattr(runner, "connect", no_cluster)
+    out = tmp_path / "out"
+    make(out)
+    path = tmp_path / "s.toml"
+    path.write_text(BASE + '\n[axes]\n"network.init_seed" = [0]\n')
+    assert main(["sweep", str(path), "--out", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and expected in err
+
+
+def test_a_write_that_fails_is_one_line(tmp_path, capsys, monkeypatch):
+    import odeprop.core.sweep_runner as runner
+
+    def full_disk(*args, **kwargs):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(runner, "run_sweep", full_disk)
+    assert main(["sweep", "--preset", "owens-filkin-50", "--out", str(tmp_path / "o")]) == 2
+    assert capsys.readouterr().err == (
+        f"odeprop: error: --out {tmp_path / 'o'}: could not write the results (No space left on "
+        "device); the rows written so far stay there\n")
