@@ -3,10 +3,11 @@ process per core): the ratio of wall times (target ≤ 0.6 on 2 cores) and Dask'
 run in CPU time over every process (the client and scheduler, and the workers: wall time on a
 shared machine measures the neighbours), with the load average beside them.
 
-The grids: XOR 2-2-1 runs of 5–300 ms (gradient descent, BDF, dopri5, vode from 50 initial
-weights), and tiny runs of about 2 ms (5 steps each, the final report included), which the
-executor batches many to a task — 200 of them, and 2,000 (where the fixed costs of a sweep,
-about 0.1 s, no longer dominate).
+The grids: the owens-filkin-50 sweep's first four methods (gradient descent at η 2 and 20,
+dopri5, vode BDF with a finite-difference Jacobian) from 50 initial weights, ended at t = 2e4:
+XOR runs of 5–600 ms; and the same as tiny runs of about 2 ms (5 steps each, the final report
+included), which the executor batches many to a task — 200 of them, and 2,000 (where the fixed
+costs of a sweep, about 0.1 s, no longer dominate).
 
     python benchmarks/sweep.py [--rounds 2]
 """
@@ -17,58 +18,26 @@ import argparse
 import os
 import tempfile
 import time
+from dataclasses import replace
 
-from odeprop.core.sweep import Sweep
+from odeprop.core.presets import load_sweep
+from odeprop.core.sweep import Axis, Sweep
 from odeprop.core.sweep_cell import run_cell
 from odeprop.core.sweep_runner import SweepRunner, connect
 
-GRID = """
-name = "benchmark: 200 small runs"
-[dataset]
-kind = "xor"
-standardize = false
-[network]
-hidden = [2]
-activations = ["sigmoid"]
-loss = "mse"
-output = "sigmoid"
-init = "uniform"
-[stop]
-t_end = 100000.0
-target_rms = 0.05
-{extra_stop}
-[probe]
-stiffness_every = 0
-[axes]
-"network.init_seed" = {{ start = 0, count = {seeds} }}
-[[targets]]
-kind = "rms"
-value = 0.05
-[[methods]]
-label = "GD, lr 20"
-[methods.solver]
-method = "gd"
-learning_rate = 20.0
-[[methods]]
-label = "BDF"
-[methods.solver]
-method = "BDF"
-rtol = 1e-2
-atol = 1e-2
-[[methods]]
-label = "dopri5"
-[methods.solver]
-method = "dopri5"
-rtol = 1e-2
-atol = 1e-2
-[[methods]]
-label = "vode BDF"
-[methods.solver]
-method = "vode-bdf"
-rtol = 1e-2
-atol = 1e-2
-jacobian = "exact"
-"""
+
+def grids():
+    """(name, sweep): the shipped Owens & Filkin sweep's first four methods over 50 seeds
+    (without its reference flow, to t = 2e4), and the same as tiny runs over 50 and 500 seeds."""
+    base = load_sweep("owens-filkin-50")
+    small = replace(base, methods=base.methods[:4], reference=None, ratio_to="",
+                    stop=replace(base.stop, t_end=2e4), max_runs=10_000)
+    tiny = replace(small, stop=replace(small.stop, max_steps=5))
+    yield "XOR runs (5–600 ms)", small
+    for seeds in (50, 500):
+        axis = Axis("network.init_seed", tuple(range(seeds)))
+        yield "tiny runs (5 steps)", replace(tiny, axes=(axis,))
+
 
 
 def sequential(sweep: Sweep) -> tuple[float, float]:
@@ -108,10 +77,7 @@ def main() -> None:
     print(f"LocalCluster of {workers} worker processes started in {startup:.2f} s "
           f"(load average {os.getloadavg()[0]:.1f})")
     try:
-        for name, extra, seeds in (("small runs (5–300 ms)", "", 50),
-                                   ("tiny runs (5 steps)", "max_steps = 5", 50),
-                                   ("tiny runs (5 steps)", "max_steps = 5", 500)):
-            sweep = Sweep.from_toml(GRID.format(extra_stop=extra, seeds=seeds))
+        for name, sweep in grids():
             seq, par = [], []
             for _ in range(args.rounds):
                 seq.append(sequential(sweep))

@@ -80,13 +80,8 @@ def add_sweep_results_action(owner, file_menu) -> None:
 
 
 def open_sweep_results(owner, folder) -> SweepResultsWindow:
-    """A results window kept alive by ``owner`` until it closes."""
-    window = SweepResultsWindow(folder)
+    """A results window of its own, owned by ``owner`` (the lab) and deleted when closed."""
+    window = SweepResultsWindow(folder, parent=owner)
     window.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
-    windows = getattr(owner, "sweep_windows", None)
-    if windows is None:
-        windows = owner.sweep_windows = []
-    windows.append(window)
-    window.destroyed.connect(lambda *_: windows.remove(window) if window in windows else None)
     window.show()
     return window
