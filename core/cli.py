@@ -86,7 +86,7 @@ def _parser() -> _Parser:
     sweep.add_argument("--workers", type=int, help="local worker processes (default: cores)")
     sweep.add_argument("--resume", action="store_true", help="skip the runs --out already has")
     sweep.add_argument("--quiet", action="store_true", help="no progress line")
-    sub.add_parser("presets", help="list the shipped experiments and comparisons")
+    sub.add_parser("presets", help="list the shipped experiments, comparisons and sweeps")
     sub.add_parser("methods", help="list the integration methods")
     for p in [run, *sub.choices.values()]:
         p.error = parser.error  # one-line errors everywhere
