@@ -58,6 +58,7 @@ from .problem_builds import BUILD_WAIT, Built, ProblemBuilder, file_error
 from .recovery_bar import RecoveryBar
 from .run_recovery import RunRecovery
 from .run_session import RecordedRun, RunSession
+from .sweep_results_window import add_sweep_results_action
 
 PLOTS_PER_TICK = 4  # plots redrawn per timer tick (the rest wait for the next tick)
 STATUS_SECONDS = 0.2  # the status line and progress bar change at most ~5 times a second
@@ -177,6 +178,7 @@ class MainWindow(LiveRun, RunRecovery, ExperimentFiles, RunExports, DocumentWind
                           self._save_dialog)
         file_menu.addSeparator()
         add_comparison_actions(self, file_menu)  # New comparison…, Open comparison…
+        add_sweep_results_action(self, file_menu)  # Open sweep results… (odeprop sweep's --out)
         file_menu.addSeparator()
         self._add_export_actions(file_menu)  # Export run data (CSV)…, Export plot
         file_menu.addSeparator()
