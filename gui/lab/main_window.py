@@ -50,6 +50,7 @@ from ..common.run_controls import RunControls
 from ..comparison.menus import add_comparison_actions, comparisons_menu
 from ..lens.marker import TimeMarker
 from ..lens.window import StiffnessLens
+from ..sweeps.results_window import add_sweep_results_action
 from .data_view import DataView
 from .experiment_files import ExperimentFiles
 from .lab_exports import RunExports
@@ -58,7 +59,6 @@ from .problem_builds import BUILD_WAIT, Built, ProblemBuilder, file_error
 from .recovery_bar import RecoveryBar
 from .run_recovery import RunRecovery
 from .run_session import RecordedRun, RunSession
-from .sweep_results_window import add_sweep_results_action
 
 PLOTS_PER_TICK = 4  # plots redrawn per timer tick (the rest wait for the next tick)
 STATUS_SECONDS = 0.2  # the status line and progress bar change at most ~5 times a second

@@ -17,7 +17,7 @@ from odeprop.core.sweep_summary import (  # noqa: E402
     summarize_sweep,
     write_plots,
 )
-from odeprop.gui.sweep_results_window import SweepResultsWindow  # noqa: E402
+from odeprop.gui.sweeps.results_window import SweepResultsWindow  # noqa: E402
 
 from sweep_documents import XOR_PROBLEM, solver_method  # noqa: E402
 
