@@ -7,7 +7,7 @@ import pytest
 
 pytest.importorskip("pyarrow")
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "core"))
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "core"))
 
 from odeprop.core.sweep import Sweep  # noqa: E402
 from odeprop.core.sweep_cell import run_cell  # noqa: E402
