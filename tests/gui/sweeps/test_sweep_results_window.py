@@ -66,7 +66,7 @@ def test_a_folder_that_is_not_a_sweep_says_so(qtbot, tmp_path):
 
 
 def test_the_lab_has_the_menu_entry(qtbot):
-    from odeprop.gui.main_window import MainWindow
+    from odeprop.gui.lab.main_window import MainWindow
 
     window = MainWindow(persist=False)
     qtbot.addWidget(window)
