@@ -249,9 +249,18 @@ def _assemble(raw: _Raw, cfg: DatasetConfig, rng: np.random.Generator,
         raise DatasetError(f"{source}: column {features[j]!r} holds values as large as "
                            f"{biggest:.3g}, too large to standardise (its mean or spread "
                            "overflows); rescale the column, e.g. into other units")
-    for split in (X_train, X_test):  # the same operations as (X - mean) / scale, in place
-        split -= mean
-        split /= scale
+    with np.errstate(over="ignore", invalid="ignore"):
+        for split in (X_train, X_test):  # the same operations as (X - mean) / scale, in place
+            split -= mean
+            split /= scale
+    for split, part in ((X_train, "training"), (X_test, "test")):
+        columns = np.flatnonzero(~np.isfinite(split).all(axis=0)) if split.size else ()
+        if len(columns):  # a test row far outside the training rows' spread overflows
+            j = int(columns[0])
+            raise DatasetError(f"{source}: column {features[j]!r} holds a value in the {part} "
+                               "rows too far from the training rows' spread to standardise "
+                               "(it would become infinite); rescale the column or remove the "
+                               "outlier")
     for array in (X_train, X_test, y_train, y_test, mean, scale):
         array.setflags(write=False)
     return Dataset(
