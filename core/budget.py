@@ -6,13 +6,16 @@ are known only then), with a message that names the field to change and the esti
 a ``MemoryError`` half-way through building it. The estimate counts the data and their split,
 the per-gradient passes over the training samples, the θ-sized vectors of the solver and the
 stiffness probe, and the dense matrices a method keeps (the one size rule for those stays
-:func:`~odeprop.core.solvers.dense_jacobian_refusal`; what it allows is counted here).
+:func:`~odeprop.core.dense_limits.dense_jacobian_refusal`; what it allows is counted here).
 """
 
 from __future__ import annotations
 
 import os
 from dataclasses import dataclass
+
+from .dataset_kinds import class_count, input_dimension
+from .dense_limits import dense_jacobian_refusal, dense_matrix_bytes
 
 #: θ-sized vectors alive at once: the solver's own (Runge–Kutta stages, CVODE's history and
 #: Krylov basis, Adam's moments), and the stiffness probe's Lanczos basis when it probes.
@@ -59,8 +62,6 @@ def needs(experiment, n_train: int | None = None, n_test: int | None = None,
           n_features: int | None = None, n_outputs: int | None = None) -> list[Need]:
     """The parts of one run's memory, from the data's sizes when known (after reading a CSV
     file), else from the configuration (a CSV file's unknown sizes count as their minimum)."""
-    from .datasets import class_count, input_dimension
-    from .solvers import dense_jacobian_refusal, dense_matrix_bytes
 
     data, net = experiment.dataset, experiment.network
     csv = data.kind == "csv"

@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import csv
 import importlib
+import importlib.util
 import json
 import signal
 import sys
@@ -20,9 +21,16 @@ from pathlib import Path
 from . import lesson_cli
 from .config import Experiment, apply_settings
 from .methods import METHODS
-from .presets import comparison_names, load_comparison, load_preset, preset_names
+from .presets import (
+    comparison_names,
+    load_comparison,
+    load_preset,
+    load_sweep,
+    preset_names,
+    sweep_names,
+)
 
-SUBCOMMANDS = ("run", "compare", "presets", "methods", "lessons", "lesson")
+SUBCOMMANDS = ("run", "compare", "sweep", "presets", "methods", "lessons", "lesson")
 
 
 class CliError(Exception):
@@ -73,7 +81,17 @@ def _parser() -> _Parser:
     compare.add_argument("--parallel", type=int, default=None,
                          help="runs at once (default: the number of cores)")
     compare.add_argument("--quiet", action="store_true", help="no progress lines")
-    sub.add_parser("presets", help="list the shipped experiments and comparisons")
+    sweep = sub.add_parser("sweep", help="run a grid of seeds × methods × settings on Dask")
+    source = sweep.add_mutually_exclusive_group()
+    source.add_argument("config", nargs="?", help="sweep TOML file")
+    source.add_argument("--preset", help="a shipped sweep (see `odeprop presets`)")
+    sweep.add_argument("--out", required=True, help="folder for the results and the summary")
+    sweep.add_argument("--scheduler", metavar="tcp://HOST:PORT",
+                       help="an existing Dask cluster (default: a local one, a process per core)")
+    sweep.add_argument("--workers", type=int, help="local worker processes (default: cores)")
+    sweep.add_argument("--resume", action="store_true", help="skip the runs --out already has")
+    sweep.add_argument("--quiet", action="store_true", help="no progress line")
+    sub.add_parser("presets", help="list the shipped experiments, comparisons and sweeps")
     sub.add_parser("methods", help="list the integration methods")
     lesson_cli.add_parsers(sub)
     for p in [run, *sub.choices.values()]:
@@ -96,9 +114,14 @@ def main(argv: list[str] | None = None) -> int:
             print("comparisons (odeprop compare --preset NAME):")
             for name in comparison_names():
                 print(f"  {name:26s} {load_comparison(name).name}")
+            print("sweeps (odeprop sweep --preset NAME --out DIR):")
+            for name in sweep_names():
+                print(f"  {name:26s} {load_sweep(name).name}")
             return 0
         if args.command == "compare":
             return _compare(args)
+        if args.command == "sweep":
+            return _sweep(args)
         if args.command == "lessons":
             return lesson_cli.list_lessons(args)
         if args.command == "lesson":
@@ -304,6 +327,30 @@ def _compare_to_end(args, comparison, runner, out) -> int:
     if isinstance(interrupted, Terminated):
         raise interrupted  # after writing what arrived, like Ctrl+C
     return 0 if all(r.status != "died" for r in runner.results) else 1
+
+
+def _sweep(args) -> int:
+    """``odeprop sweep``: needs the ``sweep`` extra (Dask, pyarrow, matplotlib)."""
+    missing = [m for m in ("dask.distributed", "pyarrow", "matplotlib")
+               if importlib.util.find_spec(m.partition(".")[0]) is None]
+    if missing:
+        raise CliError(f"odeprop sweep needs {', '.join(missing)}: pip install 'odeprop[sweep]'")
+    from .sweep import Sweep
+    from .sweep_runner import run_sweep
+
+    if args.workers is not None and (args.workers < 1 or args.scheduler):
+        raise CliError("--workers must be at least 1, and goes without --scheduler")
+    if args.preset:
+        sweep = load_sweep(args.preset)
+    elif args.config:
+        sweep = Sweep.load(args.config)
+    else:
+        raise CliError("sweep needs a SWEEP.toml or --preset NAME")
+    try:
+        return run_sweep(sweep, args.out, args.scheduler, args.workers, args.resume, args.quiet)
+    except OSError as exc:  # a full disk, a folder we may not write to
+        raise CliError(f"--out {args.out}: could not write the results "
+                       f"({exc.strerror or exc}); the rows written so far stay there") from None
 
 
 def wrong_kind(path, wanted: str) -> str | None:

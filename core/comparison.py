@@ -219,9 +219,9 @@ class Comparison(TomlDocument):
     def refusals(self, n_params: int, n_outputs: int | None = None) -> list[tuple[int, str]]:
         """Runs that cannot run on this comparison's network of ``n_params`` parameters and
         ``n_outputs`` training values (the engine's size rule for dense matrices,
-        :func:`~odeprop.core.solvers.dense_jacobian_refusal`), as
+        :func:`~odeprop.core.dense_limits.dense_jacobian_refusal`), as
         ``(index, "runs[i] (label): why")``: checked before any run starts."""
-        from .solvers import dense_jacobian_refusal
+        from .dense_limits import dense_jacobian_refusal
 
         refused = []
         for index, spec in enumerate(self.runs):
@@ -233,7 +233,7 @@ class Comparison(TomlDocument):
     def reference_refusal(self, n_params: int) -> str | None:
         """Why the reference flow's method cannot run on a network of ``n_params`` parameters
         (an implicit one keeps a dense P × P Jacobian), or None."""
-        from .solvers import DENSE_JACOBIAN_LIMIT
+        from .dense_limits import DENSE_JACOBIAN_LIMIT
 
         ref = self.reference
         dense = ref is not None and ref.method in ("Radau", "BDF", "LSODA")

@@ -17,6 +17,7 @@ from pathlib import Path
 
 import tomli_w
 
+from .budget import size_refusal
 from .methods import METHODS, method_info
 
 DATASET_KINDS = (
@@ -396,8 +397,6 @@ class Experiment(TomlDocument):
         _check(first is None or first <= self.stop.t_end, "solver.first_step",
                f"{first:g} is longer than the whole flow (stop.t_end = {self.stop.t_end:g}); "
                "make the first step shorter or stop.t_end longer" if first is not None else "")
-        from .budget import size_refusal  # here, not at the top: it reads the datasets' sizes
-
         refusal = size_refusal(self)
         if refusal:
             raise ValueError(refusal)

@@ -25,6 +25,7 @@ import numpy as np
 
 from .budget import MAX_CLASSES
 from .config import DatasetConfig
+from .dataset_kinds import input_dimension
 from .io import NotARegularFile, open_regular_file
 
 MAX_CSV_BYTES = 200_000_000  # 200 MB
@@ -36,41 +37,6 @@ _SHIPPED = {  # kind: (file in odeprop.resources.datasets, target column, label)
     "iris": ("iris.csv", "species", "iris (150 flowers, 4 measurements, 3 species)"),
     "digits": ("digits.csv.gz", "digit", "digits (1797 8×8 images, 10 classes)"),
 }
-
-
-#: Inputs per sample of the kinds whose inputs are fixed (``clusters`` has ``n_features``, a CSV
-#: file its columns but the target); tests check it against the data themselves.
-INPUT_DIMENSIONS = {"moons": 2, "circles": 2, "xor": 2, "xor_quadrants": 2, "blobs": 2,
-                    "spirals": 2, "sin": 1, "encoder": 4, "iris": 4, "digits": 64}
-
-
-def input_dimension(kind: str, n_features: int, csv_columns=None) -> int | None:
-    """How many inputs the data of ``kind`` have, without building them: ``n_features`` for
-    clusters, the columns but the target for a CSV file whose ``csv_columns`` are known (else
-    None)."""
-    if kind == "clusters":
-        return n_features
-    if kind == "csv":
-        return len(csv_columns) - 1 if csv_columns else None
-    return INPUT_DIMENSIONS[kind]
-
-
-#: Classes of the kinds whose classes are fixed, None for the regression kinds (``blobs`` and
-#: ``clusters`` have ``n_classes``, a CSV file what its target column holds); tests check it
-#: against the data themselves.
-CLASS_COUNTS = {"moons": 2, "circles": 2, "xor": 2, "xor_quadrants": 2, "spirals": 2,
-                "iris": 3, "digits": 10, "sin": None, "encoder": None}
-
-
-def class_count(kind: str, n_classes: int) -> int | None:
-    """How many classes the data of ``kind`` have, without building them: ``n_classes`` for
-    blobs and clusters, None for regression data. A CSV file's are known only once it is read
-    (its target column, and the task it resolves to): ``ValueError`` for ``"csv"``."""
-    if kind in ("blobs", "clusters"):
-        return n_classes
-    if kind == "csv":
-        raise ValueError("a CSV file's classes are known once the file is read")
-    return CLASS_COUNTS[kind]
 
 
 class DatasetError(ValueError):
@@ -283,9 +249,18 @@ def _assemble(raw: _Raw, cfg: DatasetConfig, rng: np.random.Generator,
         raise DatasetError(f"{source}: column {features[j]!r} holds values as large as "
                            f"{biggest:.3g}, too large to standardise (its mean or spread "
                            "overflows); rescale the column, e.g. into other units")
-    for split in (X_train, X_test):  # the same operations as (X - mean) / scale, in place
-        split -= mean
-        split /= scale
+    with np.errstate(over="ignore", invalid="ignore"):
+        for split in (X_train, X_test):  # the same operations as (X - mean) / scale, in place
+            split -= mean
+            split /= scale
+    for split, part in ((X_train, "training"), (X_test, "test")):
+        columns = np.flatnonzero(~np.isfinite(split).all(axis=0)) if split.size else ()
+        if len(columns):  # a test row far outside the training rows' spread overflows
+            j = int(columns[0])
+            raise DatasetError(f"{source}: column {features[j]!r} holds a value in the {part} "
+                               "rows too far from the training rows' spread to standardise "
+                               "(it would become infinite); rescale the column or remove the "
+                               "outlier")
     for array in (X_train, X_test, y_train, y_test, mean, scale):
         array.setflags(write=False)
     return Dataset(

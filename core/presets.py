@@ -10,6 +10,7 @@ from .config import Experiment
 
 _EXPERIMENTS = "odeprop.resources.presets"
 _COMPARISONS = "odeprop.resources.comparisons"
+_SWEEPS = "odeprop.resources.sweeps"
 
 
 def _names(package: str) -> list[str]:
@@ -40,6 +41,17 @@ def comparison_names() -> list[str]:
 def load_comparison(name: str) -> Comparison:
     """A shipped comparison by file name (without .toml)."""
     return Comparison.from_toml(_text(_COMPARISONS, name, "comparison preset"))
+
+
+def sweep_names() -> list[str]:
+    return _names(_SWEEPS)
+
+
+def load_sweep(name: str):
+    """A shipped sweep by file name (without .toml)."""
+    from .sweep import Sweep
+
+    return Sweep.from_toml(_text(_SWEEPS, name, "shipped sweep"))
 
 
 def default_experiment() -> Experiment:

@@ -87,7 +87,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .. import solvers  # DENSE_JACOBIAN_LIMIT, read when a stepper is built
+from .. import dense_limits  # DENSE_JACOBIAN_LIMIT, read when a stepper is built
 from ..gauss_newton import GaussNewton, ShiftedSolve, Workspace
 from .base import SolverFailure, Stepper
 
@@ -130,7 +130,7 @@ class _GaussNewtonStepper(Stepper):
         self.gn_samples = n_samples
         self._gn_sample_cap = n_samples
         if config.jacobian_mode == "sampled-gauss-newton":
-            limit = solvers.DENSE_JACOBIAN_LIMIT  # the same limit as make_stepper's rule
+            limit = dense_limits.DENSE_JACOBIAN_LIMIT  # the same limit as make_stepper's rule
             if n_samples * rows > limit and obj.net.n_params > limit:
                 self._gn_sample_cap = max(1, limit // rows)
             self.gn_samples = min(GN_FIRST_SAMPLES, self._gn_sample_cap)

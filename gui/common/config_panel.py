@@ -42,18 +42,17 @@ from odeprop.core.config import (
     Experiment,
     SolverConfig,
 )
+from odeprop.core.dataset_kinds import class_count, input_dimension
 from odeprop.core.datasets import (
     Dataset,
     DatasetError,
-    class_count,
     csv_columns,
     csv_preview,
-    input_dimension,
     load_dataset,
 )
+from odeprop.core.dense_limits import dense_jacobian_refusal
 from odeprop.core.methods import METHODS
 from odeprop.core.presets import default_experiment
-from odeprop.core.solvers import dense_jacobian_refusal
 
 from .config_widgets import MESSAGE_STYLE, NOTE_STYLE, LayerEditor, LogEdit, NumberEdit, flag
 from .row_editors import ScheduleEditor
@@ -397,7 +396,7 @@ class ConfigPanel(QScrollArea):
 
     def size_error(self) -> str | None:
         """Why the chosen method cannot run this network (core's dense-Jacobian rule,
-        :func:`~odeprop.core.solvers.dense_jacobian_refusal`: the run would fail with this very
+        :func:`~odeprop.core.dense_limits.dense_jacobian_refusal`: the run would fail with this very
         message), or None. Not one of :attr:`errors`: the experiment is valid, and the window
         keeps building it (and counting its parameters) as it is edited."""
         method = self.method.currentData()

@@ -50,6 +50,7 @@ from ..common.run_controls import RunControls
 from ..comparison.menus import add_comparison_actions, comparisons_menu
 from ..lens.marker import TimeMarker
 from ..lens.window import StiffnessLens
+from ..sweeps.results_window import add_sweep_results_action
 from .data_view import DataView
 from .experiment_files import ExperimentFiles
 from .lab_exports import RunExports
@@ -179,6 +180,7 @@ class MainWindow(LessonActions, LiveRun, RunRecovery, ExperimentFiles, RunExport
                           self._save_dialog)
         file_menu.addSeparator()
         add_comparison_actions(self, file_menu)  # New comparison…, Open comparison…
+        add_sweep_results_action(self, file_menu)  # Open sweep results… (odeprop sweep's --out)
         file_menu.addSeparator()
         self._add_export_actions(file_menu)  # Export run data (CSV)…, Export plot
         file_menu.addSeparator()

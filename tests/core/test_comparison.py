@@ -186,7 +186,7 @@ def _no_workers(monkeypatch):
 
 def test_runs_that_cannot_run_on_the_network_are_refused_before_any_starts(monkeypatch):
     from odeprop.core.comparison_runner import RunsRefused
-    from odeprop.core.solvers import dense_jacobian_refusal
+    from odeprop.core.dense_limits import dense_jacobian_refusal
 
     _no_workers(monkeypatch)
     with pytest.raises(RunsRefused) as caught:

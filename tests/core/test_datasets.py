@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from special_files import not_regular, refusal_within
 
-from odeprop.core import datasets
+from odeprop.core import dataset_kinds, datasets
 from odeprop.core.config import DATASET_KINDS, DatasetConfig
 from odeprop.core.datasets import Dataset, DatasetError, csv_columns, csv_preview, load_dataset
 
@@ -570,35 +570,36 @@ def test_a_dataset_copies_writable_arrays_it_is_given():
     assert ds.X_train[0, 0] == 0.0 and X.flags.writeable and not ds.X_train.flags.writeable
 
 
-@pytest.mark.parametrize("kind", sorted(datasets.INPUT_DIMENSIONS))
+@pytest.mark.parametrize("kind", sorted(dataset_kinds.INPUT_DIMENSIONS))
 def test_input_dimension_is_the_datas(kind):
     """What the lab shows as the data's inputs before building them is what they have."""
     data = load(kind=kind, n_samples=60, n_classes=3)
-    assert datasets.input_dimension(kind, 784) == data.n_features
+    assert dataset_kinds.input_dimension(kind, 784) == data.n_features
 
 
 def test_input_dimension_of_clusters_and_csv(write):
-    assert datasets.input_dimension("clusters", 17) == 17
+    assert dataset_kinds.input_dimension("clusters", 17) == 17
     path = write("a,b,c,label\n1,2,3,x\n4,5,6,y\n")
-    assert datasets.input_dimension("csv", 784, csv_columns(path)) == 3
-    assert datasets.input_dimension("csv", 784, None) is None  # no file read yet
-    assert set(datasets.INPUT_DIMENSIONS) | {"clusters", "csv"} == set(DATASET_KINDS)
+    assert dataset_kinds.input_dimension("csv", 784, csv_columns(path)) == 3
+    assert dataset_kinds.input_dimension("csv", 784, None) is None  # no file read yet
+    assert set(dataset_kinds.INPUT_DIMENSIONS) | {"clusters", "csv"} == set(DATASET_KINDS)
 
 
-@pytest.mark.parametrize("kind", sorted(datasets.CLASS_COUNTS))
+@pytest.mark.parametrize("kind", sorted(dataset_kinds.CLASS_COUNTS))
 def test_class_count_is_the_datas(kind):
     """What the lab shows as the data's classes before building them is what they have
     (None: regression data, which have none)."""
     data = load(kind=kind, n_samples=60, n_classes=7)
-    assert datasets.class_count(kind, 7) == data.n_classes
+    assert dataset_kinds.class_count(kind, 7) == data.n_classes
     assert (data.task == "regression") == (data.n_classes is None)
 
 
 def test_class_count_of_blobs_clusters_and_csv():
-    assert datasets.class_count("blobs", 5) == 5 and datasets.class_count("clusters", 12) == 12
+    assert dataset_kinds.class_count("blobs", 5) == 5
+    assert dataset_kinds.class_count("clusters", 12) == 12
     with pytest.raises(ValueError, match="once the file is read"):
-        datasets.class_count("csv", 3)
-    assert set(datasets.CLASS_COUNTS) | {"blobs", "clusters", "csv"} == set(DATASET_KINDS)
+        dataset_kinds.class_count("csv", 3)
+    assert set(dataset_kinds.CLASS_COUNTS) | {"blobs", "clusters", "csv"} == set(DATASET_KINDS)
 
 
 def test_csv_first_bad_row_is_named_across_chunks(write, monkeypatch):

@@ -3,10 +3,10 @@ the engine fails with, which the lab and the comparisons show before they start.
 
 import pytest
 
-from odeprop.core import solvers
+from odeprop.core import dense_limits
 from odeprop.core.config import DatasetConfig, Experiment, NetworkConfig, SolverConfig
+from odeprop.core.dense_limits import DENSE_JACOBIAN_LIMIT, dense_jacobian_refusal
 from odeprop.core.run import Run
-from odeprop.core.solvers import DENSE_JACOBIAN_LIMIT, dense_jacobian_refusal
 
 
 def refused(method, jacobian=None, n=DENSE_JACOBIAN_LIMIT + 1):
@@ -35,7 +35,7 @@ def test_the_message_names_the_method_the_size_and_the_way_out():
 
 
 def test_the_engine_fails_with_the_same_message(monkeypatch):
-    monkeypatch.setattr(solvers, "DENSE_JACOBIAN_LIMIT", 20)  # read when called
+    monkeypatch.setattr(dense_limits, "DENSE_JACOBIAN_LIMIT", 20)  # read when called
     exp = Experiment(dataset=DatasetConfig(n_samples=40), network=NetworkConfig(hidden=(8,)),
                      solver=SolverConfig(method="BDF"))
     run = Run(exp)
@@ -66,7 +66,7 @@ def test_a_comparison_refuses_a_whole_set_gauss_newton_run_before_it_starts(monk
     from odeprop.core.comparison_runner import ComparisonRunner, RunsRefused
     from odeprop.core.config import StopConfig
 
-    monkeypatch.setattr(solvers, "DENSE_JACOBIAN_LIMIT", 50)  # moons: 150 × 1 values, 97 P
+    monkeypatch.setattr(dense_limits, "DENSE_JACOBIAN_LIMIT", 50)  # moons: 150 × 1 values, 97 P
     comparison = Comparison(
         name="gn", dataset=DatasetConfig(n_samples=200), network=NetworkConfig(hidden=(24,)),
         stop=StopConfig(max_steps=2),

@@ -159,6 +159,20 @@ def test_values_too_large_to_standardise_are_refused_naming_the_column(tmp_path)
         Run(exp)
 
 
+def test_a_test_row_that_standardises_to_infinity_is_refused_naming_the_column(tmp_path):
+    """A 1e308 among the test rows leaves the training rows' mean and spread finite, but would
+    become ±inf once standardised (an overflow warning, then a meaningless test loss): refused
+    too. Whatever the split, the data are refused, never run."""
+    rows = "".join(f"{i % 5},{(i % 3) / 1000},{i % 2}\n" for i in range(12))  # x2's spread: 1e-3
+    exp = _csv(tmp_path, "x1,x2,y\n" + rows + "1,1e308,0\n", test_fraction=0.5)
+    messages = set()
+    for seed in range(12):
+        with pytest.raises(ValueError) as refused:
+            Run(exp.with_changes(dataset={"seed": seed}))
+        messages.add(" ".join(str(refused.value).split(" holds ")[1].split()[:4]))
+    assert messages == {"values as large as", "a value in the"}
+
+
 def test_a_loss_that_is_not_finite_at_theta0_is_about_the_data_not_the_step(tmp_path):
     exp = _csv(tmp_path, "x1,x2,y\n" + ROWS.replace(",0\n", ",1e200\n", 1),
                task="regression").with_changes(network={"loss": "mse"})

@@ -370,10 +370,10 @@ def test_set_tolerances(small_flow):
 def test_a_system_too_large_is_refused(small_flow, monkeypatch):
     """With the whole training set the system would be too large: refused; the sampled mode
     instead caps its sample so that the system stays within the limit, and runs."""
-    from odeprop.core import solvers
+    from odeprop.core import dense_limits
 
     flow, theta0 = small_flow
-    monkeypatch.setattr(solvers, "DENSE_JACOBIAN_LIMIT", 10)  # make_stepper's rule and the cap
+    monkeypatch.setattr(dense_limits, "DENSE_JACOBIAN_LIMIT", 10)  # make_stepper's rule and the cap
     monkeypatch.setattr(ros, "GN_FIRST_SAMPLES", 4)
     with pytest.raises(SolverFailure, match=r"^solver\.method: ros2-gn solves a dense 25 × 25"):
         make_stepper(flow, theta0, SolverConfig(method="ros2-gn", jacobian="gauss-newton"), 10.0)
@@ -381,7 +381,7 @@ def test_a_system_too_large_is_refused(small_flow, monkeypatch):
         make_stepper(flow, theta0, SolverConfig(method="lm"), 10.0)
     sampled = make_stepper(flow, theta0, SolverConfig(method="ros2-gn"), 10.0)
     assert sampled.gn_samples == 4
-    monkeypatch.setattr(solvers, "DENSE_JACOBIAN_LIMIT", 1)
+    monkeypatch.setattr(dense_limits, "DENSE_JACOBIAN_LIMIT", 1)
     sampled = make_stepper(flow, theta0, SolverConfig(method="ros2-gn"), 10.0)
     assert sampled.gn_samples == 1
     sampled._widen_sample()

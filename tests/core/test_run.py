@@ -157,9 +157,9 @@ def test_full_spectra_are_kept_at_probed_steps_with_their_step_size():
 
 
 def test_dense_jacobian_methods_are_refused_for_big_networks(monkeypatch):
-    from odeprop.core import solvers
+    from odeprop.core import dense_limits
 
-    monkeypatch.setattr(solvers, "DENSE_JACOBIAN_LIMIT", 20)
+    monkeypatch.setattr(dense_limits, "DENSE_JACOBIAN_LIMIT", 20)
     run = Run(_experiment(solver={"method": "BDF"}))
     assert run.status == "failed" and "use cvode-gmres" in run.message
     assert f"dense {run.net.n_params:,} × {run.net.n_params:,} Jacobian" in run.message

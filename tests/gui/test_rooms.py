@@ -16,7 +16,8 @@ ALLOWED = {
     "lens": {"common"},
     "classroom": {"common"},
     "comparison": {"common"},
-    "lab": {"common", "lens", "classroom", "comparison"},
+    "sweeps": {"common"},
+    "lab": {"common", "lens", "classroom", "comparison", "sweeps"},
     "app": {"common", "lab", "comparison"},
 }
 

@@ -491,7 +491,7 @@ def test_a_run_the_network_is_too_big_for_is_refused_before_anything_starts(qtbo
     allowed. Start names the run and the engine's reason (banner, beside Start, in the run
     list) and starts no worker; an explicit method for that run clears the blocker."""
     from odeprop.core import comparison_runner
-    from odeprop.core.solvers import dense_jacobian_refusal
+    from odeprop.core.dense_limits import dense_jacobian_refusal
 
     started = []
 

@@ -274,7 +274,7 @@ def test_a_dense_jacobian_method_is_refused_for_a_big_network(qtbot, window):
     """BDF's exact Jacobian of 101,770 parameters would be 231 GiB with its factorisations:
     Start says why (core's own message, the one the run would fail with), under the method
     too, and names the matrix-free method; choosing it (or a small network) clears it."""
-    from odeprop.core.solvers import dense_jacobian_refusal
+    from odeprop.core.dense_limits import dense_jacobian_refusal
 
     big = load_preset("big-network").with_changes(dataset={"n_samples": 200},
                                                   solver={"method": "BDF"})
@@ -303,7 +303,7 @@ def test_levenberg_marquardt_on_the_whole_big_set_is_refused_too(qtbot, window):
     """lm's Gauss–Newton system on 2,000 clusters samples × 10 outputs is 15,000 × 15,000
     (training values, fewer than the parameters): the same rule, before Start; ros2-gn with
     its sampled matrix runs."""
-    from odeprop.core.solvers import dense_jacobian_refusal
+    from odeprop.core.dense_limits import dense_jacobian_refusal
 
     big = load_preset("big-network").with_changes(dataset={"n_samples": 2000},
                                                   solver={"method": "lm"})
