@@ -18,7 +18,8 @@ import threading
 import time
 from pathlib import Path
 
-from .config import Experiment
+from . import lesson_cli
+from .config import Experiment, apply_settings
 from .methods import METHODS
 from .presets import (
     comparison_names,
@@ -29,7 +30,7 @@ from .presets import (
     sweep_names,
 )
 
-SUBCOMMANDS = ("run", "compare", "sweep", "presets", "methods")
+SUBCOMMANDS = ("run", "compare", "sweep", "presets", "methods", "lessons", "lesson")
 
 
 class CliError(Exception):
@@ -52,20 +53,12 @@ class _Parser(argparse.ArgumentParser):
 
 def apply_overrides(experiment: Experiment, overrides: list[str]) -> Experiment:
     """``section.key=value`` settings on top of a loaded experiment (values parsed as TOML)."""
-    import tomllib
-
-    data = experiment.to_dict()
-    for item in overrides:
-        key, sep, raw = item.partition("=")
-        section, dot, field = key.strip().partition(".")
-        if not sep or not dot or section not in data or not isinstance(data[section], dict):
-            raise ValueError(f"--set {item!r}: write SECTION.KEY=VALUE, e.g. solver.rtol=1e-2")
-        try:
-            value = tomllib.loads(f"v = {raw.strip()}")["v"]
-        except tomllib.TOMLDecodeError:
-            value = raw.strip()  # bare words such as method names
-        data[section][field] = value
-    return Experiment.from_dict(data)
+    try:
+        return apply_settings(experiment, overrides)
+    except ValueError as exc:
+        if "write SECTION.KEY=VALUE" in str(exc):
+            raise ValueError(f"--set {exc}") from None
+        raise
 
 
 def _parser() -> _Parser:
@@ -100,6 +93,7 @@ def _parser() -> _Parser:
     sweep.add_argument("--quiet", action="store_true", help="no progress line")
     sub.add_parser("presets", help="list the shipped experiments, comparisons and sweeps")
     sub.add_parser("methods", help="list the integration methods")
+    lesson_cli.add_parsers(sub)
     for p in [run, *sub.choices.values()]:
         p.error = parser.error  # one-line errors everywhere
     return parser
@@ -128,6 +122,10 @@ def main(argv: list[str] | None = None) -> int:
             return _compare(args)
         if args.command == "sweep":
             return _sweep(args)
+        if args.command == "lessons":
+            return lesson_cli.list_lessons(args)
+        if args.command == "lesson":
+            return lesson_cli.show_or_check(args)
         if args.command == "methods":
             for m in METHODS.values():
                 print(f"{m.name:12s} {m.family:9s} {m.label}")

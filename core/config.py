@@ -124,6 +124,24 @@ def read_toml(path: str | Path) -> dict:
         raise ValueError(f"{path}: {exc}") from None
 
 
+def apply_settings(document, settings) -> TomlDocument:
+    """``document`` (an experiment or a comparison) with ``SECTION.KEY=VALUE`` settings on top,
+    each value parsed as TOML (bare words such as method names as text), validated again;
+    ``ValueError`` names a setting not in that form (``'rtol=1': write SECTION.KEY=VALUE``)."""
+    data = document.to_dict()
+    for item in settings:
+        key, sep, raw = item.partition("=")
+        section, dot, name = key.strip().partition(".")
+        if not sep or not dot or not isinstance(data.get(section), dict):
+            raise ValueError(f"{item!r}: write SECTION.KEY=VALUE, e.g. solver.rtol=1e-2")
+        try:
+            value = tomllib.loads(f"v = {raw.strip()}")["v"]
+        except tomllib.TOMLDecodeError:
+            value = raw.strip()  # bare words such as method names
+        data[section][name] = value
+    return type(document).from_dict(data)
+
+
 def _seed(value: int, name: str) -> None:
     _check(isinstance(value, int) and value >= 0, name,
            f"a seed is a whole number ≥ 0, got {value!r}")

@@ -56,6 +56,10 @@ def _parser() -> argparse.ArgumentParser:
                         help="run for a while, save a picture of the window to FILE and quit")
     parser.add_argument("--run-for", type=float, default=3.0, metavar="SECONDS",
                         help="with --screenshot: how long to run before the picture (default 3)")
+    parser.add_argument("--lesson", metavar="NAME",
+                        help="open a lesson (see `odeprop lessons`, or a lesson file)")
+    parser.add_argument("--lesson-step", type=int, default=None, metavar="K",
+                        help="with --lesson: start at step K (1 is the first)")
     return parser
 
 
@@ -79,6 +83,24 @@ def load_config(path: str):
         return Experiment.from_dict(data), None
     except ValueError as exc:
         raise ValueError(f"{path}: {exc}") from None
+
+
+def _lesson(args):
+    """The lesson ``--lesson`` names (checked before any window opens), or None."""
+    if args.lesson is None:
+        if args.lesson_step is not None:
+            raise ValueError("--lesson-step needs --lesson NAME")
+        return None
+    args.lesson_step = 1 if args.lesson_step is None else args.lesson_step
+    if args.config:
+        raise ValueError("give a lesson or a CONFIG.toml, not both")
+    from odeprop.core.lesson import load_lesson
+
+    lesson = load_lesson(args.lesson)
+    if not 1 <= args.lesson_step <= len(lesson.steps):
+        raise ValueError(f"--lesson-step {args.lesson_step}: the lesson has steps 1 to "
+                         f"{len(lesson.steps)}")
+    return lesson
 
 
 def missing_xcb_libraries(environ=os.environ, platform: str = sys.platform,
@@ -120,7 +142,12 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     from odeprop.core.presets import default_experiment
 
-    experiment = comparison = None
+    experiment = comparison = lesson = None
+    try:
+        lesson = _lesson(args)
+    except ValueError as exc:
+        print(f"odeprop: {exc}", file=sys.stderr)
+        return 2
     if args.config:
         try:
             experiment, comparison = load_config(args.config)
@@ -160,16 +187,20 @@ def main(argv: list[str] | None = None) -> int:
         elif shot:
             window.set_experiment(default_experiment())
     window.show()
+    if lesson is not None:
+        window.start_lesson(lesson, args.lesson_step - 1)
     status = {"code": 0}
     if shot:
         def grab():
-            if not window.grab().save(shot):
+            shown = window.lesson_driver.host if lesson is not None else window
+            if not shown.grab().save(shot):
                 print(f"odeprop: cannot write {shot}", file=sys.stderr)
                 status["code"] = 1
             window.close()
             app.quit()
 
-        window.start()
+        if lesson is None:  # a lesson runs its step itself
+            window.start()
         QTimer.singleShot(int(args.run_for * 1000), grab)
     app.exec()
     return status["code"]

@@ -21,6 +21,8 @@ def open_comparison_window(owner, comparison: Comparison | None = None,
                               persist=getattr(owner, "persist", True),
                               icon=owner.windowIcon() if owner is not None else None)
     window.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+    window.open_lessons = getattr(owner, "open_lessons", None)
+    window.open_elsewhere = getattr(owner, "open_shared", None)
     if path is not None:
         window.open_comparison(path)
     elif comparison is not None:

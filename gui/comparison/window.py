@@ -30,7 +30,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from odeprop.core.comparison import Comparison, RunSpec, Target
+from odeprop.core.comparison import Comparison, RunSpec, Target, is_comparison
 from odeprop.core.comparison_runner import RunsRefused, refuse_oversized
 from odeprop.core.config import Experiment, SolverConfig
 from odeprop.core.io import write_text_atomic
@@ -42,6 +42,7 @@ from ..common.document_window import DocumentWindow
 from ..common.exports import export_error
 from ..common.log_axis import compact
 from ..common.plots import X_MODES
+from ..common.sharing import add_sharing
 from .controls import ComparisonControls
 from .editors import RunsEditor, SharedEditor
 from .plots import ComparisonPlots
@@ -109,6 +110,9 @@ class ComparisonWindow(DocumentWindow):
         self.live: LiveSummary | None = None
         self.current_path: Path | None = None
         self.state = "idle"
+        #: the lab's Help ▸ Lessons and its opening of experiments and lessons, when a lab
+        #: opened this window (set by :func:`~odeprop.gui.comparison.menus.open_comparison_window`)
+        self.open_lessons = self.open_elsewhere = None
         self._summary_dirty = False
         self._summary_at = 0.0
         if icon is not None:
@@ -197,6 +201,8 @@ class ComparisonWindow(DocumentWindow):
                           self._export_runs_dialog)
         file_menu.addSeparator()
         self._menu_action(file_menu, "&Close window", QKeySequence.StandardKey.Close, self.close)
+        add_sharing(self, bar, "comparison", lambda: self.comparison().to_toml(),
+                    self.open_shared)
         self.presets_menu = bar.addMenu("&Presets")
         for name in comparison_names():
             action = self._menu_action(self.presets_menu, name, None,
@@ -206,6 +212,28 @@ class ComparisonWindow(DocumentWindow):
         run_menu.addAction(self.controls.start_action)
         run_menu.addAction(self.controls.stop_action)
         self._add_view_menu(bar, X_MODES)
+        help_menu = bar.addMenu("&Help")
+        self._menu_action(help_menu, "&Lessons…", "F1", lambda: self._in_lab(
+            self.open_lessons, "Lessons open in the lab: start odeprop, then Help ▸ Lessons."))
+
+    def _in_lab(self, hook, otherwise: str, *args) -> None:
+        """What the lab does (``hook``, set by the lab that opened this window), or a banner
+        saying where to do it."""
+        if hook is None:
+            self.show_banner(otherwise, "info")
+        else:
+            hook(*args)
+
+    def open_shared(self, data: dict, folder=None) -> None:
+        """A comparison pasted or dropped opens here; an experiment or a lesson in the lab."""
+        if "steps" in data or not is_comparison(data):
+            self._in_lab(self.open_elsewhere, "That is an experiment or a lesson: open it in "
+                         "the lab (Edit ▸ Open from the clipboard there).", data, folder)
+            return
+        try:
+            self._replace(Comparison.from_dict(data))
+        except ValueError as exc:
+            self.show_banner(f"Cannot open it: {exc}", "error")
 
     # -- the comparison ----------------------------------------------------------------------
     def comparison(self) -> Comparison:

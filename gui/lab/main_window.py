@@ -54,6 +54,7 @@ from ..sweeps.results_window import add_sweep_results_action
 from .data_view import DataView
 from .experiment_files import ExperimentFiles
 from .lab_exports import RunExports
+from .lessons import LessonActions
 from .live_run import LiveRun
 from .problem_builds import BUILD_WAIT, Built, ProblemBuilder, file_error
 from .recovery_bar import RecoveryBar
@@ -67,7 +68,8 @@ UNRESTORED_FILE = "unrestored-experiment.toml"
 READY = "Ready: press Start (F5)."
 
 
-class MainWindow(LiveRun, RunRecovery, ExperimentFiles, RunExports, DocumentWindow):
+class MainWindow(LessonActions, LiveRun, RunRecovery, ExperimentFiles, RunExports,
+                 DocumentWindow):
     """The lab window; ``settings`` defaults to the user's QSettings (tests pass their own)."""
 
     DOCUMENT = "experiment"
@@ -183,6 +185,7 @@ class MainWindow(LiveRun, RunRecovery, ExperimentFiles, RunExports, DocumentWind
         self._add_export_actions(file_menu)  # Export run data (CSV)…, Export plot
         file_menu.addSeparator()
         self._menu_action(file_menu, "&Quit", QKeySequence.StandardKey.Quit, self.close)
+        self._add_lesson_menus(bar, file_menu)  # Save as lesson step…; Edit: copy, open, drops
         run_menu = bar.addMenu("&Run")
         for action in self.controls.actions_:
             run_menu.addAction(action)
@@ -193,6 +196,7 @@ class MainWindow(LiveRun, RunRecovery, ExperimentFiles, RunExports, DocumentWind
         lens_action.setShortcut(QKeySequence("Ctrl+L"))
         view_menu.addAction(lens_action)
         help_menu = bar.addMenu("&Help")
+        self._menu_action(help_menu, "&Lessons…", "F1", self.open_lessons)
         self._menu_action(help_menu, "&About odeprop", None, self.show_about)
         self._update_recent_menu()
 
@@ -393,6 +397,7 @@ class MainWindow(LiveRun, RunRecovery, ExperimentFiles, RunExports, DocumentWind
 
     def closeEvent(self, event) -> None:  # noqa: N802 (Qt naming)
         """End the worker (at most about half a second), remember the window, then close."""
+        self.leave_lesson()  # the user's own experiment is the one remembered
         self.redraw_timer.stop()
         self._preview_timer.stop()
         self._preview_future = self._start_future = None  # a build that ends later is dropped

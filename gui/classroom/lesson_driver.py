@@ -1,0 +1,300 @@
+"""Walks a lesson through the windows: each step's experiment goes into the lab, each comparison
+into a comparison window the lesson opens (and closes again), the step's view is applied (plots,
+the large one, lens, data or network tab, x axis) and the step runs. Leaving the lesson puts the
+user's own experiment and view back.
+
+The driver knows the windows only by what they offer (``set_experiment``, ``set_comparison``,
+``start``, ``stop``, ``plots``, ``set_x_mode``, ``set_log_x``, ``lens_dock``, ``data_view``); a
+window that offers ``set_pace(seconds)`` or ``replay_to(fraction)`` gets the step's pace and
+replay too. The lab hands it a function that opens a comparison window.
+"""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QObject, Qt, Signal
+from PySide6.QtGui import QGuiApplication
+from PySide6.QtWidgets import QDockWidget, QGridLayout, QTabWidget
+
+from odeprop.core.comparison import Comparison
+from odeprop.core.lesson import Lesson, StepView
+
+from .lesson_panel import LessonPanel
+
+LARGE_STRETCH = 2  # the large plot's column is this many times as wide as the others
+
+
+class LessonDriver(QObject):
+    """One lesson at a time, in ``lab`` (and in comparison windows from ``open_comparison``)."""
+
+    left = Signal()
+
+    def __init__(self, lab, open_comparison, parent=None):
+        super().__init__(parent)
+        self.lab = lab
+        self.open_comparison = open_comparison
+        self.panel = LessonPanel()
+        self.panel.step_requested.connect(self.go)
+        self.panel.run_requested.connect(self.run_step)
+        self.panel.leave_requested.connect(self.leave)
+        self.lesson: Lesson | None = None
+        self.index = 0
+        self.host = None  # the window showing the current step
+        self.comparison_window = None  # the one the lesson opened
+        self._docks: dict[int, QDockWidget] = {}
+        self._saved = None  # the user's experiment and view before the lesson
+
+    @property
+    def active(self) -> bool:
+        return self.lesson is not None
+
+    # -- walking -----------------------------------------------------------------------------
+    def begin(self, lesson: Lesson, index: int = 0, run: bool = True) -> None:
+        """Open ``lesson`` at step ``index`` (the user's experiment is kept to come back to)."""
+        if self.lesson is None:
+            self._saved = (_experiment_or_none(self.lab), _view_state(self.lab))
+        self.lesson = lesson
+        self.go(index, run)
+
+    def go(self, index: int, run: bool = True) -> None:
+        """Show step ``index``: load its document, apply its view, and run it."""
+        lesson = self.lesson
+        if lesson is None or not 0 <= index < len(lesson.steps):
+            return
+        self.index = index
+        self.panel.show_step(lesson, index)
+        document = lesson.run_document(index)
+        self._stop_host()
+        if isinstance(document, Comparison):
+            self.host = self._comparison_host(document)
+        else:
+            self.host = self.lab
+            self.lab.set_experiment(document)
+            if self.comparison_window is not None:
+                self.comparison_window.hide()
+        self._dock_panel(self.host)
+        apply_view(self.host, lesson.steps[index].show)
+        if QGuiApplication.platformName() != "offscreen":  # there, nothing to bring forward
+            self.host.raise_()
+            self.host.activateWindow()
+        if run:
+            self.run_step()
+
+    def run_step(self) -> None:
+        """(Re)start the step's run in its window, at the step's pace."""
+        if self.host is None:
+            return
+        self._stop_host()
+        self.panel.show_outcome("")
+        self.host.start()
+        plan = self.lesson.steps[self.index].run
+        if plan.paced_seconds is not None and hasattr(self.host, "set_pace"):
+            self.host.set_pace(plan.paced_seconds)
+
+    def leave(self) -> None:
+        """Close the lesson: its comparison window goes, the lab gets the user's experiment
+        and view back."""
+        if self.lesson is None:
+            return
+        self.lesson = None
+        self._stop_host()
+        for dock in self._docks.values():
+            dock.hide()
+        if self.comparison_window is not None:
+            self.comparison_window.close()
+            self.comparison_window = None
+        experiment, view = self._saved or (None, None)
+        if experiment is not None:
+            self.lab.set_experiment(experiment)
+        reset_view(self.lab)
+        if view is not None:
+            _restore_view_state(self.lab, view)
+        self.host = None
+        self.left.emit()
+
+    # -- the step's run ended --------------------------------------------------------------
+    def run_ended(self, status: str = "", message: str = "") -> None:
+        """What the step's run did, under its text; a window that replays gets the step's
+        replay point."""
+        if self.lesson is None:
+            return
+        self.panel.show_outcome(f"Run {status}: {message}" if status else "Every run ended.")
+        replay = self.lesson.steps[self.index].run.replay_to
+        if replay is not None and hasattr(self.host, "replay_to"):
+            self.host.replay_to(replay)
+
+    # -- windows -----------------------------------------------------------------------------
+    def _comparison_host(self, comparison: Comparison):
+        window = self.comparison_window
+        if window is None:
+            window = self.comparison_window = self.open_comparison(comparison)
+            window.destroyed.connect(self._comparison_closed)
+            window.comparison_ended.connect(self.run_ended)
+        else:
+            window.set_comparison(comparison)
+            window.show()
+        return window
+
+    def _comparison_closed(self, *_):
+        self._docks = {k: d for k, d in self._docks.items() if k != id(self.comparison_window)}
+        if self.host is self.comparison_window:
+            self.host = None
+        self.comparison_window = None
+
+    def _stop_host(self) -> None:
+        host = self.host
+        if host is not None and getattr(host, "state", "idle") in ("running", "paused",
+                                                                   "starting"):
+            host.stop()
+
+    def _dock_panel(self, window) -> None:
+        """The panel in a dock of ``window``, tabbed with its settings dock and in front."""
+        dock = self._docks.get(id(window))
+        if dock is None:
+            dock = QDockWidget("Lesson", window)
+            dock.setObjectName("lesson_dock")
+            dock.setFeatures(QDockWidget.DockWidgetFeature.DockWidgetMovable  # Leave closes it
+                             | QDockWidget.DockWidgetFeature.DockWidgetFloatable)
+            left = [d for d in window.findChildren(QDockWidget)
+                    if window.dockWidgetArea(d) == Qt.DockWidgetArea.LeftDockWidgetArea
+                    and d is not dock]
+            window.addDockWidget(Qt.DockWidgetArea.LeftDockWidgetArea, dock)
+            if left:
+                window.tabifyDockWidget(left[0], dock)
+            self._docks[id(window)] = dock
+        if dock.widget() is not self.panel:
+            dock.setWidget(self.panel)
+        dock.show()
+        dock.raise_()
+
+
+# -- the view ------------------------------------------------------------------------------------
+def apply_view(window, view: StepView) -> None:
+    """Show what a step names in ``window``: its plots (none named: all), the large one, the
+    lens, the data or network tab, the x axis and log x."""
+    reset_view(window)
+    plots = window.plots.plots
+    for key, plot in plots.items():
+        if view.plots and key not in view.plots:
+            plot.hide()
+        elif view.plots and key in view.plots and key != "flow":
+            plot.show()
+    if view.plots or view.large:
+        for grid in _grids(window):
+            _pack(grid, plots.get(view.large))
+    lens = getattr(window, "lens_dock", None)
+    if lens is not None:
+        lens.setVisible(view.lens)
+    tabs = model_tabs_of(window)
+    if view.tab and tabs is not None:
+        tabs.setCurrentIndex(0 if view.tab == "data" else 1)
+    if view.x_axis:
+        window.set_x_mode(view.x_axis)
+    window.set_log_x(view.log_x)
+
+
+def reset_view(window) -> None:
+    """Every plot shown (the flow plot as its window decides), the grids as they were."""
+    for key, plot in window.plots.plots.items():
+        if key != "flow":
+            plot.show()
+    for grid in _grids(window):
+        places, rows, cols = _original(grid)
+        for widget, place in places.items():
+            grid.addWidget(widget, *place)
+        _set_stretch(grid, rows, cols)
+
+
+def _grids(window) -> list[QGridLayout]:
+    """The grid layouts holding the window's plots (each once)."""
+    grids = (_grid_of(plot) for plot in window.plots.plots.values())
+    return list({id(g): g for g in grids if g is not None}.values())
+
+
+def _original(grid: QGridLayout):
+    """Where the grid's window put each widget, and its row and column stretches (kept the
+    first time a lesson rearranges the grid)."""
+    if not hasattr(grid, "lesson_original"):
+        places = {}
+        for i in range(grid.count()):
+            widget = grid.itemAt(i).widget()
+            if widget is not None:
+                places[widget] = grid.getItemPosition(i)
+        grid.lesson_original = (places,
+                                [grid.rowStretch(r) for r in range(grid.rowCount())],
+                                [grid.columnStretch(c) for c in range(grid.columnCount())])
+    return grid.lesson_original
+
+
+def _pack(grid: QGridLayout, large) -> None:
+    """The grid's shown widgets close up, in reading order: with a ``large`` one, it fills
+    the left two thirds and the others stack on the right; else 2 or 3 to a row."""
+    places = _original(grid)[0]
+    shown = [w for w in sorted(places, key=lambda w: places[w][:2]) if not w.isHidden()]
+    others = [w for w in shown if w is not large]
+    if large is not None and large in shown:
+        grid.addWidget(large, 0, 0, max(1, len(others)), 1)
+        for row, widget in enumerate(others):
+            grid.addWidget(widget, row, 1)
+        rows, cols = [1] * max(1, len(others)), [LARGE_STRETCH, 1]
+    else:
+        per_row = 2 if len(shown) <= 4 else 3
+        for n, widget in enumerate(shown):
+            grid.addWidget(widget, n // per_row, n % per_row)
+        rows, cols = [1] * -(-len(shown) // per_row), [1] * per_row
+    _set_stretch(grid, rows, cols)
+
+
+def _set_stretch(grid: QGridLayout, rows: list[int], cols: list[int]) -> None:
+    """Row and column stretches as given; the grid's other rows and columns get none."""
+    for r in range(max(grid.rowCount(), len(rows))):
+        grid.setRowStretch(r, rows[r] if r < len(rows) else 0)
+    for c in range(max(grid.columnCount(), len(cols))):
+        grid.setColumnStretch(c, cols[c] if c < len(cols) else 0)
+
+
+def model_tabs_of(window) -> QTabWidget | None:
+    """The tabs holding the window's data view (and the network view), if it has them."""
+    data_view = getattr(window, "data_view", None)
+    for tabs in window.findChildren(QTabWidget):
+        if data_view is not None and tabs.indexOf(data_view) >= 0:
+            return tabs
+    return None
+
+
+def _grid_of(widget) -> QGridLayout | None:
+    """The grid layout that holds ``widget`` (searched from its parent's layout down)."""
+    parent = widget.parentWidget()
+    layouts = [parent.layout()] if parent is not None and parent.layout() else []
+    while layouts:
+        layout = layouts.pop()
+        if isinstance(layout, QGridLayout) and layout.indexOf(widget) >= 0:
+            return layout
+        layouts += [layout.itemAt(i).layout() for i in range(layout.count())
+                    if layout.itemAt(i).layout() is not None]
+    return None
+
+
+def _experiment_or_none(lab):
+    try:
+        return lab.experiment()
+    except ValueError:  # a half-typed form: nothing to restore but the form as it shows
+        return None
+
+
+def _view_state(window) -> dict:
+    tabs = model_tabs_of(window)
+    lens = getattr(window, "lens_dock", None)
+    return {"x_mode": window.plots.x_mode, "log_x": window.plots.log_x,
+            "lens": lens is not None and lens.isVisible(),
+            "tab": tabs.currentIndex() if tabs is not None else None}
+
+
+def _restore_view_state(window, state: dict) -> None:
+    window.set_x_mode(state["x_mode"])
+    window.set_log_x(state["log_x"])
+    lens = getattr(window, "lens_dock", None)
+    if lens is not None:
+        lens.setVisible(state["lens"])
+    tabs = model_tabs_of(window)
+    if tabs is not None and state["tab"] is not None:
+        tabs.setCurrentIndex(state["tab"])
