@@ -56,6 +56,9 @@ def _parser() -> argparse.ArgumentParser:
                         help="run for a while, save a picture of the window to FILE and quit")
     parser.add_argument("--run-for", type=float, default=3.0, metavar="SECONDS",
                         help="with --screenshot: how long to run before the picture (default 3)")
+    parser.add_argument("--replay-at", type=float, metavar="FRACTION",
+                        help="with --screenshot: after --run-for, replay the ended run to this "
+                        "fraction of it (0–1) for the picture")
     return parser
 
 
@@ -115,6 +118,9 @@ def main(argv: list[str] | None = None) -> int:
         args = _parser().parse_args(argv)
         if args.run_for < 0:
             raise _UsageError("--run-for must be zero or more seconds")
+        if args.replay_at is not None and not 0 <= args.replay_at <= 1:
+            raise _UsageError(f"--replay-at must be a fraction from 0 to 1, got "
+                              f"{args.replay_at:g}")
     except _UsageError as exc:
         print(f"odeprop: {exc}", file=sys.stderr)
         return 2
@@ -163,6 +169,9 @@ def main(argv: list[str] | None = None) -> int:
     status = {"code": 0}
     if shot:
         def grab():
+            if args.replay_at is not None and not window.replay_at(args.replay_at):
+                print("odeprop: --replay-at: the run had not ended after --run-for; the "
+                      "picture shows it live (give it more --run-for seconds)", file=sys.stderr)
             if not window.grab().save(shot):
                 print(f"odeprop: cannot write {shot}", file=sys.stderr)
                 status["code"] = 1

@@ -53,6 +53,7 @@ from ..lens.window import StiffnessLens
 from .data_view import DataView
 from .experiment_files import ExperimentFiles
 from .lab_exports import RunExports
+from .lab_replay import LabReplay
 from .live_run import LiveRun
 from .problem_builds import BUILD_WAIT, Built, ProblemBuilder, file_error
 from .recovery_bar import RecoveryBar
@@ -66,7 +67,7 @@ UNRESTORED_FILE = "unrestored-experiment.toml"
 READY = "Ready: press Start (F5)."
 
 
-class MainWindow(LiveRun, RunRecovery, ExperimentFiles, RunExports, DocumentWindow):
+class MainWindow(LabReplay, LiveRun, RunRecovery, ExperimentFiles, RunExports, DocumentWindow):
     """The lab window; ``settings`` defaults to the user's QSettings (tests pass their own)."""
 
     DOCUMENT = "experiment"
@@ -139,7 +140,7 @@ class MainWindow(LiveRun, RunRecovery, ExperimentFiles, RunExports, DocumentWind
         self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, self.lens_dock)
         self.lens_dock.hide()
         self.time_marker = TimeMarker([p.getPlotItem() for p in self.plots.plots.values()])
-        self.lens.moment_selected.connect(self.time_marker.show_at)
+        self._build_replay()  # the pace box, the replay bar; the lens's moments
         self.lens.message.connect(self.status_label.setText)
 
         self.controls.start_requested.connect(self.start)
