@@ -45,10 +45,10 @@ from odeprop.core.worker import RunProcess
 from ..classroom.network_view import NetworkPanel, model_tabs
 from ..common.config_panel import ConfigPanel
 from ..common.document_window import DocumentWindow
+from ..common.marker import TimeMarker
 from ..common.plots import X_MODES, PlotPanel
 from ..common.run_controls import RunControls
 from ..comparison.menus import add_comparison_actions, comparisons_menu
-from ..lens.marker import TimeMarker
 from ..lens.window import StiffnessLens
 from .data_view import DataView
 from .experiment_files import ExperimentFiles
