@@ -3,6 +3,7 @@ every run at one x."""
 
 from __future__ import annotations
 
+import time
 from dataclasses import replace
 
 import numpy as np
@@ -91,3 +92,42 @@ def test_the_comparison_slider_moves_every_run_to_one_x(qtbot):
     cursor.set_x_mode("step")
     assert cursor.x == pytest.approx(snaps[-1].step / 2)
     assert np.isclose(cursor.marker.lines[0].value(), cursor.x)
+
+
+def test_a_paced_lab_run_shows_the_unpaced_runs_snapshots_over_its_pace(qtbot, window):
+    _run_to_end(qtbot, window)
+    fast = window.session.read_snapshots()
+    fast_theta = window.session.report.theta
+    window.pace_box.set_seconds(2.0)
+    assert window.pace_box.box.currentText() == "over 2 s"
+    begin = time.perf_counter()
+    with qtbot.waitSignal(window.run_ended, timeout=30_000):
+        assert window.start()
+    took = time.perf_counter() - begin
+    paced = window.session.read_snapshots()
+    clocks = ("wall", "solver_wall")
+    assert ([{k: v for k, v in vars(s).items() if k not in clocks} for s in paced]
+            == [{k: v for k, v in vars(s).items() if k not in clocks} for s in fast])
+    assert np.array_equal(window.session.report.theta, fast_theta)
+    assert took >= 0.8 * 2.0
+    window.pace_box.set_seconds(None)
+    assert window.pace_box.box.currentText() == "full speed"
+
+
+def test_the_lens_and_the_replay_show_one_moment(qtbot, window):
+    window.lens_dock.show()
+    _run_to_end(qtbot, window)
+    spectra = window.lens.run.spectra
+    assert len(spectra) > 3
+    window.replay_at(0.5)  # the lens follows: the last spectrum at or before the moment
+    step = int(window.replay.columns["step"][window.replay.index_at(0.5)])
+    shown = spectra[window.lens.slider.value()].step
+    assert shown <= step
+    assert all(s.step > step for s in spectra[window.lens.slider.value() + 1:])
+    assert window.time_marker.x == window.replay.columns["t"][window.replay.index_at(0.5)]
+    target = window.lens.slider.value() + 2
+    window.lens.slider.setValue(target)  # and the replay follows the lens
+    assert window.replay.columns["step"][window._replay_index] == spectra[target].step
+    assert window.time_marker.x == spectra[target].t
+    assert window.timeline.fraction == pytest.approx(
+        window.replay.fractions[window._replay_index], abs=1e-3)
