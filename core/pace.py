@@ -1,8 +1,9 @@
 """How far along a run is, as one number that only grows: the clock of a paced run and of a replay.
 
 A run of unknown length (one that stops at a target) still has a followable measure of progress:
-the largest of ODE time toward ``t_end`` on a log scale (from the first step's t: step sizes grow
-by decades, so a linear t would rush through every early step), the training loss (or RMS error)
+the largest of ODE time toward ``t_end`` on a log scale, log(1 + t/τ) (step sizes grow by
+decades, so a linear t would rush through every early step; τ is the flow's fastest time scale
+at the start, 1/λmax at θ0 when the run probes it, else the first step's t), the loss (or RMS error)
 toward its target on a log scale, the accuracy toward its target, and the steps toward
 ``max_steps``. Its running maximum never goes back, so a paced run never waits longer than the
 pace and a replay slider moves one way. A paced run is shown at wall time ``fraction × pace``
@@ -28,12 +29,12 @@ def _toward(now, start, target) -> float | None:
     return math.log(start / now) / math.log(start / target)
 
 
-def progress(snap: Snapshot, first: Snapshot, t_first: float | None, stop: StopConfig) -> float:
-    """How far ``snap`` is along its run, in [0, 1]; ``t_first`` is the t of step 1 (the
-    origin of the log-time scale), None before it."""
+def progress(snap: Snapshot, first: Snapshot, tau: float | None, stop: StopConfig) -> float:
+    """How far ``snap`` is along its run, in [0, 1]; ``tau`` is the time scale of the
+    log-time measure (None: not known yet)."""
     parts = [0.0]
-    if t_first is not None and snap.t >= t_first and stop.t_end > t_first > 0:
-        parts.append(math.log(snap.t / t_first) / math.log(stop.t_end / t_first))
+    if tau is not None and tau > 0:
+        parts.append(math.log1p(snap.t / tau) / math.log1p(stop.t_end / tau))
     parts.append(_toward(snap.loss_train, first.loss_train, stop.target_loss))
     parts.append(_toward(snap.rms_train, first.rms_train, stop.target_rms))
     if stop.target_accuracy and snap.accuracy_train is not None:
@@ -49,15 +50,18 @@ class RunProgress:
     def __init__(self, stop: StopConfig):
         self.stop = stop
         self.first: Snapshot | None = None
-        self.t_first: float | None = None
+        self.tau: float | None = None
         self.value = 0.0
 
     def add(self, snap: Snapshot) -> float:
         if self.first is None:
             self.first = snap
-        if self.t_first is None and snap.t > 0:
-            self.t_first = snap.t
-        self.value = max(self.value, progress(snap, self.first, self.t_first, self.stop))
+            lam = snap.lambda_max
+            if lam is not None and math.isfinite(lam) and lam > 0:
+                self.tau = 1.0 / lam
+        if self.tau is None and snap.t > 0:
+            self.tau = snap.t
+        self.value = max(self.value, progress(snap, self.first, self.tau, self.stop))
         return self.value
 
 

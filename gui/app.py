@@ -39,6 +39,10 @@ XCB_LIBRARIES = (
 )
 
 
+#: With --replay-at, how long a screenshot waits for the run to end (it replays an ended run).
+REPLAY_WAIT = 120.0
+
+
 class _Parser(argparse.ArgumentParser):
     def error(self, message):  # one line on stderr, exit status 2
         raise _UsageError(message)
@@ -57,8 +61,8 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--run-for", type=float, default=3.0, metavar="SECONDS",
                         help="with --screenshot: how long to run before the picture (default 3)")
     parser.add_argument("--replay-at", type=float, metavar="FRACTION",
-                        help="with --screenshot: after --run-for, replay the ended run to this "
-                        "fraction of it (0–1) for the picture")
+                        help="with --screenshot: after --run-for (and the run's end), replay the "
+                        "run to this fraction of it (0–1) for the picture")
     return parser
 
 
@@ -168,10 +172,16 @@ def main(argv: list[str] | None = None) -> int:
     window.show()
     status = {"code": 0}
     if shot:
+        waited = {"s": args.run_for}
+
         def grab():
             if args.replay_at is not None and not window.replay_at(args.replay_at):
-                print("odeprop: --replay-at: the run had not ended after --run-for; the "
-                      "picture shows it live (give it more --run-for seconds)", file=sys.stderr)
+                if window.state in ("running", "starting") and waited["s"] < REPLAY_WAIT:
+                    waited["s"] += 0.25  # a replay needs the run's end: wait for it
+                    QTimer.singleShot(250, grab)
+                    return
+                print(f"odeprop: --replay-at: the run had not ended {waited['s']:g} s after "
+                      "Start; the picture shows it live", file=sys.stderr)
             if not window.grab().save(shot):
                 print(f"odeprop: cannot write {shot}", file=sys.stderr)
                 status["code"] = 1

@@ -10,7 +10,15 @@ from __future__ import annotations
 import time
 
 from PySide6.QtCore import Qt, QTimer, Signal
-from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QSlider, QStyle, QToolButton, QWidget
+from PySide6.QtWidgets import (
+    QComboBox,
+    QHBoxLayout,
+    QLabel,
+    QSlider,
+    QStyle,
+    QToolButton,
+    QWidget,
+)
 
 PLAY_SECONDS = 20.0
 SLIDER_STEPS = 1000
@@ -41,7 +49,8 @@ class ReplayTimeline(QWidget):
         self.slider.setToolTip(f"Replay: drag to any moment of {what}; every view follows.")
         self.slider.valueChanged.connect(self._slider_moved)
         self.caption = QLabel("")
-        self.caption.setMinimumWidth(self.caption.fontMetrics().horizontalAdvance(
+        # a fixed width: a new caption at every frame never relays the window out
+        self.caption.setFixedWidth(self.caption.fontMetrics().horizontalAdvance(
             "step 100000, t = 1.23e+04") + 8)
         row = QHBoxLayout(self)
         row.setContentsMargins(4, 0, 4, 0)

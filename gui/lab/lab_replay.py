@@ -61,8 +61,13 @@ class LabReplay:
         return True
 
     def _replay_moved(self, fraction: float) -> None:
-        if self.replay is not None:
-            self._show_moment(self.replay.index_at(fraction), move_lens=True)
+        """The slider moved: every view to the moment there (nothing to redraw while the
+        slider stays within one moment: a short run has fewer moments than positions)."""
+        if self.replay is None:
+            return
+        index = self.replay.index_at(fraction)
+        if index != self._replay_index:
+            self._show_moment(index, move_lens=True)
 
     def _show_moment(self, index: int, move_lens: bool) -> None:
         """Every view at moment ``index`` of the replay."""
@@ -75,8 +80,10 @@ class LabReplay:
         self.timeline.set_caption(f"step {int(moment.step)}, t = {moment.t:.3g}")
         theta = replay.theta(index)
         if theta is not None and self.data_view.problem is not None:
+            # drawn now where on screen; a hidden tab draws when the redraw timer next may
             self.data_view.set_theta(theta)
-            self.data_view.refresh(force=True)
+            if self.data_view.isVisible():
+                self.data_view.refresh(force=True)
             self.network_view.set_theta(theta)
             self.network_view.refresh(force=self.network_view.isVisible())
 
