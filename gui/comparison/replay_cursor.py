@@ -14,6 +14,7 @@ from types import SimpleNamespace
 import numpy as np
 
 from ..common.marker import TimeMarker
+from ..common.plot_parts import X_MODES
 from ..common.timeline import ReplayTimeline
 
 
@@ -74,5 +75,5 @@ class ComparisonCursor:
                 k = int(np.searchsorted(xs, x, side="right")) - 1
                 steps.append(f"{i + 1}: step {int(columns['step'][max(k, 0)])}"
                              + ("" if k < columns.n - 1 else " (end)"))
-        self.timeline.set_caption(f"{field} = {x:.3g}")
+        self.timeline.set_caption(f"every run at {x:.3g} {X_MODES[field][2]}")
         self.timeline.setToolTip("Where each run is at this x — " + "; ".join(steps))
