@@ -51,7 +51,7 @@ class ReplayTimeline(QWidget):
         self.caption = QLabel("")
         # a fixed width: a new caption at every frame never relays the window out
         self.caption.setFixedWidth(self.caption.fontMetrics().horizontalAdvance(
-            "step 100000, t = 1.23e+04") + 8)
+            "every run at 1.23e+04 time units") + 8)
         row = QHBoxLayout(self)
         row.setContentsMargins(4, 0, 4, 0)
         row.addWidget(QLabel("Replay:"))
