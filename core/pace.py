@@ -8,7 +8,9 @@ toward its target on a log scale, the accuracy toward its target, and the steps 
 ``max_steps``. Its running maximum never goes back, so a paced run never waits longer than the
 pace and a replay slider moves one way. A paced run is shown at wall time ``fraction × pace``
 (:class:`Pacer`); the worker sleeps between steps, outside every timed section, so the trajectory,
-the counters and the solver's clock are those of the unpaced run.
+the counters and the solver's clock are those of the unpaced run. Pacing is the worker's rather
+than the window's so that Pause, Step and Stop act at the moment a class sees, the command line
+paces with the same code (``odeprop run --pace``), and nothing computed waits in the window.
 """
 
 from __future__ import annotations

@@ -131,3 +131,37 @@ def test_the_lens_and_the_replay_show_one_moment(qtbot, window):
     assert window.time_marker.x == spectra[target].t
     assert window.timeline.fraction == pytest.approx(
         window.replay.fractions[window._replay_index], abs=1e-3)
+
+
+def test_a_reopened_run_replays_from_its_record_and_discard_removes_its_thetas(
+        qtbot, window, recovery_folder):
+    import gc
+
+    from odeprop.core.recording import SnapshotRecorder, forget
+    from odeprop.core.theta_record import ThetaRecorder, theta_path
+
+    exp = default_experiment()
+    rec = SnapshotRecorder(recovery_folder, "left", exp.to_toml(), label="left")
+    run = Run(exp)
+    thetas = ThetaRecorder(theta_path(rec.path), run.net.n_params)
+    snap = run.start()
+    while True:  # what a live run's session writes
+        rec.append([snap])
+        thetas.append(snap.step, snap.t, run.theta, force=run.done)
+        if run.done:
+            break
+        snap = run.step()
+    thetas.close()
+    del rec  # abandoned, as a crash leaves it
+    gc.collect()
+    path = recovery_folder / "left.csv"
+    assert window.reopen_recording(path)
+    assert window.timeline.isVisible()
+    window.replay_at(1.0)
+    assert np.array_equal(window.replay.theta(len(window.replay) - 1), run.theta)
+    end = _image(window.data_view)
+    window.replay_at(0.1)
+    assert _image(window.data_view) != end
+    window.reset()
+    forget(path)  # what Discard does
+    assert not theta_path(path).exists()
