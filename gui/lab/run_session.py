@@ -335,7 +335,7 @@ class RunSession(RecordedSession):
                     self.thetas.append(step, t, theta, force=force)
                 if force:
                     self.thetas.close()
-            except OSError:
+            except (OSError, ValueError):  # a full disk; a stand-in worker's made-up θ
                 self.thetas.close()
 
     def _compute_view(self, step: int, theta: np.ndarray) -> None:
