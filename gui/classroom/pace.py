@@ -12,10 +12,10 @@ from PySide6.QtWidgets import QComboBox, QHBoxLayout, QInputDialog, QLabel, QWid
 CHOICES = (("full speed", None), ("over 10 s", 10.0), ("over 30 s", 30.0),
            ("over 60 s", 60.0))
 CUSTOM = "custom…"
-TIP = ("Spread the next run over this many seconds so a class can follow every plot as it "
-       "fills (by ODE time on a log scale, or the loss toward its target, whichever is "
-       "further). The trajectory, the counts and the solver's times are those of the run at "
-       "full speed.")
+TIP = ("Chosen before Start: spread the run over this many seconds so a class can follow "
+       "every plot as it fills (by ODE time on a log scale, or the loss toward its target, "
+       "whichever is further). The trajectory, the counts and the solver's times are those of "
+       "the run at full speed.")
 
 
 class PaceBox(QWidget):

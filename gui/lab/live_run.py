@@ -150,6 +150,7 @@ class LiveRun:
         self.state = state
         self.controls.set_state(state)
         self.config_panel.setEnabled(state in ("idle", "ended"))
+        self.pace_box.setEnabled(state in ("idle", "ended"))  # a pace is chosen before Start
 
     # -- messages from the worker ------------------------------------------------------------
     def _on_batch(self, snapshots: list) -> None:
