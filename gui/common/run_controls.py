@@ -95,12 +95,6 @@ class ControlBar(QWidget):
         layout.addLayout(row)
         layout.addWidget(self.blocker)
 
-    def add_control(self, widget) -> None:
-        """Put ``widget`` (e.g. the lab's pace box) in the row, before the x-axis switch."""
-        row = self.layout().itemAt(0).layout()
-        row.insertWidget(row.indexOf(self.x_axis) - 1, widget)
-        row.insertSpacing(row.indexOf(self.x_axis) - 1, 6)
-
     def set_blocker(self, message: str) -> None:
         """Show why Start is not possible (empty: nothing blocks it)."""
         self.blocker.setText(f"Cannot start: {message}" if message else "")

@@ -1,4 +1,5 @@
-"""The lab's pace box and replay bar: a finished or reopened run plays back from its record.
+"""The lab's pace box and replay bar (a row under the run controls): a finished or reopened run
+plays back from its record.
 
 :class:`LabReplay` is mixed into :class:`~odeprop.gui.lab.main_window.MainWindow`. Every view
 follows one moment: the time marker in every plot (the stiffness lens's marker: the lens and the
@@ -11,6 +12,8 @@ from __future__ import annotations
 
 import bisect
 
+from PySide6.QtWidgets import QHBoxLayout, QWidget
+
 from ..classroom.pace import PaceBox
 from ..classroom.replay import RunReplay
 from ..common.timeline import ReplayTimeline
@@ -20,17 +23,23 @@ class LabReplay:
     """Pace (before a run) and replay (after it) for the lab window."""
 
     def _build_replay(self) -> None:
-        """The pace box in the run controls' row, the replay bar under the controls."""
+        """A row under the run controls: the pace box, then the replay bar (usable once a run
+        has ended). A row of its own: the controls' row keeps its width."""
         self.pace_box = PaceBox()
-        self.controls.add_control(self.pace_box)
         self.replay: RunReplay | None = None
         self._replay_index: int | None = None
         self._lens_driven = False
         self.timeline = ReplayTimeline(what="the run")
         self.timeline.moved.connect(self._replay_moved)
-        self.timeline.hide()
+        self.timeline.setEnabled(False)
+        row = QWidget()
+        line = QHBoxLayout(row)
+        line.setContentsMargins(4, 0, 0, 0)
+        line.addWidget(self.pace_box)
+        line.addSpacing(12)
+        line.addWidget(self.timeline, 1)
         layout = self.controls.parentWidget().layout()
-        layout.insertWidget(layout.indexOf(self.controls) + 1, self.timeline)
+        layout.insertWidget(layout.indexOf(self.controls) + 1, row)
         self.lens.moment_selected.connect(self._lens_moment)
 
     def _enter_replay(self) -> None:
@@ -46,11 +55,12 @@ class LabReplay:
             return  # no replay; the run's data stays shown
         self.timeline.set_fraction(1.0, emit=False)
         self.timeline.set_caption("")
-        self.timeline.show()
+        self.timeline.setEnabled(True)
 
     def _leave_replay(self) -> None:
         self.timeline.play(False)
-        self.timeline.hide()
+        self.timeline.setEnabled(False)
+        self.timeline.set_caption("")
         self.replay, self._replay_index = None, None
 
     def replay_at(self, fraction: float) -> bool:

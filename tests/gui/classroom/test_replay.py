@@ -25,7 +25,7 @@ def _image(widget):
 
 def test_replay_moves_the_data_view_and_the_network_view(qtbot, window):
     _run_to_end(qtbot, window)
-    assert window.timeline.isVisible()
+    assert window.timeline.isEnabled()
     live_final = _image(window.data_view)
     tabs = window.network_view.parentWidget().parentWidget()
     tabs.setCurrentWidget(window.network_view)
@@ -61,7 +61,7 @@ def test_the_slider_drives_the_marker_and_the_caption(qtbot, window):
 def test_reset_and_a_new_run_leave_the_replay(qtbot, window):
     _run_to_end(qtbot, window)
     window.reset()
-    assert window.replay is None and not window.timeline.isVisible()
+    assert window.replay is None and not window.timeline.isEnabled()
     assert not window.replay_at(0.5)
 
 
@@ -156,7 +156,7 @@ def test_a_reopened_run_replays_from_its_record_and_discard_removes_its_thetas(
     gc.collect()
     path = recovery_folder / "left.csv"
     assert window.reopen_recording(path)
-    assert window.timeline.isVisible()
+    assert window.timeline.isEnabled()
     window.replay_at(1.0)
     assert np.array_equal(window.replay.theta(len(window.replay) - 1), run.theta)
     end = _image(window.data_view)
