@@ -29,6 +29,7 @@ class LabReplay:
         self.replay: RunReplay | None = None
         self._replay_index: int | None = None
         self._lens_driven = False
+        self._lens_set_moment = False  # the moment shown came from the lens's slider
         self.timeline = ReplayTimeline(what="the run")
         self.timeline.moved.connect(self._replay_moved)
         self.timeline.setEnabled(False)
@@ -78,6 +79,7 @@ class LabReplay:
         index = self.replay.index_at(fraction)
         if index != self._replay_index:
             self._show_moment(index, move_lens=True)
+            self._lens_set_moment = False
 
     def _show_moment(self, index: int, move_lens: bool) -> None:
         """Every view at moment ``index`` of the replay."""
@@ -114,8 +116,8 @@ class LabReplay:
         """The lens's slider moved (or the lens closed): the marker, and the replay with it."""
         if self._lens_driven:
             return
-        if snap is None:
-            if self._replay_index is not None:  # the replay's moment stays marked
+        if snap is None:  # the lens closed: its mark goes, one the replay set itself stays
+            if self._replay_index is not None and not self._lens_set_moment:
                 self.time_marker.show_at(self.replay.moment(self._replay_index))
             else:
                 self.time_marker.show_at(None)
@@ -126,3 +128,4 @@ class LabReplay:
         index = self.replay.index_of_step(snap.step)
         self.timeline.set_fraction(float(self.replay.fractions[index]), emit=False)
         self._show_moment(index, move_lens=False)
+        self._lens_set_moment = True

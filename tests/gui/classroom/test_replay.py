@@ -165,3 +165,13 @@ def test_a_reopened_run_replays_from_its_record_and_discard_removes_its_thetas(
     window.reset()
     forget(path)  # what Discard does
     assert not theta_path(path).exists()
+
+
+def test_closing_the_lens_keeps_the_replays_own_moment_marked(qtbot, window):
+    window.lens_dock.show()
+    _run_to_end(qtbot, window)
+    window.replay_at(0.5)
+    moment = window.time_marker.x
+    window.lens_dock.hide()  # the replay set this moment, not the lens: it stays
+    assert window.time_marker.x == moment
+    assert all(line.isVisible() for line in window.time_marker.lines)
