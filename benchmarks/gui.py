@@ -11,7 +11,13 @@ batch, and the peak memory of the window's process and of the worker. ``--lens``
 stiffness lens during the lab runs, so that they measure Hessian spectra (both ends, by
 Lanczos, beyond 2,000 parameters); the headless runs then measure them too.
 
+``--replay`` measures instead what one frame of a replay costs: the default experiment runs in
+the lab at 1280 × 720, then its replay slider sweeps the run (every view redrawn from θ at each
+moment, the data tab and then the network tab in front), timing each move with the events it
+posts handled; it prints p50 and p99 (target p99 ≤ 33 ms) beside the load average.
+
     QT_QPA_PLATFORM=offscreen python benchmarks/gui.py [--steps N] [--repeat K] [--big] [--lens]
+    QT_QPA_PLATFORM=offscreen python benchmarks/gui.py --replay [--frames N]
 """
 
 from __future__ import annotations
@@ -113,6 +119,42 @@ def in_the_lab(exp: Experiment, lens: bool = False) -> tuple[float, np.ndarray, 
             worker[0])
 
 
+def replay_frames(frames: int) -> dict[str, np.ndarray]:
+    """Seconds per replay frame of the default experiment's run (wall, and the GUI thread's
+    CPU), per tab in front."""
+    from PySide6.QtCore import QEventLoop, QSettings
+    from PySide6.QtWidgets import QApplication
+
+    from odeprop.gui.lab.main_window import MainWindow
+
+    folder = tempfile.mkdtemp(prefix="odeprop-bench-")
+    window = MainWindow(settings=QSettings(os.path.join(folder, "s.ini"),
+                                           QSettings.Format.IniFormat), persist=False)
+    window.resize(1280, 720)
+    window.show()
+    window.set_experiment(load_preset("default"))
+    loop = QEventLoop()
+    window.run_ended.connect(lambda *_: loop.quit())
+    window.start()
+    loop.exec()
+    tabs = window.network_view.parentWidget().parentWidget()
+    costs = {}
+    for tab in ("data", "network"):
+        tabs.setCurrentIndex(0 if tab == "data" else 1)
+        QApplication.processEvents()
+        times = []
+        moments = len(window.replay)
+        for i in range(frames):  # sweeps of the run, each frame a new moment
+            fraction = float(window.replay.fractions[i % moments])
+            begin, cpu = time.perf_counter(), time.thread_time()
+            window.timeline.set_fraction(fraction)
+            QApplication.processEvents()  # the repaints the move asked for
+            times.append((time.perf_counter() - begin, time.thread_time() - cpu))
+        costs[tab] = np.array(times)
+    window.close()
+    return costs
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--steps", type=int, default=None,
@@ -122,6 +164,9 @@ def main(argv=None) -> int:
                         help="the big-network preset (101,770 parameters) instead of spirals")
     parser.add_argument("--lens", action="store_true",
                         help="open the stiffness lens in the lab runs (they measure spectra)")
+    parser.add_argument("--replay", action="store_true",
+                        help="measure a replay's frame cost on the default experiment instead")
+    parser.add_argument("--frames", type=int, default=400, help="--replay: frames per tab")
     args = parser.parse_args(argv)
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
     from PySide6.QtWidgets import QApplication
@@ -129,6 +174,16 @@ def main(argv=None) -> int:
     app = QApplication.instance() or QApplication([sys.argv[0]])
     app.setOrganizationName("odeprop-benchmark")
     import odeprop.gui.lab.main_window  # noqa: F401 (what the window needs, before it exists)
+
+    if args.replay:
+        for tab, times in replay_frames(args.frames).items():
+            wall, cpu = times[:, 0] * 1000, times[:, 1] * 1000
+            load = ", ".join(f"{v:.1f}" for v in os.getloadavg())
+            print(f"replay frame, {tab} tab in front, 1280x720, {len(wall)} frames: wall p50 "
+                  f"{np.median(wall):.1f} ms, p99 {np.percentile(wall, 99):.1f} ms (target p99 "
+                  f"<= 33 ms); GUI thread CPU p50 {np.median(cpu):.1f} ms, p99 "
+                  f"{np.percentile(cpu, 99):.1f} ms; load average {load}")
+        return 0
 
     baseline = peak_mb()
     steps = args.steps if args.big else args.steps or 4000

@@ -21,6 +21,7 @@ from pathlib import Path
 from . import lesson_cli
 from .config import Experiment, apply_settings
 from .methods import METHODS
+from .pace import Pacer
 from .presets import (
     comparison_names,
     load_comparison,
@@ -73,6 +74,9 @@ def _parser() -> _Parser:
     run.add_argument("--set", dest="overrides", action="append", default=[],
                      metavar="SECTION.KEY=VALUE", help="override a setting, e.g. solver.rtol=1e-2")
     run.add_argument("--quiet", action="store_true", help="no progress line")
+    run.add_argument("--pace", type=float, metavar="SECONDS",
+                     help="spread the run over about this many seconds, for watching it; the "
+                     "trajectory, counts and solver times stay those of the unpaced run")
     compare = sub.add_parser("compare", help="run several solvers side by side, in parallel")
     source = compare.add_mutually_exclusive_group()
     source.add_argument("config", nargs="?", help="comparison TOML file (with [[runs]])")
@@ -173,9 +177,12 @@ def _run(args) -> int:
 
     experiment = _document(args, "run", Experiment, load_preset, "experiment", "compare")
     experiment = apply_overrides(experiment, args.overrides)
+    if args.pace is not None and not args.pace > 0:
+        raise CliError(f"--pace: must be a positive number of seconds, got {args.pace:g}")
     out = _out_folder(args.out)
     run = Run(experiment)
-    stream = _SnapshotStream(_Progress(enabled=not args.quiet))
+    stream = _SnapshotStream(_Progress(enabled=not args.quiet),
+                             Pacer(args.pace, experiment.stop) if args.pace else None)
     write_error = report = None
     try:
         if out is None:
@@ -215,8 +222,9 @@ class _SnapshotStream:
     arrives, so a run of any length holds none of them in memory (a million-step run kept as
     Snapshot objects would take ~1 GB)."""
 
-    def __init__(self, progress: _Progress):
+    def __init__(self, progress: _Progress, pacer: Pacer | None = None):
         self.progress = progress
+        self.pacer = pacer  # sleeps after each snapshot, between the run's timed steps
         self.count = 0
         self.error: OSError | None = None  # the first failed write; later rows are dropped
         self.interrupted: KeyboardInterrupt | None = None  # Ctrl+C or SIGTERM stopped the run
@@ -244,6 +252,9 @@ class _SnapshotStream:
         if self._writer is not None:
             self._write(snap.as_row())
         self.progress.show(snap)
+        if self.pacer is not None:
+            self.pacer.add(snap)
+            time.sleep(self.pacer.remaining())
 
     def _write(self, row) -> None:
         if self.error is None:

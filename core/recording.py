@@ -38,6 +38,8 @@ SYNC_SECONDS = 1.0
 #: record was cut short still fits in place when the disk is full.
 META_ROOM = 256
 _MARKER = ".meta.json"
+#: The run's θ at a cadence (:mod:`odeprop.core.theta_record`) beside its record, deleted with it.
+THETA_SUFFIX = ".theta"
 _NAMES = Snapshot.field_names()
 _HEADER = (",".join(_NAMES) + "\n").encode("utf-8")
 #: Recorders alive in this process: their records are in use, never offered for recovery.
@@ -231,7 +233,7 @@ class SnapshotRecorder:
         if not self.closed:
             self._file.close()
         _LIVE.discard(self)
-        for path in (self.path, self.meta_path):
+        for path in (self.path, self.meta_path, self.path.with_suffix(THETA_SUFFIX)):
             path.unlink(missing_ok=True)
 
 
@@ -445,3 +447,4 @@ def forget(csv_path: Path) -> None:
     csv_path = Path(csv_path)
     csv_path.unlink(missing_ok=True)
     csv_path.with_name(csv_path.stem + _MARKER).unlink(missing_ok=True)
+    csv_path.with_suffix(THETA_SUFFIX).unlink(missing_ok=True)

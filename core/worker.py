@@ -4,9 +4,14 @@ Parent → worker commands (tuples): ``("go",)`` run freely, ``("pause",)``, ``(
 one solver step then pause, ``("stop",)`` end the run (its report is still sent), ``("quit",)``.
 Worker → parent messages: ``("batch", [Snapshot, ...])`` about every :data:`BATCH_SECONDS`,
 ``("spectra", [Spectrum, ...])`` with the batch whenever the probe measured whole spectra,
-``("theta", step, θ)`` about every :data:`THETA_SECONDS` and at the end (for views of the model such
-as the decision surface), ``("done", RunReport)`` once at the end, ``("error", message)`` if the
-run cannot be built.
+``("theta", step, θ)`` about every :data:`THETA_SECONDS` (every batch when paced) and at the end
+(for views of the model such as the decision surface), ``("thetas", [(step, t, θ), ...])`` with the
+batch when the run keeps θ for replay (``keep_thetas``: at the cadence of
+:func:`~odeprop.core.theta_record.keeps`), ``("done", RunReport)`` once at the end,
+``("error", message)`` if the run cannot be built.
+A paced run (``pace`` seconds, :class:`~odeprop.core.pace.Pacer`) sleeps between steps, outside
+the run's timed sections, until each snapshot is due: the trajectory and every counter and clock
+are the unpaced run's; only when the snapshots arrive changes.
 Snapshots are sent in batches, never one message per step (DESIGN.md: per-step messages starve
 the GUI's repaints). A worker that vanishes (killed, crashed) is reported on the parent's side as
 ``("died", message)`` naming its exit code or signal. :class:`SyntheticProcess` speaks the same
@@ -22,13 +27,17 @@ import signal
 import time
 from multiprocessing.connection import Connection, wait
 
+from .pace import Pacer
+from .theta_record import ThetaCadence
+
 BATCH_SECONDS = 0.045
 OUT_OF_MEMORY = "the worker ran out of memory; use a smaller network or less data"
 THETA_SECONDS = 0.5
 
 
 def _worker_main(conn: Connection, experiment_data: dict, theta0, start_paused: bool,
-                 niceness: int, tracking=None) -> None:
+                 niceness: int, tracking=None, pace: float | None = None,
+                 keep_thetas: bool = False) -> None:
     """Entry point of a worker process: build the run, then step it as commanded.
     ``tracking`` (e.g. :class:`~odeprop.core.fidelity.FlowTracking`) makes the run instead."""
     if niceness:
@@ -37,13 +46,13 @@ def _worker_main(conn: Connection, experiment_data: dict, theta0, start_paused: 
         except OSError:
             pass
     try:
-        _run_worker(conn, experiment_data, theta0, start_paused, tracking)
+        _run_worker(conn, experiment_data, theta0, start_paused, tracking, pace, keep_thetas)
     except (BrokenPipeError, EOFError, ConnectionResetError):
         pass  # the parent went away (or killed us) while we were starting: nobody to tell
 
 
 def _run_worker(conn: Connection, experiment_data: dict, theta0, start_paused: bool,
-                tracking=None) -> None:
+                tracking=None, pace: float | None = None, keep_thetas: bool = False) -> None:
     from .config import Experiment
     from .run import Problem, Run
 
@@ -60,24 +69,41 @@ def _run_worker(conn: Connection, experiment_data: dict, theta0, start_paused: b
                    if isinstance(exc, ValueError) else f"{type(exc).__name__}: {exc}"))
         conn.close()
         return
-    _serve(conn, run, start_paused)
+    _serve(conn, run, start_paused, pace, keep_thetas)
 
 
-def _serve(conn: Connection, run, start_paused: bool) -> None:
-    """The worker loop: step while running, check commands between steps, send batches."""
+def _serve(conn: Connection, run, start_paused: bool, pace: float | None = None,
+           keep_thetas: bool = False) -> None:
+    """The worker loop: step while running, check commands between steps, send batches;
+    with ``pace``, wait (listening for commands) until the last snapshot is due."""
+    pacer = Pacer(pace, run.experiment.stop) if pace else None
+    kept = ThetaCadence(run.net.n_params) if keep_thetas else None
     batch = [run.start()]
+    if pacer:
+        pacer.add(batch[0])
+        if start_paused:
+            pacer.pause()
+    if kept:
+        kept.add(batch[0], run)
+    theta_every = 0.0 if pacer else THETA_SECONDS
     spectra_sent = 0
     conn.send(("theta", 0, run.theta))
     last_send = last_theta = time.perf_counter()
     paused, steps_wanted = start_paused, 0
     try:
         while True:
-            while conn.poll(0 if not paused or steps_wanted else 0.05):
+            hold = pacer.remaining() if pacer and not paused and not steps_wanted else 0.0
+            while conn.poll(min(hold, 0.05) if hold else
+                            0 if not paused or steps_wanted else 0.05):
                 cmd = conn.recv()[0]
                 if cmd == "pause":
                     paused = True
+                    if pacer:
+                        pacer.pause()
                 elif cmd == "go":
                     paused = False
+                    if pacer:
+                        pacer.resume()
                 elif cmd == "step":
                     paused, steps_wanted = True, steps_wanted + 1
                 elif cmd == "stop":
@@ -88,21 +114,32 @@ def _serve(conn: Connection, run, start_paused: bool) -> None:
                     break
             if run.done:
                 break
+            if pacer and not paused and not steps_wanted and pacer.remaining() > 0:
+                continue  # the last snapshot is not due yet (commands are listened to)
             if not paused or steps_wanted:
                 batch.append(run.step())
                 steps_wanted = max(0, steps_wanted - 1)
+                if pacer:
+                    pacer.add(batch[-1])
+                if kept:
+                    kept.add(batch[-1], run)
             now = time.perf_counter()
-            if batch and (now - last_send >= BATCH_SECONDS or paused):
+            due = pacer is not None and pacer.remaining() > 0  # shown now, before the wait
+            if batch and (now - last_send >= BATCH_SECONDS or paused or due):
                 conn.send(("batch", batch))
                 batch, last_send = [], now
+                if kept and kept.pending:
+                    conn.send(("thetas", kept.take()))
                 if len(run.spectra) > spectra_sent:
                     conn.send(("spectra", run.spectra[spectra_sent:]))
                     spectra_sent = len(run.spectra)
-                if now - last_theta >= THETA_SECONDS or paused:
+                if now - last_theta >= theta_every or paused:
                     conn.send(("theta", run.last.step, run.theta))
                     last_theta = now
         if batch:
             conn.send(("batch", batch))
+        if kept and kept.pending:
+            conn.send(("thetas", kept.take()))
         if len(run.spectra) > spectra_sent:
             conn.send(("spectra", run.spectra[spectra_sent:]))
         conn.send(("theta", run.last.step, run.theta))
@@ -124,9 +161,9 @@ class RunProcess:
     """A run living in its own worker process, driven over a pipe."""
 
     def __init__(self, experiment, theta0=None, start_paused: bool = False, niceness: int = 10,
-                 tracking=None):
+                 tracking=None, pace: float | None = None, keep_thetas: bool = False):
         self._start(_worker_main, (experiment.to_dict(), theta0, start_paused, niceness,
-                                   tracking))
+                                   tracking, pace, keep_thetas))
 
     def _start(self, target, args: tuple) -> None:
         ctx = mp.get_context("spawn")
@@ -211,7 +248,7 @@ class SyntheticProcess(RunProcess):
 
     def __init__(self, experiment=None, theta0=None, start_paused: bool = False,
                  niceness: int = 0, n: int = 10_000, batch: int = 1_000,
-                 interval: float = 0.0):
+                 interval: float = 0.0, pace: float | None = None, keep_thetas: bool = False):
         self._start(_synthetic_main, (n, batch, interval, start_paused))
 
 

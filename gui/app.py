@@ -39,6 +39,10 @@ XCB_LIBRARIES = (
 )
 
 
+#: With --replay-at, how long a screenshot waits for the run to end (it replays an ended run).
+REPLAY_WAIT = 120.0
+
+
 class _Parser(argparse.ArgumentParser):
     def error(self, message):  # one line on stderr, exit status 2
         raise _UsageError(message)
@@ -60,6 +64,9 @@ def _parser() -> argparse.ArgumentParser:
                         help="open a lesson (see `odeprop lessons`, or a lesson file)")
     parser.add_argument("--lesson-step", type=int, default=None, metavar="K",
                         help="with --lesson: start at step K (1 is the first)")
+    parser.add_argument("--replay-at", type=float, metavar="FRACTION",
+                        help="with --screenshot: after --run-for (and the run's end), replay the "
+                        "run to this fraction of it (0–1) for the picture")
     return parser
 
 
@@ -137,6 +144,9 @@ def main(argv: list[str] | None = None) -> int:
         args = _parser().parse_args(argv)
         if args.run_for < 0:
             raise _UsageError("--run-for must be zero or more seconds")
+        if args.replay_at is not None and not 0 <= args.replay_at <= 1:
+            raise _UsageError(f"--replay-at must be a fraction from 0 to 1, got "
+                              f"{args.replay_at:g}")
     except _UsageError as exc:
         print(f"odeprop: {exc}", file=sys.stderr)
         return 2
@@ -191,7 +201,16 @@ def main(argv: list[str] | None = None) -> int:
         window.start_lesson(lesson, args.lesson_step - 1)
     status = {"code": 0}
     if shot:
+        waited = {"s": args.run_for}
+
         def grab():
+            if args.replay_at is not None and not window.replay_at(args.replay_at):
+                if window.state in ("running", "starting") and waited["s"] < REPLAY_WAIT:
+                    waited["s"] += 0.25  # a replay needs the run's end: wait for it
+                    QTimer.singleShot(250, grab)
+                    return
+                print(f"odeprop: --replay-at: the run had not ended {waited['s']:g} s after "
+                      "Start; the picture shows it live", file=sys.stderr)
             shown = window.lesson_driver.host if lesson is not None else window
             if not shown.grab().save(shot):
                 print(f"odeprop: cannot write {shot}", file=sys.stderr)

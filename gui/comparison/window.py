@@ -46,6 +46,7 @@ from ..common.sharing import add_sharing
 from .controls import ComparisonControls
 from .editors import RunsEditor, SharedEditor
 from .plots import ComparisonPlots
+from .replay_cursor import ComparisonCursor
 from .session import ComparisonSession
 from .table import DistanceTable, LiveSummary, SummaryTable
 
@@ -151,6 +152,8 @@ class ComparisonWindow(DocumentWindow):
         layout.setContentsMargins(4, 0, 4, 4)
         layout.setSpacing(4)
         layout.addWidget(self.controls)
+        self.cursor = ComparisonCursor(self.plots)  # the replay slider: every run at one x
+        layout.addWidget(self.cursor.timeline)
         layout.addWidget(self.banner)
         layout.addWidget(self.splitter, 1)
         self.setCentralWidget(central)
@@ -163,6 +166,7 @@ class ComparisonWindow(DocumentWindow):
         self.controls.start_requested.connect(self.start)
         self.controls.stop_requested.connect(self.stop)
         self.controls.x_mode_changed.connect(self.set_x_mode)
+        self.controls.x_mode_changed.connect(self.cursor.set_x_mode)
         self.controls.work_changed.connect(self.plots.set_work)
         self.runs_editor.changed.connect(self._edited)
         self.runs_editor.notice.connect(self.status_label.setText)
@@ -330,6 +334,7 @@ class ComparisonWindow(DocumentWindow):
             self.refuse_runs(exc)
             return False
         self._discard_session()
+        self.cursor.show(False)
         session = ComparisonSession(comparison, max_parallel=self.max_parallel, parent=self,
                                     problem=problem)
         self.session = session
@@ -395,6 +400,7 @@ class ComparisonWindow(DocumentWindow):
             return
         self._set_state("ended")
         self.plots.refresh()
+        self.cursor.show(True)
         self._update_summary()
         results = self.live.results
         counts = {s: sum(r.status == s for r in results) for s in

@@ -61,6 +61,7 @@ class LiveRun:
         exp = self.lens.experiment_for_run(exp)  # whole Hessian spectra while the lens is open
         self._previewed = None  # the run draws its own weights
         self._discard_session()
+        self._leave_replay()
         self.plots.clear()
         self.plots.set_task(self.problem.dataset.task)
         self.plots.set_experiment(exp)
@@ -69,7 +70,9 @@ class LiveRun:
         try:
             self.session = RunSession(exp, start_paused=start_paused, parent=self,
                                       process_factory=self.process_factory,
-                                      model_view=self.data_view.model_view())
+                                      model_view=self.data_view.model_view(),
+                                      pace=self.pace_box.seconds,
+                                      n_params=self.problem.net.n_params)
         except OSError as exc:  # no process could be started (out of memory, no more pids)
             self.show_banner(f"Cannot start: no worker process ({exc})", "error")
             return False
@@ -114,6 +117,7 @@ class LiveRun:
     def reset(self) -> None:
         """Back to the start: no run, empty plots, the initial weights of the seed."""
         self._discard_session()
+        self._leave_replay()
         self.plots.clear()
         self.lens.clear()
         self._set_state("idle")
@@ -146,6 +150,7 @@ class LiveRun:
         self.state = state
         self.controls.set_state(state)
         self.config_panel.setEnabled(state in ("idle", "ended"))
+        self.pace_box.setEnabled(state in ("idle", "ended"))  # a pace is chosen before Start
 
     # -- messages from the worker ------------------------------------------------------------
     def _on_batch(self, snapshots: list) -> None:
@@ -177,6 +182,7 @@ class LiveRun:
         self.plots.refresh()
         self._update_status()
         self.data_view.refresh(force=True)
+        self._enter_replay()
         session = self.session
         kind, text = ending(status, message, session.first, session.last,
                             session.experiment.stop)

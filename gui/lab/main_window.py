@@ -45,15 +45,16 @@ from odeprop.core.worker import RunProcess
 from ..classroom.network_view import NetworkPanel, model_tabs
 from ..common.config_panel import ConfigPanel
 from ..common.document_window import DocumentWindow
+from ..common.marker import TimeMarker
 from ..common.plots import X_MODES, PlotPanel
 from ..common.run_controls import RunControls
 from ..comparison.menus import add_comparison_actions, comparisons_menu
-from ..lens.marker import TimeMarker
 from ..lens.window import StiffnessLens
 from ..sweeps.results_window import add_sweep_results_action
 from .data_view import DataView
 from .experiment_files import ExperimentFiles
 from .lab_exports import RunExports
+from .lab_replay import LabReplay
 from .lessons import LessonActions
 from .live_run import LiveRun
 from .problem_builds import BUILD_WAIT, Built, ProblemBuilder, file_error
@@ -68,7 +69,7 @@ UNRESTORED_FILE = "unrestored-experiment.toml"
 READY = "Ready: press Start (F5)."
 
 
-class MainWindow(LessonActions, LiveRun, RunRecovery, ExperimentFiles, RunExports,
+class MainWindow(LessonActions, LabReplay, LiveRun, RunRecovery, ExperimentFiles, RunExports,
                  DocumentWindow):
     """The lab window; ``settings`` defaults to the user's QSettings (tests pass their own)."""
 
@@ -142,7 +143,7 @@ class MainWindow(LessonActions, LiveRun, RunRecovery, ExperimentFiles, RunExport
         self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, self.lens_dock)
         self.lens_dock.hide()
         self.time_marker = TimeMarker([p.getPlotItem() for p in self.plots.plots.values()])
-        self.lens.moment_selected.connect(self.time_marker.show_at)
+        self._build_replay()  # the pace box, the replay bar; the lens's moments
         self.lens.message.connect(self.status_label.setText)
 
         self.controls.start_requested.connect(self.start)

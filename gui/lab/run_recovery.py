@@ -66,6 +66,7 @@ class RunRecovery:
             self.show_banner(f"Cannot reopen {path.name}: {exc}", "error")
             return False
         self._discard_session()
+        self._leave_replay()
         self.plots.clear()
         self.lens.clear()
         self.config_panel.set_experiment(exp)
@@ -104,6 +105,7 @@ class RunRecovery:
         self._set_state("ended")
         self.plots.refresh()
         self._update_status()
+        self._enter_replay()
         cut = cut_short(meta)
         self.show_banner(f"Reopened “{meta.get('label') or exp.name}”: {run.count} snapshots "
                          f"({STATUS_TITLES.get(status, status).lower()}: {message}).{cut} View "

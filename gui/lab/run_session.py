@@ -27,6 +27,7 @@ from odeprop.core.recording import (
     rows_csv,
 )
 from odeprop.core.snapshot import Snapshot, snapshots_to_csv, spectra_to_csv
+from odeprop.core.theta_record import ThetaRecorder, theta_path
 from odeprop.core.worker import RunProcess, wait_any
 
 #: After Stop, the worker gets this long to send its last batch and report before it is killed.
@@ -61,6 +62,7 @@ class RecordedSession(QObject):
         self._lock = threading.Lock()
         self._disposed = False
         self.recorder: SnapshotRecorder | None = recorder
+        self.thetas: ThetaRecorder | None = None  # θ at a cadence, for replay (live runs)
         try:
             if recorder is None:
                 self.recorder = SnapshotRecorder(recovery_dir(), new_record_name(),
@@ -151,6 +153,8 @@ class RecordedSession(QObject):
         with self._lock:
             self._disposed = True
             self._memory = []
+            if self.thetas is not None:
+                self.thetas.discard()
             if self.recorder is not None:
                 try:
                     self.recorder.discard()
@@ -215,14 +219,22 @@ class RunSession(RecordedSession):
     """
 
     def __init__(self, experiment: Experiment, start_paused: bool = False, parent=None,
-                 process_factory=RunProcess, model_view=None):
+                 process_factory=RunProcess, model_view=None, pace: float | None = None,
+                 n_params: int | None = None):
         super().__init__(experiment, parent=parent)
         self.model_view = model_view
+        self.pace = pace
+        if n_params and self.recorder is not None:
+            try:
+                self.thetas = ThetaRecorder(theta_path(self.recorder.path), n_params)
+            except OSError:
+                pass  # no replay of the weights; the run and its record go on
         self._quit = threading.Event()
         self._ended_emitted = False
         self.stop_requested = False  # the user pressed Stop: an ending after it is a stop
         try:
-            self.process = process_factory(experiment, start_paused=start_paused)
+            self.process = process_factory(experiment, start_paused=start_paused, pace=pace,
+                                           keep_thetas=self.thetas is not None)
         except BaseException:
             self.dispose()  # no run: no record either
             raise
@@ -290,8 +302,12 @@ class RunSession(RecordedSession):
                 step, theta = int(message[1]), np.asarray(message[2])
                 self.theta.emit(step, theta)
                 self._compute_view(step, theta)
+            elif kind == "thetas":
+                self._keep_thetas(message[1])
             elif kind == "done":
                 self.report = message[1]
+                self._keep_thetas([(message[1].final.step, message[1].final.t,
+                                    message[1].theta)], force=True)
                 self._finish(message[1].status, message[1].message)
             elif kind == "error":
                 self._finish("failed", str(message[1]))
@@ -308,6 +324,19 @@ class RunSession(RecordedSession):
             last = self.last
             self._finish("stopped", last.message if last and last.message else
                          "the run was ended")
+
+    def _keep_thetas(self, rows, force: bool = False) -> None:
+        """θ for replay into the θ record (a full disk ends that record, not the run)."""
+        with self._lock:
+            if self.thetas is None or self._disposed:
+                return
+            try:
+                for step, t, theta in rows:
+                    self.thetas.append(step, t, theta, force=force)
+                if force:
+                    self.thetas.close()
+            except (OSError, ValueError):  # a full disk; a stand-in worker's made-up θ
+                self.thetas.close()
 
     def _compute_view(self, step: int, theta: np.ndarray) -> None:
         """What the data view draws at θ, computed here rather than on the GUI thread."""

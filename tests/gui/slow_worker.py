@@ -27,5 +27,6 @@ def _slow_main(conn, experiment_data, theta0, start_paused, niceness):
 class SlowStepProcess(RunProcess):
     """:class:`RunProcess` over the slow gradient above."""
 
-    def __init__(self, experiment, theta0=None, start_paused: bool = False, niceness: int = 0):
+    def __init__(self, experiment, theta0=None, start_paused: bool = False, niceness: int = 0,
+                 pace=None, keep_thetas: bool = False):
         self._start(_slow_main, (experiment.to_dict(), theta0, start_paused, niceness))

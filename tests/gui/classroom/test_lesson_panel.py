@@ -110,6 +110,23 @@ def test_run_this_step_runs_it_and_says_how_it_ended(qtbot, window):
     window.leave_lesson()
 
 
+def test_a_step_s_pace_and_replay_point_reach_the_lab(qtbot, window):
+    """``paced_seconds`` sets the lab's pace box before the run; ``replay_to`` moves the replay
+    slider to that fraction once the run has ended."""
+    from dataclasses import replace
+
+    lesson = load_lesson("01-euler")
+    step = lesson.steps[0]
+    paced = replace(step, run=replace(step.run, paced_seconds=2.0, replay_to=0.25))
+    window.start_lesson(replace(lesson, steps=(paced, *lesson.steps[1:])), 0, run=False)
+    with qtbot.waitSignal(window.run_ended, timeout=60_000):
+        qtbot.keyClick(window, Qt.Key.Key_Return, Qt.KeyboardModifier.ControlModifier)
+    assert window.pace_box.seconds == 2.0
+    qtbot.waitUntil(lambda: window.replay is not None
+                    and abs(window.timeline.fraction - 0.25) < 0.02, timeout=5_000)
+    window.leave_lesson()
+
+
 def test_a_comparison_step_runs_in_the_lesson_s_comparison_window(qtbot, window):
     lesson = load_lesson("05-owens-filkin")
     window.start_lesson(lesson, 1, run=False)

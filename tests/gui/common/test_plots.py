@@ -360,8 +360,8 @@ def test_log_x_draws_every_plot_from_its_first_positive_x(qtbot):
     """Log x on every plot of a panel: the point at x = 0 has no place and is left out (not a
     -inf that breaks the range); the axis is labelled in the lab's log style; the lens' time
     marker follows; back to linear, every point is back."""
+    from odeprop.gui.common.marker import TimeMarker
     from odeprop.gui.common.plots import PlotPanel
-    from odeprop.gui.lens.marker import TimeMarker
 
     panel = PlotPanel()
     qtbot.addWidget(panel)

@@ -391,6 +391,10 @@ FLAGS = [
         r"odeprop: --run-for must be zero or more seconds"),
     Bad("lab: an unknown option", "--fullscreen", r"odeprop: unrecognized arguments: "
         r"--fullscreen"),
+    Bad("lab: --replay-at beyond the run", "--replay-at 1.5 --screenshot x.png",
+        r"odeprop: --replay-at must be a fraction from 0 to 1, got 1\.5"),
+    Bad("run: a pace of no time", "run --preset default --pace 0",
+        r"odeprop: error: --pace: must be a positive number of seconds, got 0"),
     Bad("lab: a missing experiment file", "/no/such/experiment.toml",
         r"odeprop: /no/such/experiment\.toml: no such file"),
     Bad("run: neither file nor preset", "run",

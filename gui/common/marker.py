@@ -1,4 +1,4 @@
-"""A vertical line at one moment of a run in every time plot: where the stiffness lens is."""
+"""A vertical line at one moment in every time plot: where the replay or the stiffness lens is."""
 
 from __future__ import annotations
 
@@ -8,7 +8,8 @@ import pyqtgraph as pg
 from PySide6.QtCore import Qt
 
 MARKER_COLOR = "#ff7f0e"
-MARKER_TIP = ("The moment the stiffness lens shows: move its time slider to move this line.")
+MARKER_TIP = ("The moment the replay or the stiffness lens shows: move its slider to move this "
+              "line.")
 
 
 class _MarkerLine(pg.InfiniteLine):
