@@ -239,10 +239,11 @@ def test_the_race_keeps_every_contender_in_view_and_measures_lambda():
 
 
 @pytest.mark.parametrize("name, gradients", [("race-xor", (47, 1190, 696)),
-                                             ("race-encoder", (34, 784, 940))])
+                                             ("race-encoder", (34, 12, 784, 940))])
 def test_a_race_winner_follows_the_flow_and_needs_fewest_gradients(name, gradients):
-    """The README's winners: ros2-gn reaches 1 % RMS with the gradient counts the description
-    quotes, within 10 % of the comparison's own reference flow; tuned Adam and GD leave it."""
+    """The README's winners: ros2-gn (and lm on the encoder) reach 1 % RMS with the gradient
+    counts the description quotes, within 3 % of the comparison's own reference flow; tuned
+    Adam and GD, the last two runs, leave it."""
     from odeprop.core.fidelity import FOLLOWS, TrackedRun
 
     comparison = load_comparison(name)
@@ -255,5 +256,5 @@ def test_a_race_winner_follows_the_flow_and_needs_fewest_gradients(name, gradien
         assert report.status == "finished" and report.final.rms_train <= 0.01
         ends.append((report.final.n_grad, report.flow.at_end))
     assert tuple(g for g, _ in ends) == pytest.approx(gradients, rel=0.05)
-    (_, follower), *baselines = ends
-    assert follower <= 0.03 and all(d > FOLLOWS for _, d in baselines)
+    followers, baselines = ends[:-2], ends[-2:]
+    assert all(d <= 0.03 for _, d in followers) and all(d > FOLLOWS for _, d in baselines)
