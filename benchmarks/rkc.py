@@ -6,9 +6,10 @@ mildly stiff, smooth flow (digits: λmax 1.08 → 0.12 over t ≈ 300, where RK4
 stability-limited at 158 gradients) takes a few long steps of s ≈ √(hρ/0.65) gradients each.
 The spectral radius ρ comes from a power iteration on exact Hv (8 cold, 3 warm every 5 steps);
 the error estimate is RKC's, (12(yₙ − yₙ₊₁) + 6h(Fₙ + Fₙ₊₁))/15, at no extra gradient (Fₙ₊₁ is
-the next step's first). Measured (CPU, minimum of 3; loaded 2-core machine), digits to loss 1e-2
-at tolerance 3e-2: 11 steps, 66 gradients + 14 Hv, 2.3 % from the flow, about 80 ms against
-tuned Adam's 27.8 ms. Not yet an engine method: it would need its entry in the method catalogue.
+the next step's first). Measured on digits to loss 1e-2 at tolerance 3e-2: 11 steps, 66
+gradients + 14 Hv, 2.3 % from the flow; thread CPU, minimum of 5 rounds interleaved with tuned
+Adam and RK45 1e-4 on a loaded 2-core machine: 95 ms, Adam 28.8 ms, RK45 149 ms (3.3× and 5.2×
+Adam). Not yet an engine method: it would need its entry in the method catalogue.
 
 Run: python benchmarks/rkc.py [--problem digits] [--tol 3e-2,1e-2]
 """
@@ -30,6 +31,8 @@ from odeprop.core.flow import Objective  # noqa: E402
 from odeprop.core.run import Problem  # noqa: E402
 
 DAMPING = 2.0 / 13.0
+#: Power-iteration Hv products for the spectral radius: at the start, and every REFRESH steps.
+COLD_HV, WARM_HV, REFRESH = 8, 3, 5
 
 
 def coefficients(s: int):
@@ -87,11 +90,11 @@ def integrate(obj: Objective, theta0, tol: float, target: float):
 
     y, t, F0 = theta0.copy(), 0.0, None
     F0 = f(y)
-    rho = radius(y, 8)
+    rho = radius(y, COLD_HV)
     h, steps, rejected, previous = 1.0 / rho, 0, 0, None
     while obj.loss(y) > target:
-        if steps and steps % 5 == 0:
-            rho = radius(y, 3)
+        if steps and steps % REFRESH == 0:
+            rho = radius(y, WARM_HV)
         s = max(2, 1 + math.ceil(math.sqrt(1 + 1.54 * 1.1 * h * rho)))
         new = rkc_step(f, y, F0, h, s)
         F1 = f(new)
