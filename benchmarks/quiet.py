@@ -2,8 +2,9 @@
 
 Timer lateness and throughput measure the machine as much as the program when other processes
 hold the cores. :func:`quiet_sample` repeats a measurement until the 1-minute load average per
-core, before and after it, is below ``QUIET`` (up to ``tries`` times, a pause between), and says
-which sample it kept and under what load, or that none was quiet.
+core just before it is below ``QUIET`` (up to ``tries`` times, a pause between), and says which
+sample it kept and the load before and after it, or that none was quiet. (The load after it
+includes the benchmark's own processes: two busy workers alone make 1 per core on two cores.)
 """
 
 from __future__ import annotations
@@ -23,21 +24,19 @@ def quiet_sample(measure, tries: int = 5, pause: float = 20.0, log=print):
     """``measure()`` until a quiet sample, at most ``tries`` times; returns (its result, a line
     naming the load). Without a quiet one, the least loaded sample is kept and the line says so."""
     samples = []
+    cores = os.cpu_count() or 1
     for attempt in range(1, tries + 1):
         before = load_per_core()
         result = measure()
-        load = max(before, load_per_core())
-        samples.append((load, result))
-        cores = os.cpu_count() or 1
-        if load < QUIET:
-            return result, (f"load average {load * cores:.2f} on {cores} cores "
-                            f"({load:.2f} per core): a quiet sample (try {attempt})")
-        log(f"  (try {attempt}: load average {load * cores:.2f} on {cores} cores, "
-            f"{load:.2f} per core, not quiet)")
+        loads = (f"load average {before * cores:.2f} before, {load_per_core() * cores:.2f} "
+                 f"after, on {cores} cores")
+        samples.append((before, result, loads))
+        if before < QUIET:
+            return result, f"{loads}: a quiet sample (try {attempt})"
+        log(f"  (try {attempt}: {loads}; not quiet)")
         if attempt < tries:
             time.sleep(pause)
-    load, result = min(samples, key=lambda s: s[0])
-    cores = os.cpu_count() or 1
-    return result, (f"load average {load * cores:.2f} on {cores} cores ({load:.2f} per core): "
-                    f"NO quiet sample in {tries} tries (below {QUIET:g} per core); the least "
-                    "loaded is shown, the figures measure the machine's load too")
+    _, result, loads = min(samples, key=lambda s: s[0])
+    return result, (f"{loads}: NO quiet sample in {tries} tries (below {QUIET:g} per core "
+                    "before); the least loaded is shown, the figures measure the machine's load "
+                    "too")
