@@ -9,15 +9,19 @@ Prints, measured side by side in one run:
      --budget-ab measures it alternately with the window's frame budget on and off (the load
      changes from minute to minute; alternating compares like with like).
 
+Every figure comes with the load average; each measurement is repeated until it ran on a quiet
+machine (below 1 per core, --tries times at most), or says it could not (benchmarks/quiet.py).
+
 Run: python benchmarks/compare.py [--repeats N] [--gui] [--gui-runs 8] [--gui-only] [--budget-ab]
 """
 
 from __future__ import annotations
 
 import argparse
-import os
 import statistics
 import time
+
+from quiet import quiet_sample
 
 from odeprop.core.comparison import Comparison, RunSpec, Target
 from odeprop.core.comparison_runner import ComparisonRunner
@@ -115,18 +119,23 @@ def main() -> None:
     parser.add_argument("--gui-runs", type=int, choices=(4, 8), default=4,
                         help="how many runs stream in the window (default 4)")
     parser.add_argument("--gui-only", action="store_true", help="skip the wall-time ratio")
+    parser.add_argument("--tries", type=int, default=5,
+                        help="measurements at most, until one runs on a quiet machine")
     parser.add_argument("--budget-ab", action="store_true",
                         help="the lateness with the frame budget on, then off, --repeats times")
     args = parser.parse_args()
     comparison = four_runs()
-    parallel, sequential = [], []
-    for _ in range(0 if args.gui_only else args.repeats):
-        sequential.append(timed(comparison, 1))
-        parallel.append(timed(comparison, 2))
-    if parallel:
-        p, s = statistics.median(parallel), statistics.median(sequential)
+    def ratio():
+        parallel, sequential = [], []
+        for _ in range(args.repeats):
+            sequential.append(timed(comparison, 1))
+            parallel.append(timed(comparison, 2))
+        return statistics.median(parallel), statistics.median(sequential)
+
+    if not args.gui_only:
+        (p, s), load = quiet_sample(ratio, args.tries)
         print(f"4 runs: parallel (2 workers) {p:.2f} s, sequential {s:.2f} s: "
-              f"ratio {p / s:.2f} (target ≤ 0.6)")
+              f"ratio {p / s:.2f} (target ≤ 0.6); {load}")
     if args.gui or args.gui_only or args.budget_ab:
         from odeprop.gui.comparison import window as comparison_window
 
@@ -134,15 +143,14 @@ def main() -> None:
         ours = comparison_window.FRAME_BUDGET
         for budget in (ours, None) * args.repeats if args.budget_ab else (ours,):
             comparison_window.FRAME_BUDGET = budget
-            load_before = os.getloadavg()[0]
-            lateness, cpu = (sorted(s) for s in gui_lateness(streamed))
+            (lateness, cpu), load = quiet_sample(lambda: gui_lateness(streamed), args.tries)
+            lateness, cpu = sorted(lateness), sorted(cpu)
             q, c = statistics.quantiles(lateness, n=100), statistics.quantiles(cpu, n=100)
             print(f"GUI timer lateness while {args.gui_runs} runs stream, frame budget "
                   f"{'off' if budget is None else f'{budget * 1000:.0f} ms'}, "
                   f"{len(lateness)} ticks: median {statistics.median(lateness):.1f} ms, "
-                  f"p95 {q[94]:.1f} ms, p99 {q[98]:.1f} ms (target p99 ≤ 20 ms); load average "
-                  f"{load_before:.2f} before, {os.getloadavg()[0]:.2f} after, "
-                  f"{os.cpu_count()} cores; GUI thread CPU per tick median "
+                  f"p95 {q[94]:.1f} ms, p99 {q[98]:.1f} ms (target p99 ≤ 20 ms); {load}; "
+                  "GUI thread CPU per tick median "
                   f"{statistics.median(cpu):.1f} ms, p95 {c[94]:.1f} ms, p99 {c[98]:.1f} ms")
 
 

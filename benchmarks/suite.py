@@ -1,15 +1,23 @@
-"""The race: when does integrating the gradient flow beat gradient descent and Adam in wall time?
+"""The race: when does integrating the gradient flow beat gradient descent and Adam in time?
 
 For each problem, every method starts from the same initial weights and runs to the problem's
-target; wall time is the solver's own (``solver_wall`` of the first snapshot at the target, the
-lab's measurements left out). Gradient descent and Adam are tuned on a factor-2 grid of learning
-rates, one run per rate: the grid's cost (what tuning took) is reported. Then the best GD, the
-best Adam and every ODE configuration are run side by side, one run each per round, for
---repeats rounds: the machine's slow spells hit them alike, and each gets its median.
+target. Time is the run's one clock (``Run.clock``: the set-up, every step and the loss at every
+accepted point, for every method alike; the lab's measurements left out), in thread CPU
+seconds: this machine is shared, and CPU time does not count the spells another process holds
+the core. Gradient descent and Adam are tuned on a factor-2 grid of learning rates, one run per
+rate: the grid's cost (what tuning took) is reported. Then the best GD, the best Adam and every
+ODE configuration are run side by side, one run each per round, for --repeats rounds: the
+machine's slow spells hit them alike, and each gets its median.
 
-Prints one table per problem and a summary with best-ODE ÷ best-GD and best-ODE ÷ best-Adam, and
-writes them as Markdown (and a PNG chart, when Qt is available) to --out (default
-benchmarks/results).
+Every configuration that reaches the target is then measured against the flow itself: the
+relative distance ‖θ − θ_flow(t)‖ / ‖θ_flow(t)‖ of its weights at the target (where it stops:
+the end) from one tight solution of dθ/dt = −∇L(θ) from the same θ0 (Radau with the exact
+Hessian, rtol 1e-8, atol 1e-10). A configuration within 10 % "follows the flow"; the others,
+the tuned baselines among them, are optimisers that "leave the flow", and race in that class.
+
+Prints one table per problem and a summary (best GD, best Adam, the best flow-follower and the
+best flow-leaver with their ratios to GD and Adam), and writes them as Markdown (and a PNG chart,
+when Qt is available) to --out (default benchmarks/results).
 
 Run: python benchmarks/suite.py [--problems xor,moons] [--repeats 3] [--limit 30]
 """
@@ -30,9 +38,14 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from odeprop.core.comparison import ReferenceFlow
 from odeprop.core.config import Experiment
+from odeprop.core.fidelity import FOLLOWS, distance_text, distances_from_flow, race_run
 from odeprop.core.methods import METHODS
-from odeprop.core.run import Problem, Run
+from odeprop.core.run import Problem
+
+#: The flow the configurations are measured against.
+REFERENCE = ReferenceFlow(method="Radau", rtol=1e-8, atol=1e-10)
 
 
 @dataclass(frozen=True)
@@ -85,21 +98,24 @@ def problems() -> list[Bench]:
 
 ODE_METHODS = [
     ("RK45, 1e-4", {"method": "RK45", "rtol": 1e-4, "atol": 1e-4}),
-    ("BDF exact J, 1e-4", {"method": "BDF", "rtol": 1e-4, "atol": 1e-4}),
-    ("LSODA exact J, 1e-4", {"method": "LSODA", "rtol": 1e-4, "atol": 1e-4}),
-    ("CVODE dense exact J, 1e-4", {"method": "cvode-dense", "rtol": 1e-4, "atol": 1e-4}),
     ("CVODE GMRES exact Hv, 1e-4", {"method": "cvode-gmres", "rtol": 1e-4, "atol": 1e-4}),
-    ("2019: zvode BDF FD J, 1e-6/1e-8", {"method": "zvode-bdf", "rtol": 1e-6, "atol": 1e-8,
-                                         "jacobian": "fd"}),
-]
-#: Extra ODE configurations, included when the engine has the method.
-OPTIONAL = [
+    ("CVODE GMRES exact Hv, 1e-3", {"method": "cvode-gmres", "rtol": 1e-3, "atol": 1e-3}),
     ("ROS2 sampled GN, 1e-1", {"method": "ros2-gn", "rtol": 1e-1, "atol": 1e-1}),
     ("ROS2 sampled GN, 1e-2", {"method": "ros2-gn", "rtol": 1e-2, "atol": 1e-2}),
     ("ROS2 sampled GN, 1e-3", {"method": "ros2-gn", "rtol": 1e-3, "atol": 1e-3}),
     ("ROS2 whole GN, 1e-2", {"method": "ros2-gn", "rtol": 1e-2, "atol": 1e-2,
                              "jacobian": "gauss-newton"}),
     ("ROS34PW2 sampled GN, 1e-2", {"method": "ros34pw2-gn", "rtol": 1e-2, "atol": 1e-2}),
+    ("ROS34PW2 sampled GN, 1e-3", {"method": "ros34pw2-gn", "rtol": 1e-3, "atol": 1e-3}),
+    ("Levenberg–Marquardt", {"method": "lm"}),
+]
+#: The 2019 article's and its critique's configurations (--all): they have never won a row.
+HISTORICAL = [
+    ("BDF exact J, 1e-4", {"method": "BDF", "rtol": 1e-4, "atol": 1e-4}),
+    ("LSODA exact J, 1e-4", {"method": "LSODA", "rtol": 1e-4, "atol": 1e-4}),
+    ("CVODE dense exact J, 1e-4", {"method": "cvode-dense", "rtol": 1e-4, "atol": 1e-4}),
+    ("2019: zvode BDF FD J, 1e-6/1e-8", {"method": "zvode-bdf", "rtol": 1e-6, "atol": 1e-8,
+                                         "jacobian": "fd"}),
 ]
 GD_RATES = [2.0**k for k in range(-3, 8)]
 ADAM_RATES = [1e-3 * 2.0**k for k in range(0, 10)]
@@ -108,26 +124,29 @@ ADAM_RATES = [1e-3 * 2.0**k for k in range(0, 10)]
 @dataclass
 class Outcome:
     label: str
-    wall: float | None  # solver seconds to the target (median of repeats), None if not reached
+    wall: float | None  # CPU seconds to the target (median of repeats), None if not reached
     grads: int | None
     hvp: int | None
     hess: int | None
     note: str = ""
+    end: tuple | None = None  # (t, θ) where it reached the target
+    flow: float | str | None = None  # distance from the flow there (str: why not measured)
+
+    @property
+    def follows(self) -> bool:
+        return isinstance(self.flow, float) and self.flow <= FOLLOWS
 
 
 def run_once(bench: Bench, problem: Problem, solver: dict, limit: float):
-    """One run to the target: (solver seconds or None if not reached, its report)."""
-    run = Run(bench.with_solver(solver, limit), problem)
-    report = run.run_to_end()
-    run.close()
-    reached = report.status == "finished" and "t_end" not in report.message
-    return (report.final.solver_wall if reached else None), report
+    """One run to the target: (CPU seconds on its clock or None if not reached, the run)."""
+    result = race_run(bench.with_solver(solver, limit), problem)
+    return (result.cpu if result.reached else None), result
 
 
 def measure_side_by_side(bench, problem, contenders, repeats, limit) -> list[Outcome]:
     """Every contender ``(label, solver)`` run ``repeats`` times in turn, round after round, so
     that the machine's slow spells (this one is shared: the same run can take twice as long
-    from one minute to the next) hit them all alike; the median of each one's walls."""
+    from one minute to the next) hit them all alike; the median of each one's times."""
     walls: list[list[float]] = [[] for _ in contenders]
     last: list = [None] * len(contenders)
     failed: list[str | None] = [None] * len(contenders)
@@ -135,23 +154,36 @@ def measure_side_by_side(bench, problem, contenders, repeats, limit) -> list[Out
         for i, (_, solver) in enumerate(contenders):
             if failed[i] is not None:
                 continue
-            wall, report = run_once(bench, problem, solver, limit)
+            wall, result = run_once(bench, problem, solver, limit)
             if wall is None:
-                failed[i] = _short(report)
+                failed[i] = _short(result.final)
             else:
                 walls[i].append(wall)
-                last[i] = report.final
+                last[i] = result
     outcomes = []
-    for (label, _), w, f, fail in zip(contenders, walls, last, failed, strict=True):
+    for (label, _), w, r, fail in zip(contenders, walls, last, failed, strict=True):
         if fail is not None:
             outcomes.append(Outcome(label, None, None, None, None, fail))
         else:
-            outcomes.append(Outcome(label, statistics.median(w), f.n_grad, f.n_hvp, f.n_hess))
+            f = r.final
+            outcomes.append(Outcome(label, statistics.median(w), f.n_grad, f.n_hvp, f.n_hess,
+                                    end=(f.t, r.theta)))
     return outcomes
 
 
-def _short(report) -> str:
-    return f"{report.status}: {report.message}"[:70]
+def measure_fidelity(problem, outcomes: list[Outcome]) -> float:
+    """Fill each reached outcome's distance from the flow; the seconds the reference took."""
+    begin = time.perf_counter()
+    reached = [o for o in outcomes if o.end is not None]
+    if reached:
+        for o, d in zip(reached, distances_from_flow(problem, [o.end for o in reached],
+                                                     REFERENCE), strict=True):
+            o.flow = d
+    return time.perf_counter() - begin
+
+
+def _short(final) -> str:
+    return f"{final.status}: {final.message}"[:70]
 
 
 def tune(bench, problem, name, rates, limit) -> tuple[tuple[str, dict] | None, float]:
@@ -175,7 +207,7 @@ def fmt_wall(x):
     return "—" if x is None else (f"{x * 1e3:.1f} ms" if x < 1 else f"{x:.2f} s")
 
 
-def run_suite(names, repeats, limit, log=print):
+def run_suite(names, repeats, limit, log=print, historical=False):
     rows = []
     for bench in problems():
         if names and bench.name not in names:
@@ -184,26 +216,31 @@ def run_suite(names, repeats, limit, log=print):
         log(f"\n## {bench.target} ({problem.net.n_params} parameters)")
         gd, gd_cost = tune(bench, problem, "gd", GD_RATES, limit)
         adam, adam_cost = tune(bench, problem, "adam", ADAM_RATES, limit)
-        odes = ODE_METHODS + [o for o in OPTIONAL if o[1]["method"] in METHODS]
+        odes = [o for o in ODE_METHODS + (HISTORICAL if historical else [])
+                if o[1]["method"] in METHODS]
         tuned = [c for c in (gd, adam) if c is not None]
         outcomes = measure_side_by_side(bench, problem, tuned + odes, repeats, limit)
+        spent = measure_fidelity(problem, outcomes)
         by_label = {o.label: o for o in outcomes}
         gd_out = by_label[gd[0]] if gd else Outcome("gd (no rate reached the target)",
                                                     None, None, None, None)
         adam_out = by_label[adam[0]] if adam else Outcome("adam (no rate reached the target)",
                                                           None, None, None, None)
         ode_outs = outcomes[len(tuned):]
-        table = ["| method | wall to target | ∇L | Hv | Hessians | note |",
-                 "|---|---|---|---|---|---|"]
+        table = ["| method | CPU to target | ∇L | Hv | Hessians | from the flow at the target "
+                 "(= end) | note |", "|---|---|---|---|---|---|---|"]
         for out, extra in [(gd_out, f"tuning {len(GD_RATES)} rates took {gd_cost:.2f} s"),
                            (adam_out, f"tuning {len(ADAM_RATES)} rates took {adam_cost:.2f} s"),
                            *[(o, o.note) for o in ode_outs]]:
             table.append(f"| {out.label} | {fmt_wall(out.wall)} | {_n(out.grads)} | "
-                         f"{_n(out.hvp)} | {_n(out.hess)} | {extra} |")
+                         f"{_n(out.hvp)} | {_n(out.hess)} | {distance_text(out.flow)} | "
+                         f"{extra} |")
         log("\n".join(table))
+        log(f"(the reference flow took {spent:.1f} s)")
         reached = [o for o in ode_outs if o.wall is not None]
-        best = min(reached, key=lambda o: o.wall) if reached else None
-        rows.append((bench, gd_out, adam_out, best))
+        follower = min((o for o in reached if o.follows), key=lambda o: o.wall, default=None)
+        leaver = min((o for o in reached if not o.follows), key=lambda o: o.wall, default=None)
+        rows.append((bench, gd_out, adam_out, follower, leaver))
     return rows
 
 
@@ -212,21 +249,30 @@ def _n(x):
 
 
 def summary(rows) -> str:
-    lines = ["| problem | best GD | best Adam | best ODE solver | ODE ÷ GD | ODE ÷ Adam |",
-             "|---|---|---|---|---|---|"]
-    for bench, gd, adam, best in rows:
-        ratio_gd = (best.wall / gd.wall) if best and gd.wall else None
-        ratio_adam = (best.wall / adam.wall) if best and adam.wall else None
-        lines.append(
-            f"| {bench.target} | {fmt_wall(gd.wall)} ({gd.label}) | {fmt_wall(adam.wall)} "
-            f"({adam.label}) | {fmt_wall(best.wall) if best else '—'} "
-            f"({best.label if best else 'none reached'}) | {_ratio(ratio_gd)} | "
-            f"{_ratio(ratio_adam)} |")
+    lines = ["| problem | best GD | best Adam | best flow-follower (≤ 10 % from the flow) | "
+             "÷ GD | ÷ Adam | best flow-leaver | ÷ GD | ÷ Adam |",
+             "|---|---|---|---|---|---|---|---|---|"]
+    for bench, gd, adam, follower, leaver in rows:
+        cells = [bench.target, _cell(gd), _cell(adam)]
+        for ode in (follower, leaver):
+            cells += [_cell(ode), _ratio(ode, gd), _ratio(ode, adam)]
+        lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
 
-def _ratio(x):
-    return "—" if x is None or not math.isfinite(x) else f"{x:.2f}"
+def _cell(o: Outcome | None) -> str:
+    if o is None:
+        return "none reached"
+    if o.wall is None:
+        return o.label
+    return f"{fmt_wall(o.wall)} ({o.label}; {distance_text(o.flow)})"
+
+
+def _ratio(ode: Outcome | None, base: Outcome) -> str:
+    if ode is None or ode.wall is None or not base.wall:
+        return "—"
+    x = ode.wall / base.wall
+    return "—" if not math.isfinite(x) else f"{x:.2f}"
 
 
 def chart(rows, path: Path) -> bool:
@@ -243,16 +289,17 @@ def chart(rows, path: Path) -> bool:
         return False
     QApplication.instance() or QApplication([])
     pg.setConfigOptions(background="w", foreground="k", antialias=True)
-    plot = pg.PlotWidget(title="Wall time to target (solver time, log scale; lower is better)")
+    plot = pg.PlotWidget(title="CPU time to target (the one clock, log scale; lower is better)")
     plot.resize(1100, 550)
     plot.addLegend(offset=(10, 10))
-    colours = {"best GD": "#7f7f7f", "best Adam": "#ff7f0e", "best ODE": "#1f77b4"}
+    colours = {"best GD": "#7f7f7f", "best Adam": "#ff7f0e", "best flow-follower": "#1f77b4",
+               "best flow-leaver": "#9467bd"}
     for k, (name, colour) in enumerate(colours.items()):
-        x = np.arange(len(rows)) + (k - 1) * 0.27
+        x = np.arange(len(rows)) + (k - 1.5) * 0.2
         outs = [r[1 + k] for r in rows]
         ms = np.array([o.wall * 1e3 if o and o.wall else np.nan for o in outs])
         ok = np.isfinite(ms)
-        bars = pg.BarGraphItem(x=x[ok], height=np.log10(ms[ok]) + 1, y0=-1, width=0.25,
+        bars = pg.BarGraphItem(x=x[ok], height=np.log10(ms[ok]) + 1, y0=-1, width=0.19,
                                brush=colour, name=name)  # bars from 0.1 ms, in log10 units
         plot.addItem(bars)
     plot.getAxis("bottom").setTicks([[(i, r[0].name) for i, r in enumerate(rows)]])
@@ -271,6 +318,8 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--limit", type=float, default=30.0, help="wall seconds per run")
     parser.add_argument("--out", default=str(Path(__file__).parent / "results"))
+    parser.add_argument("--all", action="store_true",
+                        help="also the 2019 article's and its critique's configurations")
     args = parser.parse_args()
     names = [n for n in args.problems.split(",") if n]
     out = Path(args.out)
@@ -282,7 +331,7 @@ def main() -> None:
         log_lines.append(text)
 
     begin = time.perf_counter()
-    rows = run_suite(names, args.repeats, args.limit, log)
+    rows = run_suite(names, args.repeats, args.limit, log, args.all)
     log("\n## Summary\n")
     log(summary(rows))
     log(f"\n(suite took {time.perf_counter() - begin:.0f} s; python {sys.version.split()[0]})")

@@ -30,6 +30,9 @@ _IMPLICIT = ("Radau", "BDF", "LSODA")  # given the exact Jacobian −H
 #: Owens & Filkin's XOR, dopri5 at 1e-2 is 54 % off at t ≈ 960, where the flow leaves its
 #: plateau, and 0.3 % at the end; the largest distance is reported beside.)
 FOLLOWS = 0.10
+#: The flow the benchmarks' races measure against: tight enough for distances of 0.1 % and up,
+#: and one integration per problem serves every configuration (``distances_from_flow``).
+RACE_REFERENCE = ReferenceFlow(method="Radau", rtol=1e-8, atol=1e-10)
 #: Kept samples are at least this factor apart in t (about 50 a decade), plus the last one.
 SPACING = 1.05
 
@@ -210,3 +213,66 @@ def follows_text(track: FlowTrack | None) -> str | None:
     follows = track.follows
     return None if follows is None else ("yes" if follows else "no")
 
+
+
+
+def stop_targets(stop) -> tuple[Target, ...]:
+    """An experiment's own targets (its ``[stop]`` loss, accuracy and RMS) as :class:`Target`."""
+    wanted = (("loss", stop.target_loss), ("accuracy", stop.target_accuracy),
+              ("rms", stop.target_rms))
+    return tuple(Target(kind, value) for kind, value in wanted if value is not None)
+
+
+@dataclass(frozen=True)
+class RaceRun:
+    """One run of a race to its target: where it ended, the thread CPU seconds on its clock
+    (robust on a loaded machine; ``final.solver_wall`` is the wall seconds), θ at the end."""
+
+    final: object  # the last Snapshot
+    cpu: float
+    theta: np.ndarray
+    stepper: object
+
+    @property
+    def reached(self) -> bool:
+        return (self.final.status == "finished"
+                and self.final.message.startswith("reached the target"))
+
+
+def race_run(experiment, problem) -> RaceRun:
+    """Run ``experiment`` from ``problem``'s θ0 to its end (no final report's Hessian)."""
+    run = Run(experiment, problem)
+    try:
+        run.start()
+        while not run.done:
+            run.step()
+    finally:
+        run.close()
+    return RaceRun(run.last, run.clock.cpu, run.theta, run.stepper)
+
+
+def distances_from_flow(problem, ends, spec: ReferenceFlow | None = None) -> list:
+    """The relative distance of each ``(t, θ)`` in ``ends`` from one tight solution of the flow
+    from ``problem``'s θ0 (integrated once, to the largest t, visited in increasing t): a float,
+    or the reason it could not be measured. A race's runs stop at their target, so this is the
+    distance both at the target and at the end."""
+    solution = ReferenceSolution(Objective(problem.net, problem.dataset.X_train,
+                                           problem.T_train), problem.theta0,
+                                 spec or RACE_REFERENCE, max(t for t, _ in ends))
+    out: list = [None] * len(ends)
+    for i in sorted(range(len(ends)), key=lambda i: ends[i][0]):
+        t, theta = ends[i]
+        try:
+            out[i] = relative_distance(theta, solution.at(t))
+        except ReferenceFailed as exc:
+            out[i] = str(exc)
+    return out
+
+
+def distance_text(distance) -> str:
+    """"4.1 % (follows)" or "311 % (leaves)", against :data:`FOLLOWS`."""
+    if distance is None:
+        return "—"
+    if isinstance(distance, str):
+        return f"not measured ({distance[:50]})"
+    return f"{distance:.1%} ({'follows' if distance <= FOLLOWS else 'leaves'})".replace("%", " %")

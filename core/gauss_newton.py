@@ -45,6 +45,8 @@ from .network import MLP, _act_d1, softmax
 _DENSE_ROW_BLOCK = 2048
 #: Ĵ is kept whole (for the Woodbury solves) up to this many entries (32 MB).
 _EXPLICIT_LIMIT = 1 << 22
+#: Below this many entries Ĵ is kept whatever the rows per sample (see ``_explicit``).
+_TINY_EXPLICIT = 1 << 14
 #: W⁻¹ is formed as a matrix when that costs at most this many multiply-adds (ShiftedSolve).
 _TINY_OPERATOR = 1 << 16
 
@@ -146,10 +148,15 @@ class GaussNewton:
         return g
 
     def _explicit(self) -> np.ndarray | None:
-        """Ĵ stored (in the workspace) when the Woodbury form is in use and Ĵ is small: its
-        products are then two matrix-vector products instead of a pass per layer."""
+        """Ĵ stored (in the workspace) when the Woodbury form is in use, Ĵ is small and its
+        products cost no more than the per-layer ones: then they are two matrix-vector products
+        instead of a pass per layer. With one row per sample both cost about N·P; with r rows
+        (softmax over r classes) Ĵ's products cost r times the per-layer ones and building Ĵ
+        as much again (digits, 320 × 2,410: 371 → 235 ms a run per layer), unless Ĵ is tiny
+        and the per-layer calls' overhead is what counts."""
         if self._J is None and self.use_woodbury and self.m * self.n_params <= _EXPLICIT_LIMIT:
-            self._J = self.jacobian(out=self.workspace.get("J", (self.m, self.n_params)))
+            if self.rows == 1 or self.m * self.n_params <= _TINY_EXPLICIT:
+                self._J = self.jacobian(out=self.workspace.get("J", (self.m, self.n_params)))
         return self._J
 
     def matvec(self, v: np.ndarray) -> np.ndarray:

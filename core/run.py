@@ -86,6 +86,45 @@ class Problem:
                          f"reaches {biggest:.3g}); rescale the data{hint}")
 
 
+class Clock:
+    """The one clock every method is compared by (``Run.solver_wall``): wall seconds, and the
+    thread's CPU seconds beside them (robust on a loaded machine), spent in the timed sections;
+    ``running`` says whether one is under way (tests count the work done inside and outside).
+
+    What is timed, for every method alike: the solver's set-up, each step, and the training
+    loss and outputs at each accepted point (every method needs them to know it has reached its
+    target; an optimiser's next gradient reuses that forward pass, a solver has usually paid it
+    inside its step already). What is not: test-set metrics, stiffness probes, building the
+    snapshot, recording, and any distance from a reference flow."""
+
+    def __init__(self):
+        self.seconds = 0.0
+        self.cpu = 0.0
+        self.running = False
+        self._began = (0.0, 0.0)
+
+    def __enter__(self) -> Clock:
+        self.running = True
+        self._began = (time.perf_counter(), time.thread_time())
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.seconds += time.perf_counter() - self._began[0]
+        self.cpu += time.thread_time() - self._began[1]
+        self.running = False
+
+
+@dataclass(frozen=True)
+class _Point:
+    """The training loss and outputs at an accepted point: what the stop test needs."""
+
+    theta: np.ndarray
+    loss: float
+    output: np.ndarray
+    accuracy: float | None
+    rms: float | None
+
+
 class Run:
     """One experiment being integrated; ``step()`` returns the next :class:`Snapshot`."""
 
@@ -102,7 +141,7 @@ class Run:
         self.message = ""
         self.stepper = None
         self.wall = 0.0
-        self.solver_wall = 0.0
+        self.clock = Clock()  # solver_wall: see Clock for what it times
         self.probe_wall = 0.0  # all probing, the cold first probe at step 0 included
         self._last_probe_cost = 0.0  # what the next probe is expected to cost
         self._last_probe_t = -math.inf
@@ -110,16 +149,23 @@ class Run:
         self._last: Snapshot | None = None
         self.spectra: list[Spectrum] = []  # at probed steps, when probe.full_spectrum
         try:
-            self.stepper = make_stepper(self.flow, p.theta0, experiment.solver,
-                                        experiment.stop.t_end)
+            with self.clock:  # the set-up (a first gradient, an initial step size) is timed
+                self.stepper = make_stepper(self.flow, p.theta0, experiment.solver,
+                                            experiment.stop.t_end)
         except SolverFailure as exc:
             self.status, self.message = "failed", str(exc)
         except MemoryError:
             self.status = "failed"
             self.message = (f"solver.method: {experiment.solver.method} ran out of memory "
                             "while it was set up; use a smaller network or cvode-gmres")
+        self.wall = self.clock.seconds
 
     # -- state -----------------------------------------------------------------------------
+    @property
+    def solver_wall(self) -> float:
+        """Seconds on the one clock methods are compared by (see :class:`Clock`)."""
+        return self.clock.seconds
+
     @property
     def theta(self) -> np.ndarray:
         return (self.stepper.theta if self.stepper else self.problem.theta0).copy()
@@ -137,7 +183,11 @@ class Run:
         if self._last is None:
             if self.status == "ready":
                 self.status = "running"
-            self._last = self._snapshot(probe=self._probing)
+            timed = self.clock.seconds
+            with self.clock:
+                point = self._point()
+            self.wall += self.clock.seconds - timed  # wall holds everything solver_wall does
+            self._last = self._snapshot(point, probe=self._probing)
         return self._last
 
     def step(self) -> Snapshot:
@@ -158,6 +208,18 @@ class Run:
         if limit is not None:  # ends even a step that never ends by itself, a little late so
             # that a step ending near the limit ends the run as usual, after it
             self.flow.deadline = begin + max(limit - self.wall, 0.0) + min(0.1 * limit, 1.0)
+        with self.clock:
+            point = self._advance(limit)
+        if point is None:
+            self.wall += time.perf_counter() - begin
+            self._last = self._replace_status(self._last)
+            return self._last
+        snap = self._snapshot(point, probe=self._probe_due(), begin=begin)
+        self._last = snap
+        return snap
+
+    def _advance(self, limit: float | None) -> _Point | None:
+        """One step and the loss at its point (timed together); None if the run ended."""
         try:
             self.stepper.step()
         except SolverFailure as exc:
@@ -175,14 +237,9 @@ class Run:
             self.message = (f"reached the wall-time limit {limit:g} s during a step of "
                             f"{self.experiment.solver.method}, which was abandoned (after step "
                             f"{self._last.step})")
-        self.solver_wall += time.perf_counter() - begin
         if self.status in ("failed", "stopped"):
-            self.wall += time.perf_counter() - begin
-            self._last = self._replace_status(self._last)
-            return self._last
-        snap = self._snapshot(probe=self._probe_due(), begin=begin)
-        self._last = snap
-        return snap
+            return None
+        return self._point()
 
     def stop(self, message: str = "stopped by the user") -> Snapshot | None:
         """End the run now; the data so far stays."""
@@ -213,20 +270,29 @@ class Run:
             due = self.probe_wall + self._last_probe_cost <= allowed  # if it would fit
         return due
 
-    def _snapshot(self, probe: bool, begin: float | None = None) -> Snapshot:
+    def _point(self) -> _Point:
+        """The training loss and outputs at the current point (on the clock: every method
+        needs them for its stop test)."""
         st = self.stepper
         theta = st.theta if st else self.problem.theta0
+        loss = self.train.loss(theta)
+        out = self.train.output(theta)
+        accuracy = (classification_accuracy(out, self.problem.dataset.y_train)
+                    if self.problem.dataset.task == "classification" else None)
+        rms = (rms_error(out, self.problem.T_train) if self.experiment.network.loss == "mse"
+               else None)
+        return _Point(theta, loss, out, accuracy, rms)
+
+    def _snapshot(self, point: _Point, probe: bool, begin: float | None = None) -> Snapshot:
+        st = self.stepper
+        theta = point.theta
         stats = st.stats if st else None
         t = st.t if st else 0.0
         step = stats.accepted if stats else 0
-        loss_train = self.train.loss(theta)
-        out_train = self.train.output(theta)
+        loss_train, acc_train, rms_train = point.loss, point.accuracy, point.rms
         cfg = self.experiment
         classify = self.problem.dataset.task == "classification"
         mse = cfg.network.loss == "mse"
-        acc_train = (classification_accuracy(out_train, self.problem.dataset.y_train)
-                     if classify else None)
-        rms_train = rms_error(out_train, self.problem.T_train) if mse else None
         # the tolerances that produced this step (a schedule may change them for the next)
         rtol, atol = cfg.solver.tolerances(self._phase) if cfg.solver.info.tolerances else (None,
                                                                                           None)
@@ -248,8 +314,9 @@ class Run:
 
         lam_max = lam_min = curvature = h_lam = grad_norm = None
         if probe and st is not None:
+            with self.clock:  # on the clock: an optimiser's next step reuses this gradient
+                _, grad = self.train.loss_grad(theta)
             probe_begin = time.perf_counter()
-            _, grad = self.train.loss_grad(theta)
             grad_norm = float(np.linalg.norm(grad))
             est = self.probe.estimate(theta, grad, spectrum=cfg.probe.full_spectrum)
             lam_max, lam_min, curvature = est.lambda_max, est.lambda_min, est.curvature

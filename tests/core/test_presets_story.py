@@ -22,7 +22,8 @@ STORIES = {  # what each shipped document is checked for here
     "experiments": {"default", "article-2019", "critique-lsoda", "critique-bdf-order2",
                     "owens-filkin-1989", "big-network"},
     "comparisons": {"edge-of-stability", "article-factors", "article-and-critique",
-                    "owens-filkin-xor", "owens-filkin-encoder", "race-sine"},
+                    "owens-filkin-xor", "owens-filkin-encoder", "race-sine", "race-xor",
+                    "race-encoder"},
 }
 MIN_LAMBDA_POINTS = 20  # a curve, not a line between two points
 
@@ -235,3 +236,25 @@ def test_the_race_keeps_every_contender_in_view_and_measures_lambda():
         assert len(_lambdas(snaps)) >= 3, label
         if label != "GD, lr 0.25":
             assert snaps[-1].rms_train <= 0.01 and snaps[-1].n_grad < 500, label
+
+
+@pytest.mark.parametrize("name, gradients", [("race-xor", (47, 1190, 696)),
+                                             ("race-encoder", (34, 12, 784, 940))])
+def test_a_race_winner_follows_the_flow_and_needs_fewest_gradients(name, gradients):
+    """The README's winners: ros2-gn (and lm on the encoder) reach 1 % RMS with the gradient
+    counts the description quotes, within 3 % of the comparison's own reference flow; tuned
+    Adam and GD, the last two runs, leave it."""
+    from odeprop.core.fidelity import FOLLOWS, TrackedRun
+
+    comparison = load_comparison(name)
+    problem = Problem.build(comparison.experiment(0))
+    ends = []
+    for i in range(len(comparison.runs)):
+        run = TrackedRun(comparison.experiment(i), problem, comparison.reference,
+                         comparison.targets)
+        report = run.run_to_end()
+        assert report.status == "finished" and report.final.rms_train <= 0.01
+        ends.append((report.final.n_grad, report.flow.at_end))
+    assert tuple(g for g, _ in ends) == pytest.approx(gradients, rel=0.05)
+    followers, baselines = ends[:-2], ends[-2:]
+    assert all(d <= 0.03 for _, d in followers) and all(d > FOLLOWS for _, d in baselines)
