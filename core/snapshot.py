@@ -21,7 +21,7 @@ class Snapshot:
     t: float
     h: float | None
     wall: float  # seconds spent in the run's steps so far (solver, metrics and probes)
-    solver_wall: float  # seconds on the one fair clock: solver steps and the training loss at each point
+    solver_wall: float  # seconds on the fair clock: solver steps, the training loss at each point
     loss_train: float
     loss_test: float | None
     accuracy_train: float | None
