@@ -28,12 +28,13 @@ class DocumentWindow(QMainWindow):
 
     Subclasses set ``DOCUMENT`` (the word in dialog titles), ``SETTINGS_PREFIX`` (where their
     geometry lives in QSettings), and provide ``open_document(path)``, ``save_document(path)``,
-    ``current_path``, ``settings``, ``plots`` and ``controls`` (for the x axis) and ``_redraw``
-    (called every :data:`REDRAW_MS`).
+    ``current_path``, ``settings``, ``plots`` and ``controls`` (for the x axis), ``_redraw``
+    (called every :data:`REDRAW_MS`) and ``side_panel`` (the editors, which F9 hides).
     """
 
     DOCUMENT = "experiment"
     SETTINGS_PREFIX = ""
+    PANEL = "Experiment"  # the side panel's name (View ▸ … panel)
 
     def make_banner(self) -> QLabel:
         self.banner = QLabel("")
@@ -155,6 +156,19 @@ class DocumentWindow(QMainWindow):
                                      "right-click menu switches it alone)")
         view_menu.addSeparator()
         return view_menu
+
+    def _add_layout_actions(self, view_menu) -> None:
+        """View ▸ the editing panel on or off (F9), and one plot large (F, ], [): what makes
+        the window fit a small screen. ``self.side_panel`` is the panel, ``self.PANEL`` its
+        name."""
+        self.panel_action = self._menu_action(view_menu, f"{self.PANEL} &panel", "F9",
+                                              lambda on: self.side_panel.setVisible(on))
+        self.panel_action.setCheckable(True)
+        self.panel_action.setChecked(True)
+        view_menu.addSeparator()
+        for action in self.plots.zoom.actions:
+            view_menu.addAction(action)
+        view_menu.addSeparator()
 
     def set_x_mode(self, mode: str) -> None:
         self.plots.set_x_mode(mode)

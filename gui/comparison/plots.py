@@ -388,6 +388,7 @@ class ComparisonPlots(PlotGrid):
         self.plots["flow"].hide()
         grid.addWidget(self.plots["flow"], 2, 0, 1, 3)
         layout.addLayout(grid, 1)
+        self.enable_zoom(grid)
         self.set_x_mode("t")
 
     # -- data ------------------------------------------------------------------------------

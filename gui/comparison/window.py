@@ -95,6 +95,7 @@ class ComparisonWindow(DocumentWindow):
 
     DOCUMENT = "comparison"
     SETTINGS_PREFIX = "comparison/"
+    PANEL = "Comparison"
 
     comparison_ended = Signal()  # every run is done (after the window has shown it)
 
@@ -119,7 +120,7 @@ class ComparisonWindow(DocumentWindow):
         self.tabs = QTabWidget()
         self.tabs.addTab(self.runs_editor, "Runs")
         self.tabs.addTab(self.shared, "Shared settings")
-        dock = QDockWidget("Comparison", self)
+        self.side_panel = dock = QDockWidget("Comparison", self)  # View ▸ Comparison panel
         dock.setObjectName("comparison_dock")
         dock.setWidget(self.tabs)
         dock.setFeatures(QDockWidget.DockWidgetFeature.DockWidgetMovable
@@ -205,7 +206,8 @@ class ComparisonWindow(DocumentWindow):
         run_menu = bar.addMenu("&Run")
         run_menu.addAction(self.controls.start_action)
         run_menu.addAction(self.controls.stop_action)
-        self._add_view_menu(bar, X_MODES)
+        view_menu = self._add_view_menu(bar, X_MODES)
+        self._add_layout_actions(view_menu)  # the comparison panel, one plot large
 
     # -- the comparison ----------------------------------------------------------------------
     def comparison(self) -> Comparison:

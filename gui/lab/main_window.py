@@ -29,8 +29,10 @@ from PySide6.QtGui import QKeySequence
 from PySide6.QtWidgets import (
     QDockWidget,
     QLabel,
+    QMainWindow,
     QMessageBox,
     QSizePolicy,
+    QSplitter,
     QVBoxLayout,
     QWidget,
 )
@@ -103,18 +105,21 @@ class MainWindow(LiveRun, RunRecovery, ExperimentFiles, RunExports, DocumentWind
             self.setWindowIcon(icon)
 
         self.config_panel = ConfigPanel(schedule=True)
-        dock = QDockWidget("Experiment", self)
-        dock.setObjectName("experiment_dock")
-        dock.setWidget(self.config_panel)
-        dock.setFeatures(QDockWidget.DockWidgetFeature.DockWidgetMovable
-                         | QDockWidget.DockWidgetFeature.DockWidgetFloatable)
-        self.addDockWidget(Qt.DockWidgetArea.LeftDockWidgetArea, dock)
         self.controls = RunControls()
         self.data_view = DataView()
         self.network_view = NetworkPanel()  # a tab beside the data view, fed the same θ
         self.data_view.problem_changed.connect(self.network_view.set_problem)
         self.plots = PlotPanel(model_tabs(self.data_view, self.network_view))
         self.make_banner()
+        # The run controls span the window above the experiment panel and the plots (not
+        # beside the panel): the window is as wide as the wider of the two, not their sum, and
+        # fits a 1280 px projector. The panel collapses: drag the splitter, or F9.
+        self.side_panel = _titled("Experiment", self.config_panel)  # View ▸ Experiment panel
+        self.splitter = QSplitter(Qt.Orientation.Horizontal)
+        self.splitter.addWidget(self.side_panel)
+        self.splitter.addWidget(self.plots)
+        self.splitter.setStretchFactor(1, 1)
+        self.splitter.setCollapsible(1, False)
         central = QWidget()
         layout = QVBoxLayout(central)
         layout.setContentsMargins(4, 0, 4, 4)
@@ -125,7 +130,7 @@ class MainWindow(LiveRun, RunRecovery, ExperimentFiles, RunExports, DocumentWind
         self.recovery_bar.discard_requested.connect(self.discard_recording)
         layout.addWidget(self.recovery_bar)
         layout.addWidget(self.banner)
-        layout.addWidget(self.plots, 1)
+        layout.addWidget(self.splitter, 1)
         self.setCentralWidget(central)
         self.status_label = QLabel(READY)
         # a new text never resizes anything: no relayout of the window while a run streams
@@ -133,11 +138,7 @@ class MainWindow(LiveRun, RunRecovery, ExperimentFiles, RunExports, DocumentWind
                                         QSizePolicy.Policy.Preferred)
         self.statusBar().addWidget(self.status_label, 1)
         self.lens = StiffnessLens()  # opened from View ▸ Stiffness lens; runs then measure spectra
-        self.lens_dock = QDockWidget("Stiffness lens", self)
-        self.lens_dock.setObjectName("stiffness_lens_dock")
-        self.lens_dock.setWidget(self.lens)
-        self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, self.lens_dock)
-        self.lens_dock.hide()
+        self.lens_dock = FloatingLens(self, self.lens)
         self.time_marker = TimeMarker([p.getPlotItem() for p in self.plots.plots.values()])
         self.lens.moment_selected.connect(self.time_marker.show_at)
         self.lens.message.connect(self.status_label.setText)
@@ -186,7 +187,7 @@ class MainWindow(LiveRun, RunRecovery, ExperimentFiles, RunExports, DocumentWind
             run_menu.addAction(action)
         bar.addMenu(comparisons_menu(self))  # the teaching comparisons, each in its window
         view_menu = self._add_view_menu(bar, X_MODES)
-        view_menu.addSeparator()
+        self._add_layout_actions(view_menu)  # the experiment panel, one plot large
         lens_action = self.lens_dock.toggleViewAction()
         lens_action.setShortcut(QKeySequence("Ctrl+L"))
         view_menu.addAction(lens_action)
@@ -400,7 +401,51 @@ class MainWindow(LiveRun, RunRecovery, ExperimentFiles, RunExports, DocumentWind
             self.session.dispose()  # a clean close: the record is not offered again
         if self.persist:
             self.save_settings()
+        self.lens_dock.hide()  # a window of its own: it goes with the lab, while the plots live
         super().closeEvent(event)
+
+
+class FloatingLens(QDockWidget):
+    """The stiffness lens in a window of its own above the lab (hidden until asked for).
+
+    Floating, never docked: docked beside the plots it made the lab 1,689 px wide at least,
+    wider than a projector. Floating, it keeps the plots their whole width, moves where the
+    class does not need to see (or to a second screen), and its slider still moves the time
+    marker in the plots behind it. No dock area takes it back."""
+
+    def __init__(self, window: QMainWindow, lens: QWidget):
+        super().__init__("Stiffness lens", window)
+        self.setObjectName("stiffness_lens_dock")
+        self.setWidget(lens)
+        self.setAllowedAreas(Qt.DockWidgetArea.NoDockWidgetArea)
+        self.setFeatures(QDockWidget.DockWidgetFeature.DockWidgetClosable
+                         | QDockWidget.DockWidgetFeature.DockWidgetMovable)
+        window.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, self)
+        self.setFloating(True)
+        self.resize(460, 640)
+        self.hide()
+        self.visibilityChanged.connect(self._float_again)
+
+    def _float_again(self, shown: bool) -> None:
+        """A lens that a remembered window state docked floats again, over the window's
+        right side."""
+        if shown and not self.isFloating():
+            self.setFloating(True)
+            frame = self.parentWidget().frameGeometry()
+            self.move(max(frame.left(), frame.right() - self.width() - 24), frame.top() + 80)
+
+
+def _titled(title: str, widget: QWidget) -> QWidget:
+    """``widget`` under a bold one-line title (what the panel's dock title said)."""
+    box = QWidget()
+    box.setObjectName("experiment_panel")
+    layout = QVBoxLayout(box)
+    layout.setContentsMargins(0, 0, 0, 0)
+    layout.setSpacing(2)
+    label = QLabel(f"<b>{title}</b>")
+    layout.addWidget(label)
+    layout.addWidget(widget, 1)
+    return box
 
 
 def _sentence(text: str) -> str:
