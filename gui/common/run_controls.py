@@ -148,7 +148,8 @@ class RunControls(ControlBar):
         top.addWidget(self.progress, 1)
         self.time_label = QLabel(NO_TIME)
         # two short lines (the bar fits a 1280 px projector with room to spare at presenter
-        # type sizes), wide enough for the longest, and fixed: a changing text never relayouts the bar
+        # type sizes), wide enough for the longest, and fixed: a changing text never
+        # relayouts the bar
         self.time_label.setFixedWidth(
             self.time_label.fontMetrics().horizontalAdvance("elapsed 59:59 min") + 8)
         # room for a long progress text on one line (QProgressBar wraps a longer one, and a
