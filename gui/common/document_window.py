@@ -23,6 +23,9 @@ BANNER_STYLES = {
 }
 
 
+BANNER_POINTS = 11.0
+
+
 class DocumentWindow(QMainWindow):
     """A window editing one TOML document (an experiment or a comparison).
 
@@ -35,6 +38,7 @@ class DocumentWindow(QMainWindow):
     DOCUMENT = "experiment"
     SETTINGS_PREFIX = ""
     PANEL = "Experiment"  # the side panel's name (View ▸ … panel)
+    type_scale = 1.0  # the banner's type, times (presenter mode)
 
     def make_banner(self) -> QLabel:
         self.banner = QLabel("")
@@ -46,9 +50,17 @@ class DocumentWindow(QMainWindow):
 
     def show_banner(self, text: str, kind: str = "info") -> None:
         self.banner.setText(text)
-        self.banner.setStyleSheet(BANNER_STYLES[kind] + " padding: 6px; font-size: 11pt;")
+        self.banner.setStyleSheet(f"{BANNER_STYLES[kind]} padding: 6px; "
+                                  f"font-size: {BANNER_POINTS * self.type_scale:.1f}pt;")
         self.banner.setProperty("kind", kind)
         self.banner.show()
+
+    def set_type_scale(self, scale: float) -> None:
+        """The banner's type ``scale`` times its size (presenter mode); the rest of the
+        window's type follows its font."""
+        self.type_scale = scale
+        if self.banner.text():
+            self.show_banner(self.banner.text(), self.banner.property("kind"))
 
     def hide_banner(self) -> None:
         self.banner.setText("")

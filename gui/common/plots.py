@@ -197,7 +197,7 @@ SPECS: tuple[PlotSpec, ...] = (
              (Curve("h", "step size h", "#2ca02c", steps=True),), tip("h")),
     PlotSpec("lambda", "Stiffness: λmax", "λmax", "1/time", True,
              (Curve("lambda_max", "λmax", "#9467bd"),), tip("lambda_max")),
-    PlotSpec("hlam", "Stability: h·λmax", "h·λmax", "dimensionless", False,
+    PlotSpec("hlam", "Stability: h·λmax", "h·λmax", "", False,  # no unit: a plain number
              (Curve("h_lambda_max", "h·λmax", "#8c564b"),), tip("h_lambda_max")),
     PlotSpec("work", "Solver work (cumulative)", "count", "", True,
              (Curve("n_grad", "gradient evals", "#1f77b4", width=2.5),

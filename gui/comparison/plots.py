@@ -383,6 +383,8 @@ class ComparisonPlots(PlotGrid):
             grid.addWidget(self.plots[key], n // 3, n % 3)
         for i in range(3):
             grid.setColumnStretch(i, 1)
+        for i in range(2):  # the rows keep their shares when a plot was large (PlotZoom)
+            grid.setRowStretch(i, 1)
         self.plots["flow"] = FlowPlot(FLOW_SPEC)  # shown when the comparison has a reference
         self.plots["flow"].empty_note = "no distance yet: it is measured to each run's end"
         self.plots["flow"].hide()

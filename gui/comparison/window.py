@@ -38,6 +38,7 @@ from odeprop.core.presets import comparison_names, default_experiment, load_comp
 from odeprop.core.run import Problem
 from odeprop.core.snapshot import snapshots_to_csv
 
+from ..classroom.presenter import PresenterMode
 from ..common.document_window import DocumentWindow
 from ..common.exports import export_error
 from ..common.log_axis import compact
@@ -208,6 +209,7 @@ class ComparisonWindow(DocumentWindow):
         run_menu.addAction(self.controls.stop_action)
         view_menu = self._add_view_menu(bar, X_MODES)
         self._add_layout_actions(view_menu)  # the comparison panel, one plot large
+        self.presenter = PresenterMode(self, view_menu)  # F11
 
     # -- the comparison ----------------------------------------------------------------------
     def comparison(self) -> Comparison:

@@ -45,6 +45,7 @@ from odeprop.core.run import Problem
 from odeprop.core.worker import RunProcess
 
 from ..classroom.network_view import NetworkPanel, model_tabs
+from ..classroom.presenter import PresenterMode
 from ..common.config_panel import ConfigPanel
 from ..common.document_window import DocumentWindow
 from ..common.plots import X_MODES, PlotPanel
@@ -191,6 +192,7 @@ class MainWindow(LiveRun, RunRecovery, ExperimentFiles, RunExports, DocumentWind
         lens_action = self.lens_dock.toggleViewAction()
         lens_action.setShortcut(QKeySequence("Ctrl+L"))
         view_menu.addAction(lens_action)
+        self.presenter = PresenterMode(self, view_menu)  # F11
         help_menu = bar.addMenu("&Help")
         self._menu_action(help_menu, "&About odeprop", None, self.show_about)
         self._update_recent_menu()
