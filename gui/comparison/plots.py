@@ -369,7 +369,8 @@ class ComparisonPlots(PlotGrid):
         super().__init__(parent)
         self.columns: list[SnapshotColumns] = []
         self.work_field = "step"
-        self.metric = "accuracy"
+        #: "accuracy" or "rms" (not "metric": that name is QPaintDevice.metric, which Qt calls)
+        self.metric_kind = "accuracy"
         self.plots: dict[str, RunsPlot] = {s.key: RunsPlot(s) for s in COMPARISON_SPECS}
         self.key = RunKey()
         self.key.toggled.connect(self.set_run_visible)
@@ -455,7 +456,7 @@ class ComparisonPlots(PlotGrid):
 
     def set_metric(self, kind: str) -> None:
         """"accuracy" (%) or "rms" (RMS error) in the second plot, train solid, test dashed."""
-        self.metric = kind
+        self.metric_kind = kind
         plot = self.plots["metric"]
         plot.show_metric(kind == "accuracy")
         plot.refresh(self.columns, self.x_mode)
