@@ -62,55 +62,46 @@ class PlotRestyler:
         self.factor = factor
         self._undo: dict[int, tuple[object, object]] = {}  # id(item) → (item, what it had)
 
-    def _plot_items(self):
+    def _scene_items(self):
         for view in self.root.findChildren(QGraphicsView):
-            scene = view.scene()
-            if scene is None:
-                continue
-            for item in scene.items():
-                if isinstance(item, pg.PlotItem):
-                    yield item
+            if view.scene() is not None:
+                yield from view.scene().items()
 
     def apply(self) -> None:
-        """Restyle every plot item not restyled yet (and titles reset since)."""
+        """Restyle every plot item not restyled yet (and labels whose text was set since)."""
         tick = QFont()
         tick.setPointSizeF(BASE_POINTS * self.factor)
-        for plot in self._plot_items():
-            self._label(plot.titleLabel)
-            for axis in (plot.getAxis(name) for name in ("left", "bottom")):
-                if id(axis) in self._undo:
-                    continue
-                self._remember(axis, (dict(axis.labelStyle), axis.style["tickFont"]))
-                axis.labelStyle = {**axis.labelStyle, "font-size": _size(
-                    axis.labelStyle.get("font-size"), self.factor)}
-                axis.setTickFont(tick)
-                axis._updateLabel()
-            for curve in plot.listDataItems():
-                if not isinstance(curve, pg.PlotDataItem):
-                    continue  # bars (the network summary) keep their look
-                if id(curve) not in self._undo:
-                    self._remember(curve, curve.opts["pen"])
-                    pen = contrast_pen(curve.opts["pen"], self.factor)
-                    curve.setPen(pen)
-                    dots = getattr(curve, "dots", None)  # a short curve's dots (LivePlot)
-                    if dots is not None:
-                        self._remember(dots, (dots.opts["brush"], dots.opts["size"]))
-                        dots.setBrush(pg.mkBrush(pen.color()))
-                        dots.setSize(dots.opts["size"] * self.factor)
-        for legend in self._legends():
-            for _, label in legend.items:
-                self._label(label)
+        for item in list(self._scene_items()):
+            if isinstance(item, pg.LabelItem):  # titles, legend entries, footnotes
+                self._label(item)
+            elif isinstance(item, pg.TextItem) and id(item) not in self._undo:  # notes
+                self._remember(item, item.textItem.font())
+                item.setFont(scaled_font(item.textItem.font(), self.factor))
+            elif isinstance(item, pg.AxisItem) and id(item) not in self._undo:
+                self._remember(item, (dict(item.labelStyle), item.style["tickFont"]))
+                item.labelStyle = {**item.labelStyle, "font-size": _size(
+                    item.labelStyle.get("font-size"), self.factor)}
+                item.setTickFont(tick)
+                item._updateLabel()
+            elif isinstance(item, pg.PlotDataItem) and id(item) not in self._undo:
+                self._curve(item)
+
+    def _curve(self, curve: pg.PlotDataItem) -> None:
+        """A wider pen in the palette's colour, and the same for a short curve's dots."""
+        self._remember(curve, curve.opts["pen"])
+        pen = contrast_pen(curve.opts["pen"], self.factor)
+        curve.setPen(pen)
+        dots = getattr(curve, "dots", None)  # a short curve's dots (LivePlot)
+        if dots is not None:
+            self._remember(dots, (dots.opts["brush"], dots.opts["size"]))
+            dots.setBrush(pg.mkBrush(pen.color()))
+            dots.setSize(dots.opts["size"] * self.factor)
 
     def _label(self, label: pg.LabelItem) -> None:
         """``label`` in its first size times the factor (again, if its text was set since)."""
         wanted = _size(self._remember(label, label.opts.get("size")), self.factor)
         if label.opts.get("size") != wanted:
             label.setText(label.text, size=wanted)
-
-    def _legends(self):
-        for view in self.root.findChildren(QGraphicsView):
-            if view.scene() is not None:
-                yield from (i for i in view.scene().items() if isinstance(i, pg.LegendItem))
 
     def _remember(self, item, state):
         """What ``item`` had before it was first restyled (``state`` the first time)."""
@@ -129,6 +120,8 @@ class PlotRestyler:
                 elif isinstance(item, pg.ScatterPlotItem):
                     item.setBrush(state[0])
                     item.setSize(state[1])
+                elif isinstance(item, pg.TextItem):
+                    item.setFont(state)
                 elif isinstance(item, pg.LabelItem):
                     if state is None:
                         item.opts.pop("size", None)
