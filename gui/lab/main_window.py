@@ -110,7 +110,8 @@ class MainWindow(LiveRun, RunRecovery, ExperimentFiles, RunExports, DocumentWind
         self.data_view = DataView()
         self.network_view = NetworkPanel()  # a tab beside the data view, fed the same θ
         self.data_view.problem_changed.connect(self.network_view.set_problem)
-        self.plots = PlotPanel(model_tabs(self.data_view, self.network_view))
+        self.model_tabs = model_tabs(self.data_view, self.network_view)
+        self.plots = PlotPanel(self.model_tabs)
         self.make_banner()
         # The run controls span the window above the experiment panel and the plots (not
         # beside the panel): the window is as wide as the wider of the two, not their sum, and
@@ -192,6 +193,8 @@ class MainWindow(LiveRun, RunRecovery, ExperimentFiles, RunExports, DocumentWind
         lens_action = self.lens_dock.toggleViewAction()
         lens_action.setShortcut(QKeySequence("Ctrl+L"))
         view_menu.addAction(lens_action)
+        self._menu_action(view_menu, "Data ⇄ &Network view", "N", lambda: self.model_tabs
+                          .setCurrentIndex(1 - self.model_tabs.currentIndex()))
         self.presenter = PresenterMode(self, view_menu)  # F11
         help_menu = bar.addMenu("&Help")
         self._menu_action(help_menu, "&About odeprop", None, self.show_about)

@@ -53,3 +53,4 @@ def test_keys_make_the_plot_under_the_mouse_large_and_cycle(qtbot, window):
     press(qtbot, window, Qt.Key.Key_F)  # the same key restores
     assert zoom.large is None and cells_shown(window) == cells
     assert window.plots.zoom.maximise_action in window.menuBar().actions()[3].menu().actions()
+

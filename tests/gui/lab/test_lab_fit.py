@@ -6,6 +6,7 @@ import subprocess
 import sys
 
 import pytest
+from PySide6.QtCore import Qt
 from PySide6.QtGui import QImage
 
 PROJECTOR = (1280, 720)
@@ -38,6 +39,18 @@ def test_the_experiment_panel_collapses_with_f9(qtbot, window):
     qtbot.waitUntil(lambda: window.plots.width() > wide)
     window.panel_action.trigger()
     assert window.side_panel.isVisible()
+
+
+def test_n_switches_between_the_data_and_the_network_view(qtbot, window):
+    assert window.model_tabs.currentWidget() is window.data_view
+    window.activateWindow()
+    qtbot.waitUntil(window.isActiveWindow)
+    qtbot.keyClick(window.plots, Qt.Key.Key_N)
+    assert window.model_tabs.currentWidget() is window.network_view
+    window.activateWindow()
+    qtbot.waitUntil(window.isActiveWindow)
+    qtbot.keyClick(window.plots, Qt.Key.Key_N)
+    assert window.model_tabs.currentWidget() is window.data_view
 
 
 def _odeprop(*args, tmp_path):
