@@ -78,5 +78,6 @@ def test_a_bad_size_is_one_line_and_exit_2(tmp_path, bad):
     assert done.returncode == 2
     lines = [line for line in done.stderr.splitlines() if "--size" in line]
     assert len(lines) == 1 and lines[0].startswith("odeprop: "), done.stderr
+    assert "pixels" in lines[0]  # what the size must be, not an unknown option
     assert "Traceback" not in done.stderr
     assert not (tmp_path / "x.png").exists()
