@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from typing import Protocol
 
-from PySide6.QtCore import Qt, QTimer
+from PySide6.QtCore import QEvent, QObject, Qt, QTimer
 from PySide6.QtGui import QFont, QKeySequence
 from PySide6.QtWidgets import QLabel, QWidget
 
@@ -44,12 +44,14 @@ class Presentable(Protocol):
         """Type that the window draws itself (the banner's style sheet) ``scale`` times."""
 
 
-class PresenterMode:
-    """Turns presenter mode on and off for one window (see the module)."""
+class PresenterMode(QObject):
+    """Turns presenter mode on and off for one window (see the module). A window closed while
+    presenting leaves it first, so that it remembers its own size, not the screen's."""
 
     def __init__(self, window: Presentable, menu):
         """Presenter mode for ``window``, switched by View ▸ Presenter mode (F11) added to
         ``menu``."""
+        super().__init__(window)
         self.window = window
         self.active = False
         self._saved: dict = {}
@@ -59,8 +61,14 @@ class PresenterMode:
         self._timer.timeout.connect(self._restyle)
         self.action = window._menu_action(menu, "P&resenter mode", "F11", self.set_active)
         self.action.setCheckable(True)
+        window.installEventFilter(self)
         self.action.setToolTip("Full screen, large type and lines, a colour-blind-safe "
                                "palette, the editors hidden (F11 again: back as it was)")
+
+    def eventFilter(self, watched, event) -> bool:  # noqa: N802 (Qt naming)
+        if event.type() == QEvent.Type.Close and watched is self.window:
+            self.leave()
+        return False
 
     def toggle(self) -> None:
         self.leave() if self.active else self.enter()

@@ -104,3 +104,13 @@ def test_page_down_steps_through_the_plots_while_presenting(qtbot, presentable):
     assert zoom.large is zoom.cells()[1]
     presentable.presenter.set_active(False)
     assert [s.toString() for s in zoom.next_action.shortcuts()] == ["]"]
+
+
+def test_a_window_closed_while_presenting_remembers_its_own_size(qtbot, presentable):
+    presentable.resize(1280, 720)
+    qtbot.waitUntil(lambda: presentable.size().toTuple() == (1280, 720))
+    presentable.presenter.set_active(True)
+    presentable.persist = True
+    presentable.close()
+    assert not presentable.presenter.active
+    assert presentable.size().toTuple() == (1280, 720)
