@@ -19,7 +19,7 @@ from typing import Protocol
 
 from PySide6.QtCore import QEvent, QObject, Qt, QTimer
 from PySide6.QtGui import QFont, QKeySequence
-from PySide6.QtWidgets import QLabel, QWidget
+from PySide6.QtWidgets import QLabel, QTableView, QWidget
 
 from ..common.presentation import PlotRestyler, scaled_font
 
@@ -91,6 +91,7 @@ class PresenterMode(QObject):
             "controls": (win.controls.font(),
                          win.controls.testAttribute(Qt.WidgetAttribute.WA_SetFont)),
             "keys": {a: a.shortcuts() for a in (zoom.next_action, zoom.previous_action)},
+            "tables": {t: _section_sizes(t) for t in win.findChildren(QTableView)},
         }
         self.active = True
         win.side_panel.hide()
@@ -98,6 +99,9 @@ class PresenterMode(QObject):
         win.setFont(scaled_font(win.font(), SCALE))
         win.controls.setFont(scaled_font(self._saved["controls"][0], CONTROLS_SCALE))
         win.set_type_scale(SCALE)
+        for table in self._saved["tables"]:  # headings and cells in the larger type
+            table.resizeColumnsToContents()
+            table.resizeRowsToContents()
         for action, key in ((zoom.next_action, "PgDown"), (zoom.previous_action, "PgUp")):
             action.setShortcuts([*action.shortcuts(), QKeySequence(key)])
         self._restyler = PlotRestyler(win.plots, SCALE)
@@ -119,6 +123,8 @@ class PresenterMode(QObject):
         win.set_type_scale(1.0)
         _set_font(win.controls, *saved["controls"])
         _set_font(win, *saved["font"])
+        for table, sizes in saved["tables"].items():
+            _set_section_sizes(table, sizes)
         win.setWindowState(saved["state"])
         if not saved["state"] & (Qt.WindowState.WindowFullScreen
                                  | Qt.WindowState.WindowMaximized):
@@ -130,6 +136,20 @@ class PresenterMode(QObject):
     def _restyle(self) -> None:
         if self._restyler is not None:
             self._restyler.apply()
+
+
+def _section_sizes(table: QTableView) -> tuple[list[int], list[int]]:
+    """The widths of ``table``'s columns and the heights of its rows."""
+    columns, rows = table.horizontalHeader(), table.verticalHeader()
+    return ([columns.sectionSize(i) for i in range(columns.count())],
+            [rows.sectionSize(i) for i in range(rows.count())])
+
+
+def _set_section_sizes(table: QTableView, sizes: tuple[list[int], list[int]]) -> None:
+    for header, sections in zip((table.horizontalHeader(), table.verticalHeader()), sizes,
+                                strict=True):
+        for i, size in enumerate(sections[: header.count()]):
+            header.resizeSection(i, size)
 
 
 def _set_font(widget: QWidget, font: QFont, was_set: bool) -> None:
