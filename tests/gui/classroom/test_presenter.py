@@ -6,6 +6,7 @@ import pyqtgraph as pg
 import pytest
 from conftest import SHORT_BDF
 from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QTableView
 
 from odeprop.gui.classroom.presenter import CONTROLS_SCALE, SCALE
 from odeprop.gui.common.presentation import OKABE_ITO
@@ -29,6 +30,9 @@ def look(window):
         "panel": window.side_panel.isVisible(),
         "geometry": window.geometry(),
         "full screen": window.isFullScreen(),
+        "columns": [[t.horizontalHeader().sectionSize(i)
+                     for i in range(t.horizontalHeader().count())]
+                    for t in window.findChildren(QTableView)],
     }
 
 
@@ -78,6 +82,11 @@ def test_presenter_mode_scales_type_and_lines_and_comes_back_exactly(qtbot, pres
         assert new_width == pytest.approx(SCALE * max(width, 1.0))
         assert new_colour == OKABE_ITO.get(colour, colour)
     assert f"{11 * SCALE:.1f}pt" in win.banner.styleSheet()
+    for table in win.findChildren(QTableView):  # headings widened for the larger type
+        header = table.horizontalHeader()
+        for i in range(header.count()):
+            if not header.isSectionHidden(i):
+                assert header.sectionSize(i) >= header.sectionSizeHint(i), (table, i)
     press_f11(qtbot, win)
     assert not win.presenter.active and not win.presenter.action.isChecked()
     qtbot.waitUntil(lambda: not win.isFullScreen())
