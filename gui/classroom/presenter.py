@@ -51,8 +51,8 @@ class PresenterMode(QObject):
     def __init__(self, window: Presentable, menu):
         """Presenter mode for ``window``, switched by View ▸ Presenter mode (F11) added to
         ``menu``."""
-        super().__init__(window)
-        self.window = window
+        super().__init__(window)  # the window is its parent, never held here (a cycle kept a
+        # closed window's wrapper alive after Qt had deleted it)
         self.active = False
         self._saved: dict = {}
         self._restyler: PlotRestyler | None = None
@@ -64,6 +64,10 @@ class PresenterMode(QObject):
         window.installEventFilter(self)
         self.action.setToolTip("Full screen, large type and lines, a colour-blind-safe "
                                "palette, the editors hidden (F11 again: back as it was)")
+
+    @property
+    def window(self) -> Presentable:
+        return self.parent()
 
     def eventFilter(self, watched, event) -> bool:  # noqa: N802 (Qt naming)
         if event.type() == QEvent.Type.Close and watched is self.window:
