@@ -71,7 +71,7 @@ class PresenterMode(QObject):
 
     def eventFilter(self, watched, event) -> bool:  # noqa: N802 (Qt naming)
         if event.type() == QEvent.Type.Close and watched is self.window:
-            self.leave()
+            self.leave(closing=True)
         return False
 
     def toggle(self) -> None:
@@ -114,13 +114,17 @@ class PresenterMode(QObject):
         self.action.setChecked(True)
         win.showFullScreen()
 
-    def leave(self) -> None:
+    def leave(self, closing: bool = False) -> None:
+        """Back as the window was. ``closing``: only what the window remembers (its size,
+        state and panel) and its fonts; its plots go as they are (restyling them posts layout
+        work that a quitting application ran in its teardown, and crashed)."""
         if not self.active:
             return
-        win, saved = self.window, self._saved
+        win, saved, self._saved = self.window, self._saved, {}
         self.active = False
         self._timer.stop()
-        self._restyler.restore()
+        if not closing:
+            self._restyler.restore()
         self._restyler = None
         for action, keys in saved["keys"].items():
             action.setShortcuts(keys)
