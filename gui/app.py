@@ -1,4 +1,5 @@
-"""Start the lab: ``odeprop [CONFIG.toml]`` or ``odeprop --screenshot FILE [--run-for S]``.
+"""Start the lab: ``odeprop [CONFIG.toml] [--presenter] [--size WxH]`` or ``odeprop --screenshot
+FILE [--run-for S] [--size WxH] [--presenter]``.
 
 A CONFIG with ``[[runs]]`` is a comparison and opens the comparison workspace instead.
 
@@ -67,7 +68,29 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--replay-at", type=float, metavar="FRACTION",
                         help="with --screenshot: after --run-for (and the run's end), replay the "
                         "run to this fraction of it (0–1) for the picture")
+    parser.add_argument("--size", type=window_size, metavar="WxH",
+                        help="the window's size in pixels, e.g. 1280x720 (the picture's too)")
+    parser.add_argument("--presenter", action="store_true",
+                        help="open in presenter mode: full screen, large type, the editors "
+                             "hidden (F11 leaves it)")
     return parser
+
+
+#: The largest window --size takes (either side, pixels).
+MAX_SIDE = 8192
+
+
+def window_size(text: str) -> tuple[int, int]:
+    """``WxH`` (e.g. ``1280x720``) as (width, height); argparse's type for ``--size``."""
+    width, sep, height = text.strip().lower().partition("x")
+    if not (sep and width.isdigit() and height.isdigit()):
+        raise argparse.ArgumentTypeError(
+            f"expected WIDTHxHEIGHT in pixels, e.g. 1280x720 (got {text!r})")
+    size = int(width), int(height)
+    if not all(1 <= side <= MAX_SIDE for side in size):
+        raise argparse.ArgumentTypeError(f"each side must be 1 to {MAX_SIDE} pixels (got "
+                                         f"{text!r})")
+    return size
 
 
 def app_icon():
@@ -199,6 +222,19 @@ def main(argv: list[str] | None = None) -> int:
     window.show()
     if lesson is not None:
         window.start_lesson(lesson, args.lesson_step - 1)
+    if args.presenter:
+        window.presenter.set_active(True)
+    if args.size is not None:
+        smallest = window.minimumSizeHint()
+        if args.size[0] < smallest.width() or args.size[1] < smallest.height():
+            print(f"odeprop: --size: this window needs at least {smallest.width()}x"
+                  f"{smallest.height()} pixels (got {args.size[0]}x{args.size[1]})",
+                  file=sys.stderr)
+            window.close()
+            return 2
+        if window.isFullScreen():  # presenter mode in a window of exactly this size
+            window.showNormal()
+        window.resize(*args.size)
     status = {"code": 0}
     if shot:
         waited = {"s": args.run_for}

@@ -23,17 +23,22 @@ BANNER_STYLES = {
 }
 
 
+BANNER_POINTS = 11.0
+
+
 class DocumentWindow(QMainWindow):
     """A window editing one TOML document (an experiment or a comparison).
 
     Subclasses set ``DOCUMENT`` (the word in dialog titles), ``SETTINGS_PREFIX`` (where their
     geometry lives in QSettings), and provide ``open_document(path)``, ``save_document(path)``,
-    ``current_path``, ``settings``, ``plots`` and ``controls`` (for the x axis) and ``_redraw``
-    (called every :data:`REDRAW_MS`).
+    ``current_path``, ``settings``, ``plots`` and ``controls`` (for the x axis), ``_redraw``
+    (called every :data:`REDRAW_MS`) and ``side_panel`` (the editors, which F9 hides).
     """
 
     DOCUMENT = "experiment"
     SETTINGS_PREFIX = ""
+    PANEL = "Experiment"  # the side panel's name (View ▸ … panel)
+    type_scale = 1.0  # the banner's type, times (presenter mode)
 
     def make_banner(self) -> QLabel:
         self.banner = QLabel("")
@@ -45,9 +50,17 @@ class DocumentWindow(QMainWindow):
 
     def show_banner(self, text: str, kind: str = "info") -> None:
         self.banner.setText(text)
-        self.banner.setStyleSheet(BANNER_STYLES[kind] + " padding: 6px; font-size: 11pt;")
+        self.banner.setStyleSheet(f"{BANNER_STYLES[kind]} padding: 6px; "
+                                  f"font-size: {BANNER_POINTS * self.type_scale:.1f}pt;")
         self.banner.setProperty("kind", kind)
         self.banner.show()
+
+    def set_type_scale(self, scale: float) -> None:
+        """The banner's type ``scale`` times its size (presenter mode); the rest of the
+        window's type follows its font."""
+        self.type_scale = scale
+        if self.banner.text():
+            self.show_banner(self.banner.text(), self.banner.property("kind"))
 
     def hide_banner(self) -> None:
         self.banner.setText("")
@@ -155,6 +168,19 @@ class DocumentWindow(QMainWindow):
                                      "right-click menu switches it alone)")
         view_menu.addSeparator()
         return view_menu
+
+    def _add_layout_actions(self, view_menu) -> None:
+        """View ▸ the editing panel on or off (F9), and one plot large (F, ], [): what makes
+        the window fit a small screen. ``self.side_panel`` is the panel, ``self.PANEL`` its
+        name."""
+        self.panel_action = self._menu_action(view_menu, f"{self.PANEL} &panel", "F9",
+                                              lambda on: self.side_panel.setVisible(on))
+        self.panel_action.setCheckable(True)
+        self.panel_action.setChecked(True)
+        view_menu.addSeparator()
+        for action in self.plots.zoom.actions:
+            view_menu.addAction(action)
+        view_menu.addSeparator()
 
     def set_x_mode(self, mode: str) -> None:
         self.plots.set_x_mode(mode)

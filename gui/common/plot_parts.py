@@ -7,7 +7,8 @@
 - :class:`BottomLegend` sits in its own row under the x axis, never over the data.
 - :class:`PlotNote` is a line of text centred in the plot ("not reported by this method").
 - :class:`PlotGrid` is what the lab's and the comparison's panels of plots share: the x-axis
-  switch (:data:`X_MODES`) and redrawing the plots with new data a few per timer tick.
+  switch (:data:`X_MODES`), redrawing the plots with new data a few per timer tick, and one
+  plot large (:class:`~odeprop.gui.common.plot_zoom.PlotZoom`).
 """
 
 from __future__ import annotations
@@ -19,9 +20,11 @@ import time
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QSize, Qt
 from PySide6.QtGui import QFont, QFontMetrics
 from PySide6.QtWidgets import QGraphicsWidget, QWidget
+
+from .plot_zoom import PlotZoom
 
 #: x-axis modes: key → (menu label, axis label, units)
 X_MODES: dict[str, tuple[str, str, str]] = {
@@ -373,6 +376,15 @@ class FittedTitle:
             self.widget.getPlotItem().setTitle(shown, size=self.size)
 
 
+def plot_minimum(widget: pg.PlotWidget) -> QSize:
+    """What a plot widget needs to show its plot whole: its title, axes, legend and colour
+    bar (pyqtgraph's own hint is a thumbnail, and a grid cell squeezed below this clipped the
+    decision surface's colour bar under the next plot at 1280×720)."""
+    hint = widget.getPlotItem().effectiveSizeHint(Qt.SizeHint.MinimumSize)
+    frame = 2 * widget.frameWidth()
+    return QSize(math.ceil(hint.width()) + frame, math.ceil(hint.height()) + frame)
+
+
 class PlotGrid(QWidget):
     """A panel of live plots (``self.plots``, key → plot with ``refresh(columns, x_field)``)
     drawn from ``self.columns`` against ``self.x_mode``; plots with undrawn data wait in
@@ -387,6 +399,12 @@ class PlotGrid(QWidget):
         self._stale: dict[str, None] = {}  # plots with undrawn data, in the order they went stale
         self.x_mode = "t"
         self.log_x = False
+        self.zoom: PlotZoom | None = None  # one plot large (:meth:`enable_zoom`)
+
+    def enable_zoom(self, grid) -> PlotZoom:
+        """Any cell of ``grid`` (the panel's grid of plots, laid out) can be made large."""
+        self.zoom = PlotZoom(self, grid)
+        return self.zoom
 
     def _mark_stale(self) -> None:
         """Every plot has new data to draw."""

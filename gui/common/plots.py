@@ -28,6 +28,7 @@ from .plot_parts import (
     SteadyViewBox,
     nice_log_range,
     nice_x_range,
+    plot_minimum,
     x_extent,
 )
 from .tooltips import tip
@@ -194,9 +195,9 @@ SPECS: tuple[PlotSpec, ...] = (
              missing="not measured (no test data): {}", y_limits=ACCURACY_LIMITS),
     PlotSpec("h", "Step size h", "h", "time units", True,
              (Curve("h", "step size h", "#2ca02c", steps=True),), tip("h")),
-    PlotSpec("lambda", "Stiffness: λmax of the Hessian", "λmax", "1/time", True,
+    PlotSpec("lambda", "Stiffness: λmax", "λmax", "1/time", True,
              (Curve("lambda_max", "λmax", "#9467bd"),), tip("lambda_max")),
-    PlotSpec("hlam", "Stability: h·λmax", "h·λmax", "dimensionless", False,
+    PlotSpec("hlam", "Stability: h·λmax", "h·λmax", "", False,  # no unit: a plain number
              (Curve("h_lambda_max", "h·λmax", "#8c564b"),), tip("h_lambda_max")),
     PlotSpec("work", "Solver work (cumulative)", "count", "", True,
              (Curve("n_grad", "gradient evals", "#1f77b4", width=2.5),
@@ -224,6 +225,9 @@ IMPLICIT_NOTE = "no bound: implicit method (A-stable / A(α)-stable)"
 class LivePlot(pg.PlotWidget):
     """One titled plot with labelled axes, a legend below it (two entries or more) and its
     curves; log plots use :class:`LogAxis`, and the range grows in steps (SteadyViewBox)."""
+
+    def minimumSizeHint(self):  # noqa: N802 (Qt naming)
+        return plot_minimum(self)
 
     def __init__(self, spec: PlotSpec, parent=None):
         self.view = SteadyViewBox(log_y=spec.log_y)
@@ -470,6 +474,7 @@ class PlotPanel(PlotGrid):
         for i in range(3):
             grid.setColumnStretch(i, 1)
             grid.setRowStretch(i, 1)
+        self.enable_zoom(grid)
         self.set_x_mode("t")
 
     # -- data ------------------------------------------------------------------------------

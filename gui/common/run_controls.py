@@ -25,6 +25,8 @@ from PySide6.QtWidgets import (
 from .plots import X_MODES
 from .tooltips import tip
 
+NO_TIME = "elapsed —\nleft —"
+
 
 def format_seconds(seconds: float | None) -> str:
     if seconds is None or not math.isfinite(seconds):
@@ -144,11 +146,12 @@ class RunControls(ControlBar):
         self.progress.setToolTip("Progress toward t_end or the stop target, whichever is "
                                  "nearer.")
         top.addWidget(self.progress, 1)
-        self.time_label = QLabel("elapsed — · left —")
-        # wide enough for the longest text, and fixed: a changing text never relayouts the bar
+        self.time_label = QLabel(NO_TIME)
+        # two short lines (the bar fits a 1280 px projector with room to spare at presenter
+        # type sizes), wide enough for the longest, and fixed: a changing text never
+        # relayouts the bar
         self.time_label.setFixedWidth(
-            self.time_label.fontMetrics().horizontalAdvance("elapsed 59:59 min · left "
-                                                            "59:59 min") + 8)
+            self.time_label.fontMetrics().horizontalAdvance("elapsed 59:59 min") + 8)
         # room for a long progress text on one line (QProgressBar wraps a longer one, and a
         # 22 px bar shows neither line whole)
         self.progress.setMinimumWidth(self.progress.fontMetrics().horizontalAdvance(
@@ -184,7 +187,7 @@ class RunControls(ControlBar):
         if fraction is None:
             self.progress.setValue(0)
             self.progress.setFormat(text)
-            self.time_label.setText("elapsed — · left —")
+            self.time_label.setText(NO_TIME)
             return
         fraction = min(max(fraction, 0.0), 1.0)
         self.progress.setValue(int(fraction * 1000))
@@ -193,5 +196,5 @@ class RunControls(ControlBar):
                      and self.state in ("running", "starting", "paused") else None)
         if self.state == "ended":
             remaining = 0.0
-        self.time_label.setText(f"elapsed {format_seconds(elapsed)} · "
+        self.time_label.setText(f"elapsed {format_seconds(elapsed)}\n"
                                 f"left {format_seconds(remaining)}")

@@ -369,7 +369,8 @@ class ComparisonPlots(PlotGrid):
         super().__init__(parent)
         self.columns: list[SnapshotColumns] = []
         self.work_field = "step"
-        self.metric = "accuracy"
+        #: "accuracy" or "rms" (not "metric": that name is QPaintDevice.metric, which Qt calls)
+        self.metric_kind = "accuracy"
         self.plots: dict[str, RunsPlot] = {s.key: RunsPlot(s) for s in COMPARISON_SPECS}
         self.key = RunKey()
         self.key.toggled.connect(self.set_run_visible)
@@ -383,11 +384,14 @@ class ComparisonPlots(PlotGrid):
             grid.addWidget(self.plots[key], n // 3, n % 3)
         for i in range(3):
             grid.setColumnStretch(i, 1)
+        for i in range(2):  # the rows keep their shares when a plot was large (PlotZoom)
+            grid.setRowStretch(i, 1)
         self.plots["flow"] = FlowPlot(FLOW_SPEC)  # shown when the comparison has a reference
         self.plots["flow"].empty_note = "no distance yet: it is measured to each run's end"
         self.plots["flow"].hide()
         grid.addWidget(self.plots["flow"], 2, 0, 1, 3)
         layout.addLayout(grid, 1)
+        self.enable_zoom(grid)
         self.set_x_mode("t")
 
     # -- data ------------------------------------------------------------------------------
@@ -452,7 +456,7 @@ class ComparisonPlots(PlotGrid):
 
     def set_metric(self, kind: str) -> None:
         """"accuracy" (%) or "rms" (RMS error) in the second plot, train solid, test dashed."""
-        self.metric = kind
+        self.metric_kind = kind
         plot = self.plots["metric"]
         plot.show_metric(kind == "accuracy")
         plot.refresh(self.columns, self.x_mode)

@@ -38,6 +38,7 @@ from odeprop.core.presets import comparison_names, default_experiment, load_comp
 from odeprop.core.run import Problem
 from odeprop.core.snapshot import snapshots_to_csv
 
+from ..classroom.presenter import PresenterMode
 from ..common.document_window import DocumentWindow
 from ..common.exports import export_error
 from ..common.log_axis import compact
@@ -97,6 +98,7 @@ class ComparisonWindow(DocumentWindow):
 
     DOCUMENT = "comparison"
     SETTINGS_PREFIX = "comparison/"
+    PANEL = "Comparison"
 
     comparison_ended = Signal()  # every run is done (after the window has shown it)
 
@@ -124,7 +126,7 @@ class ComparisonWindow(DocumentWindow):
         self.tabs = QTabWidget()
         self.tabs.addTab(self.runs_editor, "Runs")
         self.tabs.addTab(self.shared, "Shared settings")
-        dock = QDockWidget("Comparison", self)
+        self.side_panel = dock = QDockWidget("Comparison", self)  # View ▸ Comparison panel
         dock.setObjectName("comparison_dock")
         dock.setWidget(self.tabs)
         dock.setFeatures(QDockWidget.DockWidgetFeature.DockWidgetMovable
@@ -215,7 +217,9 @@ class ComparisonWindow(DocumentWindow):
         run_menu = bar.addMenu("&Run")
         run_menu.addAction(self.controls.start_action)
         run_menu.addAction(self.controls.stop_action)
-        self._add_view_menu(bar, X_MODES)
+        view_menu = self._add_view_menu(bar, X_MODES)
+        self._add_layout_actions(view_menu)  # the comparison panel, one plot large
+        self.presenter = PresenterMode(self, view_menu)  # F11
         help_menu = bar.addMenu("&Help")
         self._menu_action(help_menu, "&Lessons…", "F1", lambda: self._in_lab(
             self.open_lessons, "Lessons open in the lab: start odeprop, then Help ▸ Lessons."))

@@ -23,7 +23,7 @@ from odeprop.core import views
 from odeprop.core.run import Problem
 
 from ..common.model_colours import CLASS_COLORS, REFRESH_SECONDS, binary_map, class_map
-from ..common.plot_parts import BottomLegend
+from ..common.plot_parts import BottomLegend, plot_minimum
 
 pg.setConfigOptions(antialias=False, background="w", foreground="#202020")
 
@@ -88,6 +88,9 @@ class DataView(pg.PlotWidget):
     """The model over its data; ``mode`` is "surface", "curve", "confusion" or "empty"."""
 
     problem_changed = Signal(object)  # the Problem now shown (at θ0), or None
+
+    def minimumSizeHint(self):  # noqa: N802 (Qt naming)
+        return plot_minimum(self)
 
     def __init__(self, parent=None):
         super().__init__(parent)

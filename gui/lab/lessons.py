@@ -61,6 +61,15 @@ class LessonActions:
         if self.lesson_driver is not None:
             self.lesson_driver.leave()
 
+    def set_type_scale(self, scale: float) -> None:
+        """Presenter mode: the lesson's text grows with the rest of the window's type (on top
+        of the size chosen with Ctrl+= / Ctrl+-), and shrinks back with it."""
+        before = getattr(self, "type_scale", 1.0)
+        super().set_type_scale(scale)
+        if self.lesson_driver is not None:
+            panel = self.lesson_driver.panel
+            panel.set_scale(panel.scale * scale / before)
+
     # -- sharing -------------------------------------------------------------------------------
     def shared_text(self) -> str:
         """The lesson's current step (a lesson of one step) while a lesson is open, else the

@@ -29,8 +29,10 @@ from PySide6.QtGui import QKeySequence
 from PySide6.QtWidgets import (
     QDockWidget,
     QLabel,
+    QMainWindow,
     QMessageBox,
     QSizePolicy,
+    QSplitter,
     QVBoxLayout,
     QWidget,
 )
@@ -43,6 +45,7 @@ from odeprop.core.run import Problem
 from odeprop.core.worker import RunProcess
 
 from ..classroom.network_view import NetworkPanel, model_tabs
+from ..classroom.presenter import PresenterMode
 from ..common.config_panel import ConfigPanel
 from ..common.document_window import DocumentWindow
 from ..common.marker import TimeMarker
@@ -107,18 +110,22 @@ class MainWindow(LessonActions, LabReplay, LiveRun, RunRecovery, ExperimentFiles
             self.setWindowIcon(icon)
 
         self.config_panel = ConfigPanel(schedule=True)
-        dock = QDockWidget("Experiment", self)
-        dock.setObjectName("experiment_dock")
-        dock.setWidget(self.config_panel)
-        dock.setFeatures(QDockWidget.DockWidgetFeature.DockWidgetMovable
-                         | QDockWidget.DockWidgetFeature.DockWidgetFloatable)
-        self.addDockWidget(Qt.DockWidgetArea.LeftDockWidgetArea, dock)
         self.controls = RunControls()
         self.data_view = DataView()
         self.network_view = NetworkPanel()  # a tab beside the data view, fed the same θ
         self.data_view.problem_changed.connect(self.network_view.set_problem)
-        self.plots = PlotPanel(model_tabs(self.data_view, self.network_view))
+        self.model_tabs = model_tabs(self.data_view, self.network_view)
+        self.plots = PlotPanel(self.model_tabs)
         self.make_banner()
+        # The run controls span the window above the experiment panel and the plots (not
+        # beside the panel): the window is as wide as the wider of the two, not their sum, and
+        # fits a 1280 px projector. The panel collapses: drag the splitter, or F9.
+        self.side_panel = _titled("Experiment", self.config_panel)  # View ▸ Experiment panel
+        self.splitter = QSplitter(Qt.Orientation.Horizontal)
+        self.splitter.addWidget(self.side_panel)
+        self.splitter.addWidget(self.plots)
+        self.splitter.setStretchFactor(1, 1)
+        self.splitter.setCollapsible(1, False)
         central = QWidget()
         layout = QVBoxLayout(central)
         layout.setContentsMargins(4, 0, 4, 4)
@@ -129,7 +136,7 @@ class MainWindow(LessonActions, LabReplay, LiveRun, RunRecovery, ExperimentFiles
         self.recovery_bar.discard_requested.connect(self.discard_recording)
         layout.addWidget(self.recovery_bar)
         layout.addWidget(self.banner)
-        layout.addWidget(self.plots, 1)
+        layout.addWidget(self.splitter, 1)
         self.setCentralWidget(central)
         self.status_label = QLabel(READY)
         # a new text never resizes anything: no relayout of the window while a run streams
@@ -137,11 +144,7 @@ class MainWindow(LessonActions, LabReplay, LiveRun, RunRecovery, ExperimentFiles
                                         QSizePolicy.Policy.Preferred)
         self.statusBar().addWidget(self.status_label, 1)
         self.lens = StiffnessLens()  # opened from View ▸ Stiffness lens; runs then measure spectra
-        self.lens_dock = QDockWidget("Stiffness lens", self)
-        self.lens_dock.setObjectName("stiffness_lens_dock")
-        self.lens_dock.setWidget(self.lens)
-        self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, self.lens_dock)
-        self.lens_dock.hide()
+        self.lens_dock = FloatingLens(self, self.lens)
         self.time_marker = TimeMarker([p.getPlotItem() for p in self.plots.plots.values()])
         self._build_replay()  # the pace box, the replay bar; the lens's moments
         self.lens.message.connect(self.status_label.setText)
@@ -192,10 +195,13 @@ class MainWindow(LessonActions, LabReplay, LiveRun, RunRecovery, ExperimentFiles
             run_menu.addAction(action)
         bar.addMenu(comparisons_menu(self))  # the teaching comparisons, each in its window
         view_menu = self._add_view_menu(bar, X_MODES)
-        view_menu.addSeparator()
+        self._add_layout_actions(view_menu)  # the experiment panel, one plot large
         lens_action = self.lens_dock.toggleViewAction()
         lens_action.setShortcut(QKeySequence("Ctrl+L"))
         view_menu.addAction(lens_action)
+        self._menu_action(view_menu, "Data ⇄ &Network view", "N", lambda: self.model_tabs
+                          .setCurrentIndex(1 - self.model_tabs.currentIndex()))
+        self.presenter = PresenterMode(self, view_menu)  # F11
         help_menu = bar.addMenu("&Help")
         self._menu_action(help_menu, "&Lessons…", "F1", self.open_lessons)
         self._menu_action(help_menu, "&About odeprop", None, self.show_about)
@@ -408,7 +414,51 @@ class MainWindow(LessonActions, LabReplay, LiveRun, RunRecovery, ExperimentFiles
             self.session.dispose()  # a clean close: the record is not offered again
         if self.persist:
             self.save_settings()
+        self.lens_dock.hide()  # a window of its own: it goes with the lab, while the plots live
         super().closeEvent(event)
+
+
+class FloatingLens(QDockWidget):
+    """The stiffness lens in a window of its own above the lab (hidden until asked for).
+
+    Floating, never docked: docked beside the plots it made the lab 1,689 px wide at least,
+    wider than a projector. Floating, it keeps the plots their whole width, moves where the
+    class does not need to see (or to a second screen), and its slider still moves the time
+    marker in the plots behind it. No dock area takes it back."""
+
+    def __init__(self, window: QMainWindow, lens: QWidget):
+        super().__init__("Stiffness lens", window)
+        self.setObjectName("stiffness_lens_dock")
+        self.setWidget(lens)
+        self.setAllowedAreas(Qt.DockWidgetArea.NoDockWidgetArea)
+        self.setFeatures(QDockWidget.DockWidgetFeature.DockWidgetClosable
+                         | QDockWidget.DockWidgetFeature.DockWidgetMovable)
+        window.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, self)
+        self.setFloating(True)
+        self.resize(460, 640)
+        self.hide()
+        self.visibilityChanged.connect(self._float_again)
+
+    def _float_again(self, shown: bool) -> None:
+        """A lens that a remembered window state docked floats again, over the window's
+        right side."""
+        if shown and not self.isFloating():
+            self.setFloating(True)
+            frame = self.parentWidget().frameGeometry()
+            self.move(max(frame.left(), frame.right() - self.width() - 24), frame.top() + 80)
+
+
+def _titled(title: str, widget: QWidget) -> QWidget:
+    """``widget`` under a bold one-line title (what the panel's dock title said)."""
+    box = QWidget()
+    box.setObjectName("experiment_panel")
+    layout = QVBoxLayout(box)
+    layout.setContentsMargins(0, 0, 0, 0)
+    layout.setSpacing(2)
+    label = QLabel(f"<b>{title}</b>")
+    layout.addWidget(label)
+    layout.addWidget(widget, 1)
+    return box
 
 
 def _sentence(text: str) -> str:

@@ -1,5 +1,6 @@
-"""The desktop app's rooms import one way: common/ below everything, the lens, the classroom
-and the comparison workspace on common/ alone, the lab above them, app.py on top. (AST only:
+"""The desktop app's rooms import one way: common/ below everything, the lens and the classroom
+on common/ alone, the comparison workspace on them and the classroom (presenter mode), the
+lab above them, app.py on top. (AST only:
 no module is imported, so a circle is caught before it could fail at import.)"""
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ ALLOWED = {
     "common": set(),
     "lens": {"common"},
     "classroom": {"common"},
-    "comparison": {"common"},
+    "comparison": {"common", "classroom"},  # presenter mode
     "sweeps": {"common"},
     "lab": {"common", "lens", "classroom", "comparison", "sweeps"},
     "app": {"common", "lab", "comparison"},

@@ -170,6 +170,21 @@ def test_the_large_plot_takes_most_of_the_grid_until_the_lesson_ends(qtbot, wind
     assert not plots["lambda"].isHidden()
 
 
+def test_presenter_mode_enlarges_the_lesson_s_text_and_gives_it_back(qtbot, window):
+    window.start_lesson("01-euler", 0, run=False)
+    panel = window.lesson_driver.panel
+    panel.set_scale(1.25)  # the teacher's own choice (Ctrl+=)
+    points = panel.text.font().pointSizeF()
+    window.presenter.set_active(True)
+    assert panel.scale == pytest.approx(1.25 * 1.6)
+    assert panel.text.font().pointSizeF() == pytest.approx(points * 1.6)
+    assert panel.isVisible()  # the editors hide, the lesson stays
+    window.presenter.set_active(False)
+    assert panel.scale == pytest.approx(1.25)
+    assert panel.text.font().pointSizeF() == pytest.approx(points)
+    window.leave_lesson()
+
+
 def test_the_panel_s_text_follows_its_scale(qtbot, window):
     window.start_lesson("02-stiffness", 0, run=False)
     panel = window.lesson_driver.panel

@@ -417,7 +417,7 @@ def test_a_failing_run_says_why_and_the_others_go_on(qtbot, settings):
     assert win.runs_editor.status_text(0).startswith("failed: ")
     assert "diverged" in win.runs_editor.status_text(0)
     assert win.table.values("status") == ["failed", "stopped"]
-    assert win.plots.metric == "rms" and win.plots.plots["metric"].title == "RMS error"
+    assert win.plots.metric_kind == "rms" and win.plots.plots["metric"].title == "RMS error"
     assert win.banner.property("kind") == "info" and "1 failed" in win.banner.text()
 
 
