@@ -386,6 +386,7 @@ class ComparisonPlots(PlotGrid):
             grid.setColumnStretch(i, 1)
         for i in range(2):  # the rows keep their shares when a plot was large (PlotZoom)
             grid.setRowStretch(i, 1)
+        self._cells = grid  # the flow's row gets its share while it is shown (_show_flow)
         self.plots["flow"] = FlowPlot(FLOW_SPEC)  # shown when the comparison has a reference
         self.plots["flow"].empty_note = "no distance yet: it is measured to each run's end"
         self.plots["flow"].hide()
@@ -499,6 +500,7 @@ class ComparisonPlots(PlotGrid):
         """The distance-from-the-flow plot, with its 10 % line, when there is a reference."""
         flow = self.plots["flow"]
         flow.setVisible(comparison.reference is not None)
+        self._cells.setRowStretch(2, 1 if comparison.reference is not None else 0)  # a third
         if comparison.reference is not None:
             flow.set_title(f"Distance from the flow ({comparison.reference.label})")
             flow.set_reference_lines([(FOLLOWS, "#444444", f"{FOLLOWS:.0%}")],

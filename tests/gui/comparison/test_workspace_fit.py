@@ -37,3 +37,20 @@ def test_a_double_click_makes_a_comparison_plot_large_and_back(qtbot, workspace)
     qtbot.mouseDClick(plot.viewport(), Qt.MouseButton.LeftButton, pos=QPoint(40, 40))
     assert zoom.large is None and all(p.isVisible() for p in others)
     qtbot.waitUntil(lambda: plot.size() == small)
+
+
+def test_the_flow_plot_takes_a_row_s_share_and_no_row_when_hidden(qtbot, workspace):
+    """With a reference flow the distance plot is a third row as tall as the others (it took
+    three quarters of the height and left the six plots as slivers); without one, its empty row
+    leaves no gap."""
+    from odeprop.core.presets import load_comparison
+
+    workspace.resize(1600, 900)
+    plots = workspace.plots.plots
+    workspace.set_comparison(load_comparison("race-sine"))  # has a reference flow
+    qtbot.waitUntil(lambda: plots["flow"].isVisible())
+    qtbot.waitUntil(lambda: abs(plots["flow"].height() - plots["loss"].height()) <= 4)
+    with_flow = plots["loss"].height()
+    workspace.set_comparison(load_comparison("edge-of-stability"))  # has none
+    qtbot.waitUntil(lambda: not plots["flow"].isVisible())
+    qtbot.waitUntil(lambda: plots["loss"].height() > 1.3 * with_flow)
