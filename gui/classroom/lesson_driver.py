@@ -52,6 +52,7 @@ class LessonDriver(QObject):
         """Open ``lesson`` at step ``index`` (the user's experiment is kept to come back to)."""
         if self.lesson is None:
             self._saved = (_experiment_or_none(self.lab), _view_state(self.lab))
+            _show_side_panel(self.lab, False)  # the lesson's panel takes its place: 1280 px fit
         self.lesson = lesson
         self.go(index, run)
 
@@ -85,10 +86,9 @@ class LessonDriver(QObject):
             return
         self._stop_host()
         self.panel.show_outcome("")
+        if hasattr(self.host, "set_pace"):  # before Start: a run keeps the pace it began with
+            self.host.set_pace(self.lesson.steps[self.index].run.paced_seconds)
         self.host.start()
-        plan = self.lesson.steps[self.index].run
-        if plan.paced_seconds is not None and hasattr(self.host, "set_pace"):
-            self.host.set_pace(plan.paced_seconds)
 
     def leave(self) -> None:
         """Close the lesson: its comparison window goes, the lab gets the user's experiment
@@ -284,12 +284,26 @@ def _experiment_or_none(lab):
 def _view_state(window) -> dict:
     tabs = model_tabs_of(window)
     lens = getattr(window, "lens_dock", None)
+    pace = getattr(window, "pace_box", None)
+    panel = getattr(window, "side_panel", None)
     return {"x_mode": window.plots.x_mode, "log_x": window.plots.log_x,
             "lens": lens is not None and lens.isVisible(),
-            "tab": tabs.currentIndex() if tabs is not None else None}
+            "tab": tabs.currentIndex() if tabs is not None else None,
+            "pace": pace.seconds if pace is not None else None,
+            "panel": panel is not None and not panel.isHidden()}
+
+
+def _show_side_panel(window, on: bool) -> None:
+    """The window's editors shown or hidden, as View ▸ … panel (F9) would."""
+    if getattr(window, "side_panel", None) is not None:
+        window.side_panel.setVisible(on)
+        window.panel_action.setChecked(on)
 
 
 def _restore_view_state(window, state: dict) -> None:
+    _show_side_panel(window, state["panel"])
+    if hasattr(window, "set_pace"):
+        window.set_pace(state["pace"])
     window.set_x_mode(state["x_mode"])
     window.set_log_x(state["log_x"])
     lens = getattr(window, "lens_dock", None)

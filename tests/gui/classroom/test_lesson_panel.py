@@ -7,6 +7,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import time
 
 import pytest
 from PySide6.QtCore import QMimeData, QPoint, QPointF, Qt, QUrl
@@ -119,12 +120,15 @@ def test_a_step_s_pace_and_replay_point_reach_the_lab(qtbot, window):
     step = lesson.steps[0]
     paced = replace(step, run=replace(step.run, paced_seconds=2.0, replay_to=0.25))
     window.start_lesson(replace(lesson, steps=(paced, *lesson.steps[1:])), 0, run=False)
+    started = time.monotonic()
     with qtbot.waitSignal(window.run_ended, timeout=60_000):
         qtbot.keyClick(window, Qt.Key.Key_Return, Qt.KeyboardModifier.ControlModifier)
+    assert time.monotonic() - started >= 0.8 * 2.0  # the run itself was paced, not only the box
     assert window.pace_box.seconds == 2.0
     qtbot.waitUntil(lambda: window.replay is not None
                     and abs(window.timeline.fraction - 0.25) < 0.02, timeout=5_000)
     window.leave_lesson()
+    assert window.pace_box.seconds is None  # the user's own pace (full speed) is back
 
 
 def test_a_comparison_step_runs_in_the_lesson_s_comparison_window(qtbot, window):
@@ -161,13 +165,15 @@ def test_leaving_restores_the_experiment_and_view_and_closes_the_lesson_s_window
 def test_the_large_plot_takes_most_of_the_grid_until_the_lesson_ends(qtbot, window):
     window.resize(1280, 720)
     window.start_lesson("01-euler", 2, run=False)  # loss large, h and h·λmax beside it
+    assert window.side_panel.isHidden()  # the editors make room for the lesson: 1280 px fit
+    qtbot.waitUntil(lambda: window.minimumSizeHint().width() <= 1280)
     plots = window.plots.plots
     qtbot.waitUntil(lambda: plots["loss"].width() > 1.5 * plots["h"].width())
     assert plots["h"].width() == plots["hlam"].width() and plots["lambda"].isHidden()
     assert plots["loss"].height() > 2 * plots["h"].height()
     window.leave_lesson()
     qtbot.waitUntil(lambda: abs(plots["loss"].width() - plots["h"].width()) <= 2)
-    assert not plots["lambda"].isHidden()
+    assert not plots["lambda"].isHidden() and not window.side_panel.isHidden()
 
 
 def test_presenter_mode_enlarges_the_lesson_s_text_and_gives_it_back(qtbot, window):
