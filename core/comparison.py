@@ -118,8 +118,9 @@ class RunSpec:
 
 
 @dataclass(frozen=True)
-class Comparison(TomlDocument):
-    """Runs that share data, network, initial weights, stop conditions and probes."""
+class SharedProblem(TomlDocument):
+    """What every run of a comparison or a sweep shares: the data, the network (and so θ0),
+    the stop conditions, the probes and the targets of the summary."""
 
     name: str = "Comparison"
     description: str = ""
@@ -128,6 +129,12 @@ class Comparison(TomlDocument):
     stop: StopConfig = field(default_factory=StopConfig)
     probe: ProbeConfig = field(default_factory=ProbeConfig)
     targets: tuple[Target, ...] = ()
+
+
+@dataclass(frozen=True)
+class Comparison(SharedProblem):
+    """Runs that share data, network, initial weights, stop conditions and probes."""
+
     runs: tuple[RunSpec, ...] = ()
     seeds: tuple[int, ...] | None = None  # initial-weight seeds every run repeats over
     n_seeds: int | None = None  # or this many, from network.init_seed on

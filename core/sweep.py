@@ -34,9 +34,9 @@ from __future__ import annotations
 import itertools
 import json
 import math
-from dataclasses import asdict, dataclass, field, fields, replace
+from dataclasses import asdict, dataclass, fields, replace
 
-from .comparison import RunSpec, Target
+from .comparison import RunSpec, SharedProblem
 from .config import (
     DatasetConfig,
     Experiment,
@@ -44,7 +44,6 @@ from .config import (
     ProbeConfig,
     SolverConfig,
     StopConfig,
-    TomlDocument,
     _build,
     _check,
     _drop_none,
@@ -117,16 +116,10 @@ class Cell:
 
 
 @dataclass(frozen=True)
-class Sweep(TomlDocument):
+class Sweep(SharedProblem):
     """Methods × axes × repeats on one base problem; see the module docstring."""
 
     name: str = "Sweep"
-    description: str = ""
-    dataset: DatasetConfig = field(default_factory=DatasetConfig)
-    network: NetworkConfig = field(default_factory=NetworkConfig)
-    stop: StopConfig = field(default_factory=StopConfig)
-    probe: ProbeConfig = field(default_factory=ProbeConfig)
-    targets: tuple[Target, ...] = ()
     methods: tuple[RunSpec, ...] = ()
     axes: tuple[Axis, ...] = ()
     zip: tuple[tuple[str, ...], ...] = ()

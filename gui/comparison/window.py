@@ -274,28 +274,29 @@ class ComparisonWindow(DocumentWindow):
                          "info")
         return True
 
-    def _edited(self) -> None:
+    def _checked_comparison(self) -> Comparison | None:
+        """The edited comparison, named in the title; None (and why, beside Start) if a value
+        is wrong."""
         try:
             comparison = self.comparison()
         except ValueError as exc:
             self.controls.set_blocker(str(exc))
-            return
+            return None
         self.controls.set_blocker("")
         self.setWindowTitle(f"odeprop comparison — {comparison.name}")
-        if self.state == "idle":
+        return comparison
+
+    def _edited(self) -> None:
+        if self._checked_comparison() is not None and self.state == "idle":
             self._preview_timer.start()
 
     def _preview(self) -> None:
         """Before a start: the plots' legends and the table's rows for the edited runs."""
         if self.state != "idle":
             return
-        try:
-            comparison = self.comparison()
-        except ValueError as exc:
-            self.controls.set_blocker(str(exc))
+        comparison = self._checked_comparison()
+        if comparison is None:
             return
-        self.controls.set_blocker("")
-        self.setWindowTitle(f"odeprop comparison — {comparison.name}")
         self._show_comparison(comparison, metric_kind(comparison))
         self.controls.counts.setText(f"{len(comparison.runs)} runs from one θ0 · press Start")
 
