@@ -11,6 +11,7 @@ import csv
 import importlib
 import importlib.util
 import json
+import os
 import signal
 import sys
 import tempfile
@@ -151,6 +152,10 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("\nodeprop: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # `odeprop run | head`: the reader left; nothing more to say
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())  # the interpreter's last flush finds no pipe
+        return 141
     finally:
         if previous is not None:
             signal.signal(signal.SIGTERM, previous)
@@ -199,14 +204,15 @@ def _run(args) -> int:
         why = write_error.strerror or write_error
         raise CliError(f"--out {out}: cannot write the results ({why})")
     stream.progress.done()
-    print(_summary(experiment, report))
-    if out is not None:
+    if out is not None:  # the files first: a reader of stdout that leaves loses none of them
         try:
             summary = {"experiment": experiment.to_dict(), "report": report.to_dict()}
             write_text_atomic(out / "summary.json", json.dumps(summary, indent=2))
             write_text_atomic(out / "experiment.toml", experiment.to_toml())
         except OSError as exc:
             write_error = write_error or exc
+    print(_summary(experiment, report))
+    if out is not None:
         if write_error is not None:
             raise CliError(f"--out {out}: could not write the results "
                            f"({write_error.strerror or write_error})")

@@ -77,3 +77,19 @@ def test_sigterm_during_compare_leaves_no_temporary_folder_and_writes_the_table(
     assert sorted(p.name for p in out.iterdir()) == [
         "comparison.toml", "run-1-a.csv", "run-2-b.csv", "summary.csv", "summary.md"]
     assert list(records.iterdir()) == []  # the records' temporary folder went
+
+
+def test_a_reader_that_leaves_early_gets_no_traceback_and_the_files_are_written(tmp_path):
+    """`odeprop run --out DIR | head -1`: the pipe closes before the summary is printed. No
+    traceback, exit 141 (as a shell's SIGPIPE), and every result file written all the same."""
+    out = tmp_path / "out"
+    env = dict(os.environ, PYTHONUNBUFFERED="1")
+    process = subprocess.Popen([sys.executable, "-m", "odeprop.core.cli", "run", "--preset",
+                                "default", "--quiet", "--out", str(out)], env=env,
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    process.stdout.close()  # the reader is gone before the first line
+    _, err = process.communicate(timeout=120)
+    assert b"Traceback" not in err, err.decode()
+    assert process.returncode == 141
+    assert sorted(p.name for p in out.iterdir()) == ["experiment.toml", "snapshots.csv",
+                                                     "summary.json"]
