@@ -97,8 +97,9 @@ class ReferenceFlow:
                f"choose one of {', '.join(REFERENCE_METHODS)}, got {self.method!r}")
         for name in ("rtol", "atol"):
             value = getattr(self, name)
-            _check(isinstance(value, int | float) and 0 < value < 1, f"reference.{name}",
-                   f"must be a number between 0 and 1 (tight, e.g. 1e-9), got {value!r}")
+            _check(isinstance(value, int | float) and 0 < value <= 1e-4, f"reference.{name}",
+                   f"a reference must be tight: a number above 0 and at most 1e-4 (e.g. "
+                   f"1e-9), got {value!r}")
 
     @property
     def label(self) -> str:

@@ -45,8 +45,12 @@ class ReferenceSolution:
     """θ_ref(t) of the flow from ``theta0``, for t asked for in increasing order."""
 
     def __init__(self, objective: Objective, theta0: np.ndarray, spec: ReferenceFlow,
-                 t_end: float):
+                 t_end: float, max_steps: int | None = None):
+        """``max_steps``: give up (:class:`ReferenceFailed`) past this many steps, for callers
+        that measure thousands of runs and would rather leave a distance empty than wait."""
         self.flow = GradientFlow(objective)  # its own counts: the run's stay the run's
+        self.max_steps = max_steps
+        self.steps = 0
         self.theta0 = np.array(theta0, dtype=float)
         options = {"rtol": spec.rtol, "atol": spec.atol}
         if spec.method in _IMPLICIT:
@@ -68,8 +72,12 @@ class ReferenceSolution:
             if solver.status != "running":
                 raise ReferenceFailed(f"the reference ended at t = {solver.t:.6g} before "
                                       f"t = {t:.6g}")
+            if self.max_steps is not None and self.steps >= self.max_steps:
+                raise ReferenceFailed(f"the reference took {self.steps} steps and reached only "
+                                      f"t = {solver.t:.6g} of {t:.6g}")
             with np.errstate(all="ignore"):
                 message = solver.step()
+            self.steps += 1
             if solver.status == "failed" or not np.all(np.isfinite(solver.y)):
                 raise ReferenceFailed(f"the reference failed at t = {solver.t:.6g}: "
                                       f"{message or 'a value became infinite'}")
@@ -251,14 +259,15 @@ def race_run(experiment, problem) -> RaceRun:
     return RaceRun(run.last, run.clock.cpu, run.theta, run.stepper)
 
 
-def distances_from_flow(problem, ends, spec: ReferenceFlow | None = None) -> list:
+def distances_from_flow(problem, ends, spec: ReferenceFlow | None = None,
+                        max_steps: int | None = None) -> list:
     """The relative distance of each ``(t, θ)`` in ``ends`` from one tight solution of the flow
     from ``problem``'s θ0 (integrated once, to the largest t, visited in increasing t): a float,
     or the reason it could not be measured. A race's runs stop at their target, so this is the
     distance both at the target and at the end."""
     solution = ReferenceSolution(Objective(problem.net, problem.dataset.X_train,
                                            problem.T_train), problem.theta0,
-                                 spec or RACE_REFERENCE, max(t for t, _ in ends))
+                                 spec or RACE_REFERENCE, max(t for t, _ in ends), max_steps)
     out: list = [None] * len(ends)
     for i in sorted(range(len(ends)), key=lambda i: ends[i][0]):
         t, theta = ends[i]

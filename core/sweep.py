@@ -36,7 +36,7 @@ import json
 import math
 from dataclasses import asdict, dataclass, fields, replace
 
-from .comparison import RunSpec, SharedProblem
+from .comparison import ReferenceFlow, RunSpec, SharedProblem
 from .config import (
     DatasetConfig,
     Experiment,
@@ -57,7 +57,6 @@ AXIS_SECTIONS = {"dataset": DatasetConfig, "network": NetworkConfig, "solver": S
                  "stop": StopConfig, "probe": ProbeConfig}
 #: Axes that only pick a different draw of the same problem: the summary pools over them.
 SEED_AXES = ("dataset.seed", "network.init_seed")
-REFERENCE_METHODS = ("RK45", "DOP853", "Radau", "BDF")
 
 
 @dataclass(frozen=True)
@@ -86,23 +85,6 @@ class Axis:
     @property
     def key(self) -> str:
         return self.name.partition(".")[2]
-
-
-@dataclass(frozen=True)
-class ReferenceFlow:
-    """The tight integration the "distance from the flow" column measures against."""
-
-    method: str = "RK45"
-    rtol: float = 1e-8
-    atol: float = 1e-10
-
-    def __post_init__(self):
-        _check(self.method in REFERENCE_METHODS, "reference.method",
-               f"choose one of {', '.join(REFERENCE_METHODS)}, got {self.method!r}")
-        _check(1e-13 <= self.rtol <= 1e-4, "reference.rtol",
-               f"a reference must be tight: between 1e-13 and 1e-4, got {self.rtol!r}")
-        _check(0 < self.atol <= 1e-4, "reference.atol",
-               f"a reference must be tight: above 0 and at most 1e-4, got {self.atol!r}")
 
 
 @dataclass(frozen=True)

@@ -12,11 +12,11 @@ import math
 import time
 
 import numpy as np
-from scipy.integrate import BDF, DOP853, RK45, Radau
 
-from .flow import GradientFlow, Objective
+from .comparison import ReferenceFlow
+from .fidelity import distances_from_flow
 from .run import Run
-from .sweep import Cell, ReferenceFlow, Sweep, axis_value_text
+from .sweep import Cell, Sweep, axis_value_text
 
 #: Final weights are kept in the table (for clustering) up to this many parameters.
 THETA_KEPT = 10_000
@@ -115,28 +115,12 @@ def _run(sweep: Sweep, cell: Cell, row: dict) -> None:
         row["theta"] = theta.tolist()
 
 
-_REFERENCE_CLASSES = {"RK45": RK45, "DOP853": DOP853, "Radau": Radau, "BDF": BDF}
-
-
 def flow_distance(run: Run, theta: np.ndarray, t: float, reference: ReferenceFlow):
-    """‖θ − θ_ref(t)‖ / ‖θ_ref(t)‖: how far a run ended from the exact gradient flow at its own
-    end time, the flow integrated tightly from the same θ0 by a scipy class stepped here.
-
-    A stand-in until the engine has a shared reference-flow module; None if the reference does
-    not get there within :data:`REFERENCE_MAX_STEPS` steps."""
+    """‖θ − θ_ref(t)‖ / ‖θ_ref(t)‖ at the run's end (:func:`~odeprop.core.fidelity.
+    distances_from_flow`, the comparisons' reference); None if the reference fails or does not
+    get there within :data:`REFERENCE_MAX_STEPS` steps."""
     if not (t > 0 and math.isfinite(t)):
         return None
-    problem = run.problem
-    flow = GradientFlow(Objective(problem.net, problem.dataset.X_train, problem.T_train))
-    options = {"jac": flow.jac} if reference.method in ("Radau", "BDF") else {}
-    solver = _REFERENCE_CLASSES[reference.method](
-        flow.rhs, 0.0, problem.theta0.copy(), t, rtol=reference.rtol, atol=reference.atol,
-        **options)
-    for _ in range(REFERENCE_MAX_STEPS):
-        if solver.status != "running":
-            break
-        solver.step()
-    if solver.status != "finished":
-        return None
-    exact = solver.y
-    return float(np.linalg.norm(theta - exact) / max(np.linalg.norm(exact), 1e-300))
+    distance = distances_from_flow(run.problem, [(t, theta)], reference,
+                                   max_steps=REFERENCE_MAX_STEPS)[0]
+    return distance if isinstance(distance, float) else None

@@ -188,7 +188,8 @@ def test_bad_repeats_are_refused_naming_the_field(change, message):
     ("n_seeds = 1.5", "n_seeds: must be an integer, got 1.5"),
     ('reference = "RK45"', r"reference: must be a table \(\[reference\]\)"),
     ('reference = { method = "euler" }', "reference.method: choose one of Radau, BDF, LSODA"),
-    ("reference = { rtol = 0 }", "reference.rtol: must be a number between 0 and 1"),
+    ("reference = { rtol = 0 }", "reference.rtol: a reference must be tight: a number above 0"),
+    ("reference = { atol = 1e-2 }", "reference.atol: a reference must be tight: a number above 0"),
     ('reference = { order = 5 }', "reference.order: unknown key in"),
 ])
 def test_bad_repeat_settings_in_toml_name_the_field(toml, message):

@@ -721,5 +721,5 @@ def test_the_shared_editor_edits_seeds_repeats_and_the_reference(cmp_window):
     assert cmp_window.shared.errors[-1].startswith("seeds: 'x' is not a whole number")
     editors.seeds.setText("4")
     editors.rtol.setText("2")
-    assert cmp_window.shared.errors[-1].startswith("reference.rtol: must be a number between")
+    assert cmp_window.shared.errors[-1].startswith("reference.rtol: a reference must be tight")
     assert editors.rtol.property("invalid") and not editors.seeds.property("invalid")
