@@ -101,6 +101,7 @@ class SolverSection(ConfigSection):
         self.atol.set_value(s.atol)
         self.first_step.set_value(s.first_step)
         self.max_step.set_value(s.max_step)
+        self.max_order.setMaximum(s.info.max_order or 12)  # the value's own: kept whole
         self.max_order.setValue(s.max_order or 0)
         self._fill_jacobian(s.method, s.jacobian)
         if self.schedule is not None:
