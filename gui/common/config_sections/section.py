@@ -72,6 +72,7 @@ class ConfigSection(QGroupBox):
         self.labels: dict[str, QLabel] = {}
         #: the message under a field while it is invalid (hidden otherwise)
         self.messages: dict[str, QLabel] = {}
+        self._tips: dict[str, str] = {}  # field → its glossary key
         self._updating = False
 
     # -- building the form -------------------------------------------------------------------
@@ -98,6 +99,7 @@ class ConfigSection(QGroupBox):
         self.fields[name] = widget
         self.labels[name] = text
         self.messages[name] = message
+        self._tips[name] = key
         for signal in ("textEdited", "valueChanged", "currentIndexChanged", "changed"):
             if hasattr(widget, signal):
                 getattr(widget, signal).connect(self.edited)
@@ -183,7 +185,7 @@ class ConfigSection(QGroupBox):
             widget, label = self.fields[name], self.labels[name]
             widget.setEnabled(reason is None)
             label.setEnabled(reason is None)
-            text = reason or tip(name.split(".")[1])
+            text = reason or tip(self._tips[name])
             widget.setProperty("tip", text)
             widget.setToolTip(text)
             label.setToolTip(text)

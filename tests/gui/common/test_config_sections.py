@@ -151,6 +151,16 @@ def test_a_loaded_maximum_order_is_kept_whatever_the_method_before(qtbot):
     assert panel.max_order.value() == 8 and panel.experiment() == exp
 
 
+def test_the_csv_field_keeps_its_explanation_once_the_csv_kind_is_chosen(qtbot):
+    """The CSV field's tooltip explains what file it wants, greyed or not (it was blank once
+    the 'csv' kind was chosen)."""
+    panel = ConfigPanel()
+    qtbot.addWidget(panel)
+    panel.kind.setCurrentText("csv")
+    for shown in (panel.fields["dataset.csv_path"], panel.labels["dataset.csv_path"]):
+        assert "Read your own data" in shown.toolTip()
+
+
 @pytest.mark.parametrize("value", STOPS, ids=("every-limit", "t_end-only"))
 def test_the_stop_section_reads_back_what_it_shows(qtbot, value):
     section = StopSection()
