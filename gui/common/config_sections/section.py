@@ -123,6 +123,11 @@ class ConfigSection(QGroupBox):
     def fill(self, value) -> None:
         raise NotImplementedError
 
+    def show_numbers(self, value, names) -> None:
+        """Show ``value``'s fields ``names`` in this section's number fields of those names."""
+        for name in names:
+            getattr(self, name).set_value(getattr(value, name))
+
     def read(self) -> tuple[object | None, list[str]]:
         """The value the widgets describe (None when a field is bad) and every bad field's
         message, its dotted name first."""

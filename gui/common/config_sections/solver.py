@@ -97,20 +97,14 @@ class SolverSection(ConfigSection):
     def fill(self, s: SolverConfig) -> None:
         self.family.setCurrentIndex(self.family.findData(s.info.family))
         self._fill_methods(s.info.family, s.method)
-        self.rtol.set_value(s.rtol)
-        self.atol.set_value(s.atol)
-        self.first_step.set_value(s.first_step)
-        self.max_step.set_value(s.max_step)
+        self.show_numbers(s, ("rtol", "atol", "first_step", "max_step", "learning_rate",
+                              "momentum", "beta1", "beta2"))
         self.max_order.setMaximum(s.info.max_order or 12)  # the value's own: kept whole
         self.max_order.setValue(s.max_order or 0)
         self._fill_jacobian(s.method, s.jacobian)
         if self.schedule is not None:
             self.schedule.set_phases(s.schedule)
             self.schedule.set_method(s.method)
-        self.learning_rate.set_value(s.learning_rate)
-        self.momentum.set_value(s.momentum)
-        self.beta1.set_value(s.beta1)
-        self.beta2.set_value(s.beta2)
 
     def build(self, reader: FieldReader) -> SolverConfig | None:
         base, info = self.base, self.info()

@@ -7,6 +7,9 @@ from odeprop.core.config import StopConfig
 from ..config_widgets import NumberEdit
 from .section import ConfigSection, FieldReader
 
+#: the optional targets and limits: each a number field of the same name, empty for none
+LIMITS = ("target_loss", "target_accuracy", "target_rms", "max_wall_time", "max_steps")
+
 
 class StopSection(ConfigSection):
     """Edits a :class:`~odeprop.core.config.StopConfig`."""
@@ -28,23 +31,12 @@ class StopSection(ConfigSection):
         self.add("stop.max_steps", "Max steps", self.max_steps, "max_steps")
 
     def fill(self, st: StopConfig) -> None:
-        self.t_end.set_value(st.t_end)
-        self.target_loss.set_value(st.target_loss)
-        self.target_accuracy.set_value(st.target_accuracy)
-        self.target_rms.set_value(st.target_rms)
-        self.max_wall_time.set_value(st.max_wall_time)
-        self.max_steps.set_value(st.max_steps)
+        self.show_numbers(st, ("t_end", *LIMITS))
 
     def build(self, reader: FieldReader) -> StopConfig | None:
-        number = reader.number
-        return reader.build(
-            self.base,
-            t_end=number("stop.t_end", self.t_end, reader.MISSING),  # empty: "give a value"
-            target_loss=number("stop.target_loss", self.target_loss),
-            target_accuracy=number("stop.target_accuracy", self.target_accuracy),
-            target_rms=number("stop.target_rms", self.target_rms),
-            max_wall_time=number("stop.max_wall_time", self.max_wall_time),
-            max_steps=number("stop.max_steps", self.max_steps))
+        t_end = reader.number("stop.t_end", self.t_end, reader.MISSING)  # empty: "give a value"
+        limits = {name: reader.number(f"stop.{name}", getattr(self, name)) for name in LIMITS}
+        return reader.build(self.base, t_end=t_end, **limits)
 
     def follow_loss(self, loss: str) -> None:
         """Grey the RMS-error target unless the network's ``loss`` is squared error."""
