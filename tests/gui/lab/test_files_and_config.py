@@ -67,9 +67,9 @@ def test_a_large_csv_is_checked_in_the_background_and_blocks_start(qtbot, window
                                                                      monkeypatch):
     """A file too large to read at once when chosen is read by the window's build: what is
     wrong with it stands under the field and beside Start."""
-    from odeprop.gui.common import config_panel
+    from odeprop.gui.common.config_sections import dataset
 
-    monkeypatch.setattr(config_panel, "PICK_CHECK_BYTES", 10)
+    monkeypatch.setattr(dataset, "PICK_CHECK_BYTES", 10)
     path = tmp_path / "data.csv"
     path.write_text("a,b,label\n1,2,x\n3,4,y\n5,6,x\n7,8,y\n9,1,x\n2,oops,y\n")
     panel = window.config_panel
