@@ -170,8 +170,11 @@ class LessonDriver(QObject):
 # -- the view ------------------------------------------------------------------------------------
 def apply_view(window, view: StepView) -> None:
     """Show what a step names in ``window``: its plots (none named: all), the large one, the
-    lens, the data or network tab, the x axis and log x."""
-    reset_view(window)
+    lens, the data or network tab, the x axis and log x. A step that names plots keeps them
+    shown in presenter mode too (none set aside for a short screen)."""
+    arranged = bool(view.plots or view.large)
+    reset_view(window, fit=not arranged)
+    window.plots.arranged = arranged
     plots = window.plots.plots
     for key, plot in plots.items():
         if view.plots and key not in view.plots:
@@ -192,8 +195,11 @@ def apply_view(window, view: StepView) -> None:
     window.set_log_x(view.log_x)
 
 
-def reset_view(window) -> None:
-    """Every plot shown (the flow plot as its window decides), the grids as they were."""
+def reset_view(window, fit: bool = True) -> None:
+    """Every plot shown (the flow plot as its window decides), the grids as they were; with
+    ``fit``, as presenter mode fits them to the screen (:meth:`PlotGrid.fit_rows`)."""
+    window.plots.arranged = False
+    window.plots.zoom.tuck([])  # in its own places before the grid's original is read
     for key, plot in window.plots.plots.items():
         if key != "flow":
             plot.show()
@@ -202,6 +208,8 @@ def reset_view(window) -> None:
         for widget, place in places.items():
             grid.addWidget(widget, *place)
         _set_stretch(grid, rows, cols)
+    if fit:
+        window.plots.fit_rows()
 
 
 def _grids(window) -> list[QGridLayout]:

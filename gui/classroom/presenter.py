@@ -108,6 +108,7 @@ class PresenterMode(QObject):
             table.resizeRowsToContents()
         for action, key in ((zoom.next_action, "PgDown"), (zoom.previous_action, "PgUp")):
             action.setShortcuts([*action.shortcuts(), QKeySequence(key)])
+        win.plots.set_presenting(True)
         self._restyler = PlotRestyler(win.plots, SCALE)
         self._restyle()
         self._timer.start()
@@ -129,6 +130,7 @@ class PresenterMode(QObject):
         for action, keys in saved["keys"].items():
             action.setShortcuts(keys)
         win.set_type_scale(1.0)
+        win.plots.set_presenting(False)
         _set_font(win.controls, *saved["controls"])
         _set_font(win, *saved["font"])
         for table, sizes in saved["tables"].items():

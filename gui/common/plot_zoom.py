@@ -30,6 +30,8 @@ class PlotZoom(QObject):
         self._place: tuple[int, int, int, int] | None = None  # where it sat in the grid
         self._hidden: list[QWidget] = []  # the cells it hid, shown again on restore
         self._chosen: QWidget | None = None  # the cell last double-clicked or maximised
+        self.tucked: list[QWidget] = []  # cells set aside (:meth:`tuck`)
+        self._stretches: tuple[list[int], list[int]] | None = None  # the grid's, untucked
         self.maximise_action = self._action(owner, "&Maximise plot (again: all plots)", "F",
                                             lambda: self.toggle(self._target()))
         self.next_action = self._action(owner, "&Next plot large", "]", lambda: self.cycle(1))
@@ -83,7 +85,7 @@ class PlotZoom(QObject):
     def _shown(self) -> list[QWidget]:
         """The cells the grid shows (or would, with none large), in order."""
         return [c for c in self.cells() if c is self.large or c in self._hidden
-                or (self.large is None and not c.isHidden())]
+                or c in self.tucked or (self.large is None and not c.isHidden())]
 
     def eventFilter(self, watched, event) -> bool:  # noqa: N802 (Qt naming)
         if event.type() == QEvent.Type.MouseButtonDblClick:
@@ -114,6 +116,7 @@ class PlotZoom(QObject):
         self._hidden = [c for c in self.cells() if c is not cell and not c.isHidden()]
         for other in self._hidden:
             other.hide()
+        cell.show()  # a tucked cell too
         self.grid.removeWidget(cell)
         self.grid.addWidget(cell, 0, 0, max(1, self.grid.rowCount()),
                             max(1, self.grid.columnCount()))
@@ -129,6 +132,7 @@ class PlotZoom(QObject):
         self.grid.addWidget(cell, *self._place)
         for other in self._hidden:
             other.show()
+        cell.setVisible(cell not in self.tucked)
         self.large, self._place, self._hidden = None, None, []
         self.changed.emit(None)
 
@@ -142,3 +146,41 @@ class PlotZoom(QObject):
             self.maximise(shown[0] if step > 0 else shown[-1])
         else:
             self.maximise(shown[(shown.index(self.large) + step) % len(shown)])
+
+    # -- fewer cells, larger -----------------------------------------------------------------
+    def tuck(self, cells: list[QWidget]) -> None:
+        """``cells`` step aside (hidden; their rows and columns give their room to the others)
+        and the rest of the grid grows; ] and [ still show them large. An empty list: every
+        cell back."""
+        cells = [c for c in cells if c in self._cells]
+        if cells == self.tucked:
+            return
+        large = self.large
+        self.restore()
+        grid = self.grid
+        if self._stretches is not None:  # the grid's own stretches, then tuck anew
+            for index, stretch in enumerate(self._stretches[0]):
+                grid.setRowStretch(index, stretch)
+            for index, stretch in enumerate(self._stretches[1]):
+                grid.setColumnStretch(index, stretch)
+            self._stretches = None
+        for cell in self.tucked:
+            cell.show()
+        self.tucked = cells
+        if cells:
+            self._stretches = ([grid.rowStretch(r) for r in range(grid.rowCount())],
+                               [grid.columnStretch(c) for c in range(grid.columnCount())])
+            for cell in cells:
+                cell.hide()
+            used_rows, used_columns = set(), set()
+            for cell in self._cells:
+                if not cell.isHidden():
+                    row, column, rows, columns = grid.getItemPosition(grid.indexOf(cell))
+                    used_rows.update(range(row, row + rows))
+                    used_columns.update(range(column, column + columns))
+            for row in set(range(grid.rowCount())) - used_rows:
+                grid.setRowStretch(row, 0)
+            for column in set(range(grid.columnCount())) - used_columns:
+                grid.setColumnStretch(column, 0)
+        if large is not None:
+            self.maximise(large)

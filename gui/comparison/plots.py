@@ -12,14 +12,13 @@ from __future__ import annotations
 
 import html
 import math
-import re
 import time
 from dataclasses import replace
 
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QSize, Qt, Signal
-from PySide6.QtGui import QFontMetrics, QIcon, QPainter, QPixmap
+from PySide6.QtGui import QIcon, QPainter, QPixmap
 from PySide6.QtWidgets import QGridLayout, QToolButton, QVBoxLayout, QWidget
 
 from odeprop.core.fidelity import FOLLOWS
@@ -53,7 +52,6 @@ WORK_FIELDS: dict[str, tuple[str, str]] = {
 }
 RUN_COLUMNS = (*COLUMNS, "n_hess")  # COLUMNS has n_hvp
 TRAIN_TEST_NOTE = "solid: train, dashed: test"
-FOOTNOTE_SCALE = 1.0  # the footnote's 9 pt against the widget font's width (rough is enough)
 
 _BY_KEY = {spec.key: spec for spec in SPECS}
 _WORK = _BY_KEY["work"]
@@ -163,39 +161,21 @@ class RunsPlot(LivePlot):
             item.drawn_key = None  # dots and range are redone at the next refresh
 
     def _rebuild_legend(self) -> None:
-        """No entries (see the class note); the footnote: line styles, runs without data or
-        at zero so far (a log axis cannot show 0), what the reference lines are."""
+        """No entries (see the class note); the footnote: why there is no bound, line
+        styles, runs without data or at zero so far (a log axis cannot show 0), what the
+        reference lines are."""
         self.legend.legend.clear()
         missing = [i for i, state in self._states.items() if state == "missing"]
         zero = [i for i, state in self._states.items() if state == "zero"]
-        notes = [TRAIN_TEST_NOTE] if len(self.fields) > 1 and self.dashed_drawn else []
+        notes = [self.fixed_note]
+        if len(self.fields) > 1 and self.dashed_drawn:
+            notes.append(TRAIN_TEST_NOTE)
         if missing and len(missing) < len(self.runs):
             notes.append(self.spec.missing.format(run_numbers(missing)))
         if zero:
             notes.append(f"0 so far: {run_numbers(zero)}")
         notes += [text for _, text in self._line_legend]
-        self._notes = notes
-        self._footnote_width = None
-        self._lay_out_footnote()
-
-    def _lay_out_footnote(self) -> None:
-        """The notes on one line when they fit the plot's width, else one line each."""
-        width = self.width() - 16
-        if width == getattr(self, "_footnote_width", None):
-            return
-        self._footnote_width = width
-        notes = getattr(self, "_notes", [])
-        one_line = " · ".join(notes)
-        shown = re.sub(r"<[^>]+>", "", one_line)  # the reference lines' values are coloured
-        fits = QFontMetrics(self.font()).horizontalAdvance(shown) * FOOTNOTE_SCALE < width
-        text = one_line if fits else "<br>".join(notes)
-        if text != self.legend.footnote_text:
-            self.legend.set_footnote(text or None)
-
-    def resizeEvent(self, event) -> None:  # noqa: N802 (Qt naming)
-        super().resizeEvent(event)
-        if "legend" in self.__dict__:  # pyqtgraph resizes before LivePlot has built it
-            self._lay_out_footnote()
+        self.legend.set_footnote(notes)
 
     def set_reference_lines(self, lines, note: str = "") -> None:
         """Dashed horizontal lines, each (value, colour, label); ``note`` (e.g. "dashed: 2/η of

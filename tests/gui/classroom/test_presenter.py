@@ -6,6 +6,7 @@ import pyqtgraph as pg
 import pytest
 from conftest import SHORT_BDF
 from PySide6.QtCore import Qt
+from PySide6.QtGui import QFontMetrics
 from PySide6.QtWidgets import QTableView
 
 from odeprop.gui.classroom.presenter import CONTROLS_SCALE, SCALE
@@ -123,3 +124,59 @@ def test_a_window_closed_while_presenting_remembers_its_own_size(qtbot, presenta
     presentable.close()
     assert not presentable.presenter.active
     assert presentable.size().toTuple() == (1280, 720)
+
+
+def present_at(qtbot, win, size):
+    """Presenter mode in a window of exactly ``size`` (as `odeprop --presenter --size` does)."""
+    win.presenter.set_active(True)
+    win.showNormal()
+    win.resize(*size)
+    qtbot.waitUntil(lambda: win.size().toTuple() == size)
+    qtbot.wait(50)  # the grid's layout settles
+
+
+def data_rect(cell):
+    """The on-screen size of a cell's data area (its plot's view box), in pixels."""
+    plot = cell if hasattr(cell, "getPlotItem") else cell.currentWidget()  # the data tabs
+    return plot.getPlotItem().getViewBox().sceneBoundingRect()
+
+
+@pytest.fixture
+def default_lab(qtbot, window):
+    """The lab after a run of the default experiment (what `odeprop --presenter` shows)."""
+    from odeprop.core.presets import default_experiment
+
+    window.set_experiment(default_experiment())
+    with qtbot.waitSignal(window.run_ended, timeout=60_000):
+        assert window.start()
+    return window
+
+
+def test_presenting_at_1280x720_shows_fewer_plots_each_legible(qtbot, default_lab):
+    win = default_lab
+    present_at(qtbot, win, (1280, 720))
+    zoom = win.plots.zoom
+    shown = [c for c in zoom.cells() if c.isVisible()]
+    assert win.plots.plots["work"] not in shown and win.plots.plots["order"] not in shown
+    for cell in shown:  # three rows left the surface 25 px of data
+        assert data_rect(cell).height() >= 100, cell
+    view = win.data_view.getPlotItem().getViewBox()
+    (x0, x1), (y0, y1) = view.viewRange()
+    assert x1 - x0 < 25 and y1 - y0 < 10  # the moons span about ±2.5 (before: ±100)
+    bar = win.data_view._bar.axis  # the colour bar's 0 … 1 labels apart, not run together
+    assert bar.sceneBoundingRect().height() >= 6 * QFontMetrics(bar.style["tickFont"]).height()
+    zoom.cycle(-1)  # the last plot, set aside, still comes large with [ (PageUp)
+    assert zoom.large is win.plots.plots["order"] and zoom.large.isVisible()
+    zoom.restore()
+    assert not win.plots.plots["order"].isVisible()
+    win.presenter.set_active(False)
+    assert all(c.isVisible() for c in zoom.cells())
+
+
+def test_presenting_at_1920x1080_shows_every_plot_legible(qtbot, default_lab):
+    win = default_lab
+    present_at(qtbot, win, (1920, 1080))
+    cells = win.plots.zoom.cells()
+    assert all(c.isVisible() for c in cells)
+    for cell in cells:
+        assert data_rect(cell).height() >= 100, cell

@@ -143,13 +143,16 @@ def test_curves_of_few_points_get_dots(qtbot):
     assert not item.dots.isVisible()
 
 
-def test_implicit_methods_say_why_there_is_no_stability_bound(window):
+def test_implicit_methods_say_why_there_is_no_stability_bound_outside_the_data(qtbot, window):
     window.set_experiment(SHORT_BDF)
     hlam = window.plots.plots["hlam"]
-    assert hlam.note.isVisible() and hlam.note.text == IMPLICIT_NOTE
+    qtbot.wait(50)
+    text = hlam.legend.footnote_text.replace("<br>", " ")
+    assert text == IMPLICIT_NOTE and not hlam.note.isVisible()  # a box over the data greyed
+    assert legend_clear_of_data(hlam.getPlotItem(), hlam.legend.footnote)  # the curve out
     assert not hlam.lines
     window.set_experiment(SHORT_BDF.with_changes(solver={"method": "RK45"}))
-    assert not hlam.note.isVisible()
+    assert not hlam.legend.footnote_text
     assert hlam.legend_names()[-1] == "stability bound = 3.31"
 
 
