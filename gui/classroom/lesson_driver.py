@@ -18,9 +18,8 @@ from PySide6.QtWidgets import QDockWidget, QGridLayout, QTabWidget
 from odeprop.core.comparison import Comparison
 from odeprop.core.lesson import Lesson, StepView
 
+from ..common.grid_places import pack, restore_places
 from .lesson_panel import LessonPanel
-
-LARGE_STRETCH = 2  # the large plot's column is this many times as wide as the others
 
 
 class LessonDriver(QObject):
@@ -183,7 +182,7 @@ def apply_view(window, view: StepView) -> None:
             plot.show()
     if view.plots or view.large:
         for grid in _grids(window):
-            _pack(grid, plots.get(view.large))
+            pack(grid, plots.get(view.large))
     lens = getattr(window, "lens_dock", None)
     if lens is not None:
         lens.setVisible(view.lens)
@@ -204,10 +203,7 @@ def reset_view(window, fit: bool = True) -> None:
         if key != "flow":
             plot.show()
     for grid in _grids(window):
-        places, rows, cols = _original(grid)
-        for widget, place in places.items():
-            grid.addWidget(widget, *place)
-        _set_stretch(grid, rows, cols)
+        restore_places(grid)
     if fit:
         window.plots.fit_rows()
 
@@ -216,48 +212,6 @@ def _grids(window) -> list[QGridLayout]:
     """The grid layouts holding the window's plots (each once)."""
     grids = (_grid_of(plot) for plot in window.plots.plots.values())
     return list({id(g): g for g in grids if g is not None}.values())
-
-
-def _original(grid: QGridLayout):
-    """Where the grid's window put each widget, and its row and column stretches (kept the
-    first time a lesson rearranges the grid)."""
-    if not hasattr(grid, "lesson_original"):
-        places = {}
-        for i in range(grid.count()):
-            widget = grid.itemAt(i).widget()
-            if widget is not None:
-                places[widget] = grid.getItemPosition(i)
-        grid.lesson_original = (places,
-                                [grid.rowStretch(r) for r in range(grid.rowCount())],
-                                [grid.columnStretch(c) for c in range(grid.columnCount())])
-    return grid.lesson_original
-
-
-def _pack(grid: QGridLayout, large) -> None:
-    """The grid's shown widgets close up, in reading order: with a ``large`` one, it fills
-    the left two thirds and the others stack on the right; else 2 or 3 to a row."""
-    places = _original(grid)[0]
-    shown = [w for w in sorted(places, key=lambda w: places[w][:2]) if not w.isHidden()]
-    others = [w for w in shown if w is not large]
-    if large is not None and large in shown:
-        grid.addWidget(large, 0, 0, max(1, len(others)), 1)
-        for row, widget in enumerate(others):
-            grid.addWidget(widget, row, 1)
-        rows, cols = [1] * max(1, len(others)), [LARGE_STRETCH, 1]
-    else:
-        per_row = 2 if len(shown) <= 4 else 3
-        for n, widget in enumerate(shown):
-            grid.addWidget(widget, n // per_row, n % per_row)
-        rows, cols = [1] * -(-len(shown) // per_row), [1] * per_row
-    _set_stretch(grid, rows, cols)
-
-
-def _set_stretch(grid: QGridLayout, rows: list[int], cols: list[int]) -> None:
-    """Row and column stretches as given; the grid's other rows and columns get none."""
-    for r in range(max(grid.rowCount(), len(rows))):
-        grid.setRowStretch(r, rows[r] if r < len(rows) else 0)
-    for c in range(max(grid.columnCount(), len(cols))):
-        grid.setColumnStretch(c, cols[c] if c < len(cols) else 0)
 
 
 def model_tabs_of(window) -> QTabWidget | None:

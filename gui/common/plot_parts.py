@@ -287,7 +287,7 @@ class BottomLegend:
 
             one_line = " · ".join(self._notes)
             text = one_line if fits(one_line) else "<br>".join(
-                note if fits(note) else note.replace(" (", "<br>(") for note in self._notes)
+                line for note in self._notes for line in _wrapped(note, fits))
             if text != self.footnote.text:
                 self.footnote.setText(text)
             self.footnote.resize(self.footnote.item.boundingRect().size())
@@ -326,6 +326,27 @@ class BottomLegend:
         if self.legend.isVisible():
             self.legend.setPos(rect.center().x() - self.legend.width() / 2,
                                bottom - self.legend.height())
+
+
+def _wrapped(note: str, fits) -> list[str]:
+    """``note`` in lines that ``fits``: whole if it does, else broken before its parenthesis,
+    then between words (a coloured value, in HTML, is kept whole)."""
+    if fits(note):
+        return [note]
+    lines = []
+    for phrase in note.replace(" (", "\n(").split("\n"):
+        if "<" in phrase or fits(phrase):
+            lines.append(phrase)
+            continue
+        line = ""
+        for word in phrase.split(" "):
+            if line and not fits(f"{line} {word}"):
+                lines.append(line)
+                line = word
+            else:
+                line = f"{line} {word}".strip()
+        lines.append(line)
+    return lines
 
 
 class PlotNote(pg.TextItem):

@@ -12,6 +12,8 @@ from PySide6.QtCore import QEvent, QObject, Signal
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QGridLayout, QWidget
 
+from .grid_places import original_places, pack, restore_places
+
 
 class PlotZoom(QObject):
     """Maximises the cells of ``grid`` (a :class:`QGridLayout` of plots) one at a time.
@@ -31,7 +33,6 @@ class PlotZoom(QObject):
         self._hidden: list[QWidget] = []  # the cells it hid, shown again on restore
         self._chosen: QWidget | None = None  # the cell last double-clicked or maximised
         self.tucked: list[QWidget] = []  # cells set aside (:meth:`tuck`)
-        self._stretches: tuple[list[int], list[int]] | None = None  # the grid's, untucked
         self.maximise_action = self._action(owner, "&Maximise plot (again: all plots)", "F",
                                             lambda: self.toggle(self._target()))
         self.next_action = self._action(owner, "&Next plot large", "]", lambda: self.cycle(1))
@@ -149,38 +150,22 @@ class PlotZoom(QObject):
 
     # -- fewer cells, larger -----------------------------------------------------------------
     def tuck(self, cells: list[QWidget]) -> None:
-        """``cells`` step aside (hidden; their rows and columns give their room to the others)
-        and the rest of the grid grows; ] and [ still show them large. An empty list: every
-        cell back."""
+        """``cells`` step aside (hidden) and the others close up, as many to a row as the grid
+        had columns, each larger; ] and [ still show the tucked ones large. An empty list:
+        every cell back in its place."""
         cells = [c for c in cells if c in self._cells]
         if cells == self.tucked:
             return
         large = self.large
         self.restore()
-        grid = self.grid
-        if self._stretches is not None:  # the grid's own stretches, then tuck anew
-            for index, stretch in enumerate(self._stretches[0]):
-                grid.setRowStretch(index, stretch)
-            for index, stretch in enumerate(self._stretches[1]):
-                grid.setColumnStretch(index, stretch)
-            self._stretches = None
         for cell in self.tucked:
             cell.show()
+        restore_places(self.grid)
         self.tucked = cells
         if cells:
-            self._stretches = ([grid.rowStretch(r) for r in range(grid.rowCount())],
-                               [grid.columnStretch(c) for c in range(grid.columnCount())])
+            columns = original_places(self.grid)[2]
             for cell in cells:
                 cell.hide()
-            used_rows, used_columns = set(), set()
-            for cell in self._cells:
-                if not cell.isHidden():
-                    row, column, rows, columns = grid.getItemPosition(grid.indexOf(cell))
-                    used_rows.update(range(row, row + rows))
-                    used_columns.update(range(column, column + columns))
-            for row in set(range(grid.rowCount())) - used_rows:
-                grid.setRowStretch(row, 0)
-            for column in set(range(grid.columnCount())) - used_columns:
-                grid.setColumnStretch(column, 0)
+            pack(self.grid, per_row=len(columns))
         if large is not None:
             self.maximise(large)

@@ -187,6 +187,11 @@ class ComparisonWindow(DocumentWindow):
             self._restore_settings()
 
     # -- menus -------------------------------------------------------------------------------
+    def set_type_scale(self, scale: float) -> None:
+        """The banner's and the run key's type ``scale`` times (presenter mode)."""
+        super().set_type_scale(scale)
+        self.plots.key.set_type_scale(scale)
+
     def _build_menus(self) -> None:
         bar = self.menuBar()
         file_menu = bar.addMenu("&File")

@@ -180,3 +180,27 @@ def test_presenting_at_1920x1080_shows_every_plot_legible(qtbot, default_lab):
     assert all(c.isVisible() for c in cells)
     for cell in cells:
         assert data_rect(cell).height() >= 100, cell
+
+
+def test_the_run_key_grows_with_the_type_and_still_fits_1280x720(qtbot, settings):
+    from odeprop.core.presets import load_comparison
+
+    win = ComparisonWindow(settings=settings, persist=False, restore=False)
+    qtbot.addWidget(win)
+    win.set_comparison(load_comparison("article-and-critique"))  # eight runs, long labels
+    win.show()
+    key = win.plots.key
+    before = key.buttons[0].font().pointSizeF(), key.buttons[0].iconSize().height()
+    present_at(qtbot, win, (1280, 720))
+    button = key.buttons[0]
+    assert button.font().pointSizeF() == pytest.approx(SCALE * before[0])  # was: unchanged
+    assert button.iconSize().height() == round(SCALE * before[1])
+    assert win.minimumSizeHint().width() <= 1280  # fewer entries to a row (four: 1,380 px)
+    assert all(b.geometry().right() <= key.width() for b in key.buttons)
+    shown = [c for c in win.plots.zoom.cells() if c.isVisible()]
+    assert [c.spec.key for c in shown] == ["loss", "work", "hlam"]  # one row, each large
+    for cell in shown:
+        assert data_rect(cell).height() >= 150, cell.spec.key
+    win.presenter.set_active(False)
+    assert key.buttons[0].font().pointSizeF() == pytest.approx(before[0])
+    assert key.buttons[0].iconSize().height() == before[1]

@@ -94,7 +94,7 @@ def test_every_log_plot_uses_the_log_axis_and_paints_few_clean_labels(qtbot):
         plot = LivePlot(spec)
         qtbot.addWidget(plot)
         assert isinstance(plot.getPlotItem().getAxis("left"), LogAxis) == spec.log_y
-    plot = shown_plot(qtbot, "work")
+    plot = shown_plot(qtbot, "work", height=290)  # its footnote now wraps (was cut at 340 px)
     grad = np.geomspace(4, 120, 200)  # the solver-work curve that piled up "2·10¹ … 9·10¹"
     plot.refresh(columns_with(n_grad=grad), "t")
     qtbot.wait(50)
@@ -474,3 +474,17 @@ def test_csv_column_names_are_shown_as_typed_in_the_data_view(qtbot, tmp_path):
     item = view.getPlotItem()
     assert item.getAxis("bottom").label.toPlainText().startswith("<b>a</b>")
     assert item.getAxis("left").label.toPlainText().startswith("<img src=x>")
+
+
+def test_a_footnote_too_long_for_its_plot_wraps_inside_it(qtbot):
+    plot = shown_plot(qtbot, "lambda", width=320)
+    long_note = "dashed: each fixed-step run's edge of stability, where its step is 2/η"
+    plot.fixed_note = long_note
+    qtbot.wait(20)
+    lines = plot.legend.footnote_text.split("<br>")
+    assert len(lines) >= 2 and " ".join(lines) == long_note  # broken between words only
+    foot = plot.legend.footnote.sceneBoundingRect()
+    assert foot.width() <= plot.getPlotItem().sceneBoundingRect().width()  # was cut at both ends
+    assert legend_clear_of_data(plot.getPlotItem(), plot.legend.footnote)
+    plot.resize(1200, 300)
+    qtbot.waitUntil(lambda: plot.legend.footnote_text == long_note)  # one line when it fits
