@@ -204,3 +204,18 @@ def test_the_run_key_grows_with_the_type_and_still_fits_1280x720(qtbot, settings
     win.presenter.set_active(False)
     assert key.buttons[0].font().pointSizeF() == pytest.approx(before[0])
     assert key.buttons[0].iconSize().height() == before[1]
+
+
+def test_the_distance_table_keeps_room_for_its_values_while_presenting(qtbot, settings):
+    from odeprop.core.presets import load_comparison
+    from odeprop.gui.comparison.table import DistanceTable
+
+    win = ComparisonWindow(settings=settings, persist=False, restore=False)
+    qtbot.addWidget(win)
+    win.set_comparison(load_comparison("article-and-critique"))
+    win.show()
+    table = win.findChild(DistanceTable)
+    present_at(qtbot, win, (1280, 720))
+    need = table.fontMetrics().horizontalAdvance("0.00629")  # in presenter type
+    widths = [table.columnWidth(j) for j in range(table.columnCount())]
+    assert len(widths) == 8 and min(widths) >= need  # was sized to "—": values came as "3…"
