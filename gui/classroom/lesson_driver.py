@@ -18,7 +18,7 @@ from PySide6.QtWidgets import QDockWidget, QGridLayout, QTabWidget
 from odeprop.core.comparison import Comparison
 from odeprop.core.lesson import Lesson, StepView
 
-from ..common.grid_places import pack, restore_places
+from ..common.grid_places import restore_places
 from .lesson_panel import LessonPanel
 
 
@@ -169,11 +169,9 @@ class LessonDriver(QObject):
 # -- the view ------------------------------------------------------------------------------------
 def apply_view(window, view: StepView) -> None:
     """Show what a step names in ``window``: its plots (none named: all), the large one, the
-    lens, the data or network tab, the x axis and log x. A step that names plots keeps them
-    shown in presenter mode too (none set aside for a short screen)."""
-    arranged = bool(view.plots or view.large)
-    reset_view(window, fit=not arranged)
-    window.plots.arranged = arranged
+    lens, the data or network tab, the x axis and log x. Presenting on a short screen, the
+    plots beside the large one that do not fit step aside, the last named first."""
+    reset_view(window, fit=not (view.plots or view.large))
     plots = window.plots.plots
     for key, plot in plots.items():
         if view.plots and key not in view.plots:
@@ -181,8 +179,7 @@ def apply_view(window, view: StepView) -> None:
         elif view.plots and key in view.plots and key != "flow":
             plot.show()
     if view.plots or view.large:
-        for grid in _grids(window):
-            pack(grid, plots.get(view.large))
+        window.plots.arrange(_by_importance(window, view), plots.get(view.large))
     lens = getattr(window, "lens_dock", None)
     if lens is not None:
         lens.setVisible(view.lens)
@@ -194,11 +191,20 @@ def apply_view(window, view: StepView) -> None:
     window.set_log_x(view.log_x)
 
 
+def _by_importance(window, view: StepView) -> list:
+    """The cells a step shows, in its order: the plots it names, then the data view (first,
+    when the step names its tab)."""
+    plots, cells = window.plots.plots, window.plots.zoom.cells()
+    named = [plots[k] for k in view.plots if k in plots and not plots[k].isHidden()] \
+        if view.plots else [c for c in cells if c in plots.values() and not c.isHidden()]
+    data = [c for c in cells if c not in plots.values() and not c.isHidden()]
+    return data + named if view.tab == "data" else named + data
+
+
 def reset_view(window, fit: bool = True) -> None:
     """Every plot shown (the flow plot as its window decides), the grids as they were; with
     ``fit``, as presenter mode fits them to the screen (:meth:`PlotGrid.fit_rows`)."""
-    window.plots.arranged = False
-    window.plots.zoom.tuck([])  # in its own places before the grid's original is read
+    window.plots.unarrange()  # in its own places before the grid's original is read
     for key, plot in window.plots.plots.items():
         if key != "flow":
             plot.show()

@@ -9,34 +9,40 @@ from PySide6.QtWidgets import QGridLayout
 LARGE_STRETCH = 2  # with one cell large, its column is this many times as wide as the others
 
 
-def original_places(grid: QGridLayout):
-    """(places, row stretches, column stretches): where the grid's window put each widget and
-    the stretches it gave, kept the first time the grid is rearranged."""
+def original_places(grid: QGridLayout) -> dict:
+    """Where the grid's window put each widget (row, column, rows, columns), kept the first
+    time the grid is rearranged."""
     if not hasattr(grid, "original_places"):
         places = {}
         for i in range(grid.count()):
             widget = grid.itemAt(i).widget()
             if widget is not None:
                 places[widget] = grid.getItemPosition(i)
-        grid.original_places = (places,
-                                [grid.rowStretch(r) for r in range(grid.rowCount())],
-                                [grid.columnStretch(c) for c in range(grid.columnCount())])
+        grid.original_places = places
     return grid.original_places
 
 
 def restore_places(grid: QGridLayout) -> None:
-    """Every widget back where the window put it, the stretches too."""
-    places, rows, columns = original_places(grid)
+    """Every widget back where the window put it; the rows and columns that hold a shown one
+    share the room (one that holds none, e.g. the comparison's flow row without a reference,
+    gets none)."""
+    places = original_places(grid)
     for widget, place in places.items():
         grid.addWidget(widget, *place)
-    set_stretch(grid, rows, columns)
+    rows, columns = set(), set()
+    for widget, (row, column, height, width) in places.items():
+        if not widget.isHidden():
+            rows.update(range(row, row + height))
+            columns.update(range(column, column + width))
+    set_stretch(grid, [int(r in rows) for r in range(max(rows, default=-1) + 1)],
+                [int(c in columns) for c in range(max(columns, default=-1) + 1)])
 
 
 def pack(grid: QGridLayout, large=None, per_row: int | None = None) -> None:
     """The grid's shown widgets close up, in reading order: with a ``large`` one, it fills
     the left two thirds and the others stack on the right; else ``per_row`` to a row (by
     default 2, or 3 for more than four)."""
-    places = original_places(grid)[0]
+    places = original_places(grid)
     shown = [w for w in sorted(places, key=lambda w: places[w][:2]) if not w.isHidden()]
     others = [w for w in shown if w is not large]
     if large is not None and large in shown:

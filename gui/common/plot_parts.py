@@ -24,6 +24,7 @@ from PySide6.QtCore import QSize, Qt
 from PySide6.QtGui import QFont, QFontMetrics
 from PySide6.QtWidgets import QGraphicsWidget, QWidget
 
+from .grid_places import original_places
 from .plot_zoom import PlotZoom
 
 #: x-axis modes: key → (menu label, axis label, units)
@@ -47,7 +48,7 @@ ROBUST_QUANTILES = (0.01, 0.99)
 SPIKE_SPANS = 1.0
 #: The height a row of plots needs in presenter type: title, tick labels, axis label, a legend
 #: and still ~100 px of data.
-PRESENTER_ROW_PX = 260
+PRESENTER_ROW_PX = 240
 ROBUST_MIN_POINTS = 50  # fewer points than this: every one counts
 SPIKES_ACTION = "y range: leave out one-step spikes"
 
@@ -452,22 +453,47 @@ class PlotGrid(QWidget):
         self.detail: list[QWidget] = []
         self.rows = 0
         self.presenting = False  # presenter mode's type: a row needs PRESENTER_ROW_PX
-        self.arranged = False  # a lesson chose what the grid shows: it stays so
+        self.arranged = False  # a lesson chose what the grid shows (:meth:`arrange`)
+        self._lesson: tuple[list[QWidget], QWidget | None] = ([], None)
 
     def set_presenting(self, on: bool) -> None:
         """Presenter mode on or off: see :meth:`fit_rows`."""
         self.presenting = on
         self.fit_rows()
 
+    def arrange(self, cells: list[QWidget], wide: QWidget | None = None) -> None:
+        """A lesson step's view: ``cells`` (the others hidden by the lesson) in their order of
+        importance, ``wide`` large on the left of them; until :meth:`unarrange`."""
+        self.arranged = True
+        self._lesson = (list(cells), wide)
+        self.fit_rows()
+
+    def unarrange(self) -> None:
+        """Every cell back in the grid's own places (a lesson's view ends)."""
+        self.arranged = False
+        self._lesson = ([], None)
+        if self.zoom is not None:
+            self.zoom.tuck([])
+
     def fit_rows(self) -> None:
-        """Presenting, the grid shows its rows only while each gets :data:`PRESENTER_ROW_PX`
-        (at 1280×720 three rows got 180 px each: the decision surface's axes read ±100 and its
-        colour bar's labels ran together); else :attr:`detail` steps aside, and ] and [ (or
-        PageDown and PageUp) still show each of them large."""
+        """Presenting, the grid shows a row only while it gets :data:`PRESENTER_ROW_PX` (at
+        1280×720 three rows got 180 px each: the decision surface's axes read ±100 and its
+        colour bar's labels ran together); else :attr:`detail` steps aside, and of a lesson's
+        plots beside the large one those that fit are kept, the first named first. ] and [
+        (PageDown and PageUp) still show each plot set aside large."""
         if self.zoom is None:
             return
-        short = self.height() < self.rows * PRESENTER_ROW_PX
-        self.zoom.tuck(self.detail if self.presenting and short and not self.arranged else [])
+        columns = 1 + max(c + w - 1 for _, c, _, w in original_places(self.zoom.grid).values())
+        fitting = max(1, self.height() // PRESENTER_ROW_PX)  # rows that get their height
+        if self.arranged:
+            cells, wide = self._lesson
+            others = [c for c in cells if c is not wide]
+            room = (fitting if wide is not None else fitting * columns) if self.presenting \
+                else len(others)
+            self.zoom.tuck(others[room:], wide)
+            return
+        short = self.presenting and self.height() < self.rows * PRESENTER_ROW_PX
+        self.zoom.tuck(self.detail if short else [], per_row=columns)
 
     def resizeEvent(self, event) -> None:  # noqa: N802 (Qt naming)
         super().resizeEvent(event)

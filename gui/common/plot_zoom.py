@@ -12,7 +12,7 @@ from PySide6.QtCore import QEvent, QObject, Signal
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QGridLayout, QWidget
 
-from .grid_places import original_places, pack, restore_places
+from .grid_places import pack, restore_places
 
 
 class PlotZoom(QObject):
@@ -33,6 +33,7 @@ class PlotZoom(QObject):
         self._hidden: list[QWidget] = []  # the cells it hid, shown again on restore
         self._chosen: QWidget | None = None  # the cell last double-clicked or maximised
         self.tucked: list[QWidget] = []  # cells set aside (:meth:`tuck`)
+        self._wide: QWidget | None = None  # the cell :meth:`tuck` made large on the left
         self.maximise_action = self._action(owner, "&Maximise plot (again: all plots)", "F",
                                             lambda: self.toggle(self._target()))
         self.next_action = self._action(owner, "&Next plot large", "]", lambda: self.cycle(1))
@@ -149,23 +150,23 @@ class PlotZoom(QObject):
             self.maximise(shown[(shown.index(self.large) + step) % len(shown)])
 
     # -- fewer cells, larger -----------------------------------------------------------------
-    def tuck(self, cells: list[QWidget]) -> None:
-        """``cells`` step aside (hidden) and the others close up, as many to a row as the grid
-        had columns, each larger; ] and [ still show the tucked ones large. An empty list:
-        every cell back in its place."""
+    def tuck(self, cells: list[QWidget], wide: QWidget | None = None,
+             per_row: int | None = None) -> None:
+        """``cells`` step aside (hidden) and the others close up (:func:`grid_places.pack`:
+        ``wide`` large on the left, else ``per_row`` to a row), each larger; ] and [ still show
+        the tucked ones large. No cells and no ``wide``: every cell back in its place."""
         cells = [c for c in cells if c in self._cells]
-        if cells == self.tucked:
+        if (cells, wide) == (self.tucked, self._wide):
             return
         large = self.large
         self.restore()
         for cell in self.tucked:
             cell.show()
         restore_places(self.grid)
-        self.tucked = cells
-        if cells:
-            columns = original_places(self.grid)[2]
+        self.tucked, self._wide = cells, wide
+        if cells or wide is not None:
             for cell in cells:
                 cell.hide()
-            pack(self.grid, per_row=len(columns))
+            pack(self.grid, wide, per_row)
         if large is not None:
             self.maximise(large)

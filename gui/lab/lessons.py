@@ -69,6 +69,7 @@ class LessonActions:
         if self.lesson_driver is not None:
             panel = self.lesson_driver.panel
             panel.set_scale(panel.scale * scale / before)
+            panel.set_button_points(None if scale == 1.0 else self.controls.font().pointSizeF())
 
     # -- sharing -------------------------------------------------------------------------------
     def shared_text(self) -> str:

@@ -219,3 +219,21 @@ def test_the_distance_table_keeps_room_for_its_values_while_presenting(qtbot, se
     need = table.fontMetrics().horizontalAdvance("0.00629")  # in presenter type
     widths = [table.columnWidth(j) for j in range(table.columnCount())]
     assert len(widths) == 8 and min(widths) >= need  # was sized to "—": values came as "3…"
+
+
+def test_a_lesson_presented_at_1280x720_keeps_beside_its_large_plot_what_fits(qtbot, window):
+    window.start_lesson("01-euler", 0, run=False)  # h large; the data, loss, λmax, h·λmax
+    plots, tabs = window.plots.plots, window.model_tabs
+    present_at(qtbot, window, (1280, 720))
+    shown = {c for c in window.plots.zoom.cells() if c.isVisible()}
+    assert shown == {plots["h"], tabs, plots["loss"]}  # the data tab first: the step names it
+    for cell in shown:  # four beside the large one left each ~10 px of data
+        assert data_rect(cell).height() >= 100, cell
+    assert plots["h"].height() > 1.8 * plots["loss"].height()  # the large one: two rows tall
+    window.plots.zoom.cycle(-1)  # the last named, set aside, still comes large
+    assert window.plots.zoom.large is plots["hlam"] and plots["hlam"].isVisible()
+    window.plots.zoom.restore()
+    window.presenter.set_active(False)
+    qtbot.waitUntil(lambda: plots["hlam"].isVisible() and plots["lambda"].isVisible())
+    window.leave_lesson()
+    assert all(c.isVisible() for c in window.plots.zoom.cells())
