@@ -66,6 +66,16 @@ def test_log_ticks_thin_decades_to_the_space_there_is():
     assert minor  # the skipped decades are still marked, unlabelled
 
 
+@pytest.mark.parametrize("type_scale", [1.0, 1.6])
+def test_a_short_log_axis_keeps_its_labels_apart_in_any_type(type_scale):
+    """A lesson's loss plot in presenter type: 1.8 decades on 122 px ran "0.2 0.4 0.6 0.8 1"
+    together (no candidate was spaced, and the finest was taken)."""
+    lo, hi, size = -1.767, 0.068, 122.0
+    major, _ = log_ticks(lo, hi, size, vertical=True, type_scale=type_scale)
+    gaps = np.diff(major) * size / (hi - lo)
+    assert len(major) >= 2 and gaps.min() >= 24 * type_scale, tick_labels(10 ** np.array(major))
+
+
 def test_tick_labels_use_one_style_on_every_axis_whatever_its_range():
     """Decades read the same on every axis (they were "100, 10, 1" on one plot and "1e0,
     1e-2" on another, as the range decided): powers of ten; 1-2-5 steps as decimals."""
