@@ -11,7 +11,7 @@ replay too. The lab hands it a function that opens a comparison window.
 
 from __future__ import annotations
 
-from PySide6.QtCore import QObject, Qt, Signal
+from PySide6.QtCore import QEvent, QObject, Qt, Signal
 from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import QDockWidget, QGridLayout, QTabWidget
 
@@ -96,11 +96,11 @@ class LessonDriver(QObject):
             return
         self.lesson = None
         self._stop_host()
+        if self.comparison_window is not None:
+            self.comparison_window.close()  # the panel comes back to the lab (eventFilter)
+            self.comparison_window = None
         for dock in self._docks.values():
             dock.hide()
-        if self.comparison_window is not None:
-            self.comparison_window.close()
-            self.comparison_window = None
         experiment, view = self._saved or (None, None)
         if experiment is not None:
             self.lab.set_experiment(experiment)
@@ -127,11 +127,32 @@ class LessonDriver(QObject):
         if window is None:
             window = self.comparison_window = self.open_comparison(comparison)
             window.destroyed.connect(self._comparison_closed)
+            window.installEventFilter(self)
             window.comparison_ended.connect(self.run_ended)
         else:
             window.set_comparison(comparison)
             window.show()
+        self._present_like_lab(window)
         return window
+
+    def _present_like_lab(self, window) -> None:
+        """The lesson's comparison window presents while the lab does (a class saw it in 9 pt
+        type and a window of its own size), over the lab's place."""
+        presenter = getattr(self.lab, "presenter", None)
+        if presenter is None or not presenter.active or window.presenter.active:
+            return
+        window.presenter.set_active(True)
+        if not self.lab.isFullScreen():  # presenting in a window of a chosen size (--size)
+            window.showNormal()
+            window.setGeometry(self.lab.geometry())
+
+    def eventFilter(self, watched, event) -> bool:  # noqa: N802 (Qt naming)
+        """The lesson's comparison window closing: the panel goes back to the lab first (the
+        window's dock deleted it, and presenter mode then crashed on its deleted labels)."""
+        if (event.type() == QEvent.Type.Close and watched is self.comparison_window
+                and self.panel.window() is watched):
+            self._dock_panel(self.lab)
+        return False
 
     def _comparison_closed(self, *_):
         self._docks = {k: d for k, d in self._docks.items() if k != id(self.comparison_window)}

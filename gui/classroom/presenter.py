@@ -117,8 +117,8 @@ class PresenterMode(QObject):
 
     def leave(self, closing: bool = False) -> None:
         """Back as the window was. ``closing``: only what the window remembers (its size,
-        state and panel) and its fonts; its plots go as they are (restyling them posts layout
-        work that a quitting application ran in its teardown, and crashed)."""
+        state and panel) and its fonts; its plots go as they are (restyling or regridding them
+        posts layout work that a quitting application ran in its teardown, and crashed)."""
         if not self.active:
             return
         win, saved, self._saved = self.window, self._saved, {}
@@ -126,11 +126,13 @@ class PresenterMode(QObject):
         self._timer.stop()
         if not closing:
             self._restyler.restore()
+            win.plots.set_presenting(False)  # the plots set aside come back
+        else:
+            win.plots.presenting = False  # no relayout while the window goes (as above)
         self._restyler = None
         for action, keys in saved["keys"].items():
             action.setShortcuts(keys)
         win.set_type_scale(1.0)
-        win.plots.set_presenting(False)
         _set_font(win.controls, *saved["controls"])
         _set_font(win, *saved["font"])
         for table, sizes in saved["tables"].items():

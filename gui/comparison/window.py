@@ -141,8 +141,7 @@ class ComparisonWindow(DocumentWindow):
         self.splitter = QSplitter(Qt.Orientation.Vertical)
         self.splitter.addWidget(self.plots)
         self.bottom = bottom = QSplitter(Qt.Orientation.Horizontal)
-        bottom.addWidget(_boxed("Summary: one row per run (click a heading to sort)",
-                                self.table))
+        bottom.addWidget(_boxed("Summary (click a heading to sort)", self.table))
         bottom.addWidget(_boxed("Distance between final weights ‖θi − θj‖", self.distances))
         bottom.setStretchFactor(0, 4)
         bottom.setStretchFactor(1, 1)

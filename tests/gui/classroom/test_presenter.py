@@ -237,3 +237,33 @@ def test_a_lesson_presented_at_1280x720_keeps_beside_its_large_plot_what_fits(qt
     qtbot.waitUntil(lambda: plots["hlam"].isVisible() and plots["lambda"].isVisible())
     window.leave_lesson()
     assert all(c.isVisible() for c in window.plots.zoom.cells())
+
+
+def test_a_lesson_s_comparison_step_presents_as_the_lab_does(qtbot, window):
+    present_at(qtbot, window, (1280, 720))
+    window.start_lesson("02-stiffness", 2, run=False)  # a comparison, in the lesson's window
+    host = window.lesson_driver.host
+    assert host is window.lesson_driver.comparison_window
+    assert host.presenter.active  # was: 9 pt type in a window of its own size
+    qtbot.waitUntil(lambda: host.size().toTuple() == (1280, 720))
+    assert host.plots.key.buttons[0].font().pointSizeF() == pytest.approx(
+        SCALE * window.lesson_driver.panel.buttons["next"].font().pointSizeF() / 1.25, rel=0.05)
+    window.leave_lesson()
+    assert window.lesson_driver.comparison_window is None
+
+
+@pytest.mark.parametrize("how", ["leave", "close"])
+def test_the_lesson_panel_outlives_its_comparison_window(qtbot, window, how):
+    """The panel sat in the lesson's comparison window when it closed, and went with it:
+    presenter mode then touched its deleted labels (a RuntimeError, a crash at exit)."""
+    present_at(qtbot, window, (1280, 720))
+    window.start_lesson("02-stiffness", 2, run=False)
+    driver = window.lesson_driver
+    if how == "leave":
+        window.leave_lesson()
+    else:  # the teacher closes the comparison window: the lesson goes on in the lab
+        driver.comparison_window.close()
+        assert driver.panel.window() is window and driver.panel.isVisible()
+    qtbot.wait(50)
+    window.presenter.set_active(False)
+    assert driver.panel.title.text() == "Side by side: the cost of stiffness"
