@@ -352,3 +352,19 @@ def test_a_comparison_window_without_a_lab_says_where_lessons_are(qtbot, setting
     QGuiApplication.clipboard().setText(MINE.to_toml())
     alone.paste_action.trigger()
     assert "That is an experiment or a lesson: open it in the lab" in alone.banner.text()
+
+
+def test_a_presented_comparison_step_renders_at_the_size_asked(tmp_path):
+    """`--presenter --size 1280x720` on a comparison step: the picture is of the lesson's
+    comparison window presenting at that size (it was a 9 pt window of its own size)."""
+    from PySide6.QtGui import QImage
+
+    shot = tmp_path / "step.png"
+    code = ("import sys; from odeprop.gui.app import main; "
+            f"sys.exit(main(['--lesson', '02-stiffness', '--lesson-step', '3', '--presenter', "
+            f"'--size', '1280x720', '--screenshot', {str(shot)!r}, '--run-for', '1']))")
+    env = dict(os.environ, QT_QPA_PLATFORM="offscreen", XDG_CONFIG_HOME=str(tmp_path))
+    done = subprocess.run([sys.executable, "-c", code], env=env, timeout=120,
+                          capture_output=True, text=True)
+    assert done.returncode == 0 and "Traceback" not in done.stderr, done.stderr
+    assert QImage(str(shot)).size().toTuple() == (1280, 720)
