@@ -146,11 +146,12 @@ def main(argv: list[str] | None = None) -> int:
         print("odeprop: error: this machine ran out of memory; use a smaller network or less "
               "data", file=sys.stderr)
         return 2
-    except Terminated:
-        print("odeprop: terminated (SIGTERM)", file=sys.stderr)
-        return 143
-    except KeyboardInterrupt:
-        print("\nodeprop: interrupted", file=sys.stderr)
+    except KeyboardInterrupt as exc:  # Ctrl+C, or SIGTERM (Terminated); notes say what was kept
+        kept = "".join(f"; {note}" for note in getattr(exc, "__notes__", ()))
+        if isinstance(exc, Terminated):
+            print(f"odeprop: terminated (SIGTERM){kept}", file=sys.stderr)
+            return 143
+        print(f"\nodeprop: interrupted{kept}", file=sys.stderr)
         return 130
     except BrokenPipeError:  # `odeprop run | head`: the reader left; nothing more to say
         devnull = os.open(os.devnull, os.O_WRONLY)

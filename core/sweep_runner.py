@@ -6,8 +6,9 @@ batch aims at :data:`TASK_SECONDS`), a few per worker at a time, so a 10,000-run
 10,000 futures or rows in the client. Rows are written the moment their task completes
 (:class:`~odeprop.core.sweep_results.ResultsStore`). A worker that dies has its tasks rerun
 elsewhere by the scheduler (``distributed.scheduler.allowed-failures``, 3 by default); a task that
-kills every worker it lands on becomes failed rows with that message. Ctrl+C cancels what is
-still out and keeps every row that arrived.
+kills every worker it lands on becomes failed rows with that message. Ctrl+C (and SIGTERM, which
+the command line turns into the same interrupt) cancels what is still out and keeps every row
+that arrived.
 """
 
 from __future__ import annotations
@@ -41,7 +42,7 @@ class SweepOutcome:
     kept: int  # runs finished earlier (--resume)
     done: int  # runs completed now
     failed: int  # of those, rows whose status is "failed"
-    interrupted: bool
+    interrupted: KeyboardInterrupt | None  # Ctrl+C (or the CLI's SIGTERM) that stopped it
     workers: int
 
 
@@ -101,7 +102,7 @@ class SweepRunner:
         batches = {}
         per_run = None  # seconds per run, measured as tasks complete
         done = failed = 0
-        interrupted = False
+        interrupted = None
 
         def submit():
             size = 1 if per_run is None else max(1, min(MAX_BATCH,
@@ -129,8 +130,8 @@ class SweepRunner:
                         on_row(row)
                 while todo and len(batches) < workers * TASKS_PER_WORKER:
                     submit()
-        except KeyboardInterrupt:
-            interrupted = True
+        except KeyboardInterrupt as exc:
+            interrupted = exc
             client.cancel(list(batches))
         finally:
             self.store.close()
@@ -192,17 +193,19 @@ def _duration(seconds: float) -> str:
 
 def run_sweep(sweep: Sweep, out: str | Path, scheduler: str | None = None,
               workers: int | None = None, resume: bool = False, quiet: bool = False) -> int:
-    """``odeprop sweep``: run, write the table as it grows, then the summary and plots; the exit
-    code (0, or 130 after Ctrl+C with what finished kept)."""
+    """``odeprop sweep``: run, write the table as it grows, then the summary and plots; exit code
+    0. An interrupt (Ctrl+C, or SIGTERM as the command line's ``Terminated``) is raised again
+    once what finished is written, with a note saying what was kept: the command line ends
+    on it as on any interrupt (130, or 143 for SIGTERM)."""
     from .sweep_summary import cluster_final_weights, summarize_sweep, write_plots
 
     out = Path(out)
     runner = SweepRunner(sweep, out, resume)
-    interrupted = False
+    interrupted = None
     try:
         client = connect(scheduler, workers)
-    except KeyboardInterrupt:
-        client, interrupted = None, True
+    except KeyboardInterrupt as exc:
+        client, interrupted = None, exc
     if client is not None:
         try:
             progress = SweepProgress(len(runner.cells), len(runner.start()), enabled=not quiet)
@@ -226,10 +229,10 @@ def run_sweep(sweep: Sweep, out: str | Path, scheduler: str | None = None,
     print(summary.to_markdown())
     print(f"wrote {len(rows)} of {len(runner.cells)} runs to {out / 'results.parquet'} and "
           f"results.csv, summary.md, summary.csv, {', '.join(plots)}")
-    if interrupted:
-        print(f"odeprop: interrupted; {len(rows)} of {len(runner.cells)} runs kept in {out}; "
-              "the same command with --resume runs the rest", file=sys.stderr)
-        return 130
+    if interrupted is not None:
+        interrupted.add_note(f"{len(rows)} of {len(runner.cells)} runs kept in {out}; the same "
+                             "command with --resume runs the rest")
+        raise interrupted
     return 0
 
 

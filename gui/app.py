@@ -220,10 +220,10 @@ def main(argv: list[str] | None = None) -> int:
         elif shot:
             window.set_experiment(default_experiment())
     window.show()
+    if args.presenter:  # first: a lesson's comparison window then presents too
+        window.presenter.set_active(True)
     if lesson is not None:
         window.start_lesson(lesson, args.lesson_step - 1)
-    if args.presenter:
-        window.presenter.set_active(True)
     if args.size is not None:
         smallest = window.minimumSizeHint()
         if args.size[0] < smallest.width() or args.size[1] < smallest.height():
@@ -235,6 +235,10 @@ def main(argv: list[str] | None = None) -> int:
         if window.isFullScreen():  # presenter mode in a window of exactly this size
             window.showNormal()
         window.resize(*args.size)
+        host = window.lesson_driver.host if lesson is not None else window
+        if host is not window:  # a lesson's comparison window, over the lab's place
+            host.showNormal()
+            host.resize(*args.size)
     status = {"code": 0}
     if shot:
         waited = {"s": args.run_for}

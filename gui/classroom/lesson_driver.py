@@ -11,16 +11,15 @@ replay too. The lab hands it a function that opens a comparison window.
 
 from __future__ import annotations
 
-from PySide6.QtCore import QObject, Qt, Signal
+from PySide6.QtCore import QEvent, QObject, Qt, Signal
 from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import QDockWidget, QGridLayout, QTabWidget
 
 from odeprop.core.comparison import Comparison
 from odeprop.core.lesson import Lesson, StepView
 
+from ..common.grid_places import restore_places
 from .lesson_panel import LessonPanel
-
-LARGE_STRETCH = 2  # the large plot's column is this many times as wide as the others
 
 
 class LessonDriver(QObject):
@@ -97,11 +96,11 @@ class LessonDriver(QObject):
             return
         self.lesson = None
         self._stop_host()
+        if self.comparison_window is not None:
+            self.comparison_window.close()  # the panel comes back to the lab (eventFilter)
+            self.comparison_window = None
         for dock in self._docks.values():
             dock.hide()
-        if self.comparison_window is not None:
-            self.comparison_window.close()
-            self.comparison_window = None
         experiment, view = self._saved or (None, None)
         if experiment is not None:
             self.lab.set_experiment(experiment)
@@ -128,11 +127,32 @@ class LessonDriver(QObject):
         if window is None:
             window = self.comparison_window = self.open_comparison(comparison)
             window.destroyed.connect(self._comparison_closed)
+            window.installEventFilter(self)
             window.comparison_ended.connect(self.run_ended)
         else:
             window.set_comparison(comparison)
             window.show()
+        self._present_like_lab(window)
         return window
+
+    def _present_like_lab(self, window) -> None:
+        """The lesson's comparison window presents while the lab does (a class saw it in 9 pt
+        type and a window of its own size), over the lab's place."""
+        presenter = getattr(self.lab, "presenter", None)
+        if presenter is None or not presenter.active or window.presenter.active:
+            return
+        window.presenter.set_active(True)
+        if not self.lab.isFullScreen():  # presenting in a window of a chosen size (--size)
+            window.showNormal()
+            window.setGeometry(self.lab.geometry())
+
+    def eventFilter(self, watched, event) -> bool:  # noqa: N802 (Qt naming)
+        """The lesson's comparison window closing: the panel goes back to the lab first (the
+        window's dock deleted it, and presenter mode then crashed on its deleted labels)."""
+        if (event.type() == QEvent.Type.Close and watched is self.comparison_window
+                and self.panel.window() is watched):
+            self._dock_panel(self.lab)
+        return False
 
     def _comparison_closed(self, *_):
         self._docks = {k: d for k, d in self._docks.items() if k != id(self.comparison_window)}
@@ -170,8 +190,9 @@ class LessonDriver(QObject):
 # -- the view ------------------------------------------------------------------------------------
 def apply_view(window, view: StepView) -> None:
     """Show what a step names in ``window``: its plots (none named: all), the large one, the
-    lens, the data or network tab, the x axis and log x."""
-    reset_view(window)
+    lens, the data or network tab, the x axis and log x. Presenting on a short screen, the
+    plots beside the large one that do not fit step aside, the last named first."""
+    reset_view(window, fit=not (view.plots or view.large))
     plots = window.plots.plots
     for key, plot in plots.items():
         if view.plots and key not in view.plots:
@@ -179,8 +200,7 @@ def apply_view(window, view: StepView) -> None:
         elif view.plots and key in view.plots and key != "flow":
             plot.show()
     if view.plots or view.large:
-        for grid in _grids(window):
-            _pack(grid, plots.get(view.large))
+        window.plots.arrange(_by_importance(window, view), plots.get(view.large))
     lens = getattr(window, "lens_dock", None)
     if lens is not None:
         lens.setVisible(view.lens)
@@ -192,64 +212,33 @@ def apply_view(window, view: StepView) -> None:
     window.set_log_x(view.log_x)
 
 
-def reset_view(window) -> None:
-    """Every plot shown (the flow plot as its window decides), the grids as they were."""
+def _by_importance(window, view: StepView) -> list:
+    """The cells a step shows, in its order: the plots it names, then the data view (first,
+    when the step names its tab)."""
+    plots, cells = window.plots.plots, window.plots.zoom.cells()
+    named = [plots[k] for k in view.plots if k in plots and not plots[k].isHidden()] \
+        if view.plots else [c for c in cells if c in plots.values() and not c.isHidden()]
+    data = [c for c in cells if c not in plots.values() and not c.isHidden()]
+    return data + named if view.tab == "data" else named + data
+
+
+def reset_view(window, fit: bool = True) -> None:
+    """Every plot shown (the flow plot as its window decides), the grids as they were; with
+    ``fit``, as presenter mode fits them to the screen (:meth:`PlotGrid.fit_rows`)."""
+    window.plots.unarrange()  # in its own places before the grid's original is read
     for key, plot in window.plots.plots.items():
         if key != "flow":
             plot.show()
     for grid in _grids(window):
-        places, rows, cols = _original(grid)
-        for widget, place in places.items():
-            grid.addWidget(widget, *place)
-        _set_stretch(grid, rows, cols)
+        restore_places(grid)
+    if fit:
+        window.plots.fit_rows()
 
 
 def _grids(window) -> list[QGridLayout]:
     """The grid layouts holding the window's plots (each once)."""
     grids = (_grid_of(plot) for plot in window.plots.plots.values())
     return list({id(g): g for g in grids if g is not None}.values())
-
-
-def _original(grid: QGridLayout):
-    """Where the grid's window put each widget, and its row and column stretches (kept the
-    first time a lesson rearranges the grid)."""
-    if not hasattr(grid, "lesson_original"):
-        places = {}
-        for i in range(grid.count()):
-            widget = grid.itemAt(i).widget()
-            if widget is not None:
-                places[widget] = grid.getItemPosition(i)
-        grid.lesson_original = (places,
-                                [grid.rowStretch(r) for r in range(grid.rowCount())],
-                                [grid.columnStretch(c) for c in range(grid.columnCount())])
-    return grid.lesson_original
-
-
-def _pack(grid: QGridLayout, large) -> None:
-    """The grid's shown widgets close up, in reading order: with a ``large`` one, it fills
-    the left two thirds and the others stack on the right; else 2 or 3 to a row."""
-    places = _original(grid)[0]
-    shown = [w for w in sorted(places, key=lambda w: places[w][:2]) if not w.isHidden()]
-    others = [w for w in shown if w is not large]
-    if large is not None and large in shown:
-        grid.addWidget(large, 0, 0, max(1, len(others)), 1)
-        for row, widget in enumerate(others):
-            grid.addWidget(widget, row, 1)
-        rows, cols = [1] * max(1, len(others)), [LARGE_STRETCH, 1]
-    else:
-        per_row = 2 if len(shown) <= 4 else 3
-        for n, widget in enumerate(shown):
-            grid.addWidget(widget, n // per_row, n % per_row)
-        rows, cols = [1] * -(-len(shown) // per_row), [1] * per_row
-    _set_stretch(grid, rows, cols)
-
-
-def _set_stretch(grid: QGridLayout, rows: list[int], cols: list[int]) -> None:
-    """Row and column stretches as given; the grid's other rows and columns get none."""
-    for r in range(max(grid.rowCount(), len(rows))):
-        grid.setRowStretch(r, rows[r] if r < len(rows) else 0)
-    for c in range(max(grid.columnCount(), len(cols))):
-        grid.setColumnStretch(c, cols[c] if c < len(cols) else 0)
 
 
 def model_tabs_of(window) -> QTabWidget | None:

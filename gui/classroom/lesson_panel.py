@@ -178,6 +178,15 @@ class LessonPanel(QWidget):
             font.setBold(bold)
             label.setFont(font)
 
+    def set_button_points(self, points: float | None) -> None:
+        """The buttons' type in points (presenter mode: the run controls' size, so that the
+        panel and the controls beside it fit 1280 px), or None: the window's again."""
+        for button in self.buttons.values():
+            font = QFont(button.font())
+            if points is not None:
+                font.setPointSizeF(points)
+            button.setFont(font if points is not None else QFont())
+
     def zoom(self, direction: int) -> None:
         """One step along :data:`SCALES`, larger (+1) or smaller (−1)."""
         larger = [s for s in SCALES if s > self.scale + 1e-9]

@@ -108,6 +108,7 @@ class PresenterMode(QObject):
             table.resizeRowsToContents()
         for action, key in ((zoom.next_action, "PgDown"), (zoom.previous_action, "PgUp")):
             action.setShortcuts([*action.shortcuts(), QKeySequence(key)])
+        win.plots.set_presenting(True)
         self._restyler = PlotRestyler(win.plots, SCALE)
         self._restyle()
         self._timer.start()
@@ -116,8 +117,8 @@ class PresenterMode(QObject):
 
     def leave(self, closing: bool = False) -> None:
         """Back as the window was. ``closing``: only what the window remembers (its size,
-        state and panel) and its fonts; its plots go as they are (restyling them posts layout
-        work that a quitting application ran in its teardown, and crashed)."""
+        state and panel) and its fonts; its plots go as they are (restyling or regridding them
+        posts layout work that a quitting application ran in its teardown, and crashed)."""
         if not self.active:
             return
         win, saved, self._saved = self.window, self._saved, {}
@@ -125,6 +126,9 @@ class PresenterMode(QObject):
         self._timer.stop()
         if not closing:
             self._restyler.restore()
+            win.plots.set_presenting(False)  # the plots set aside come back
+        else:
+            win.plots.presenting = False  # no relayout while the window goes (as above)
         self._restyler = None
         for action, keys in saved["keys"].items():
             action.setShortcuts(keys)

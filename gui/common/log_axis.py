@@ -15,6 +15,8 @@ import math
 import numpy as np
 import pyqtgraph as pg
 
+from .presentation import BASE_POINTS
+
 #: Smallest distance between two labelled ticks, in pixels, along a vertical / horizontal axis.
 LABEL_GAP_PX = {True: 24.0, False: 64.0}
 #: Below this many pixels per decade the 2…9 minor ticks are left out (they would be a smear).
@@ -47,8 +49,8 @@ def _linear_ticks(lo: float, hi: float, most: int):
         yield [math.log10(v) for v in values if v > 0]
 
 
-def log_ticks(lo: float, hi: float, size_px: float, vertical: bool = True
-              ) -> tuple[list[float], list[float]]:
+def log_ticks(lo: float, hi: float, size_px: float, vertical: bool = True,
+              type_scale: float = 1.0) -> tuple[list[float], list[float]]:
     """Labelled and unlabelled tick positions (log10 units) for a log axis over [lo, hi].
 
     Parameters
@@ -59,11 +61,13 @@ def log_ticks(lo: float, hi: float, size_px: float, vertical: bool = True
         Length of the axis on screen; decides how many labels fit.
     vertical
         Labels stack vertically (a left/right axis) and may sit closer than side by side.
+    type_scale
+        The tick labels' size against 9 pt (presenter mode: 1.6): the gaps grow with it.
     """
     lo, hi = sorted((float(lo), float(hi)))
     if not (math.isfinite(lo) and math.isfinite(hi)) or hi - lo < 1e-12 or size_px <= 0:
         return [], []
-    gap = LABEL_GAP_PX[vertical]
+    gap = LABEL_GAP_PX[vertical] * max(type_scale, 1.0)
     px_per_decade = size_px / (hi - lo)
     show_minor = px_per_decade >= MINOR_PX_PER_DECADE
 
@@ -91,11 +95,13 @@ def log_ticks(lo: float, hi: float, size_px: float, vertical: bool = True
     most = int(size_px / gap) + 1
     candidates = [_mantissa_ticks(lo, hi, m) for m in MANTISSA_SETS]
     candidates += list(_linear_ticks(lo, hi, most))
-    fitting = [c for c in candidates if len(c) >= 2 and spaced(c)]
+    decades = _mantissa_ticks(lo, hi, (1.0,))  # last resort: 0.1 and 1 on a short axis
+    fitting = [c for c in (*candidates, decades) if len(c) >= 2 and spaced(c)]
     major = next((c for c in fitting if len(c) >= wanted), None)
-    if major is None:
-        major = max(fitting, key=len) if fitting else (candidates[-1] if len(candidates[-1]) >= 2
-                                                       else [lo, hi])
+    if major is None:  # none spaced: the roomiest (the finest ran "0.2 0.4 0.6 0.8 1" together)
+        roomy = [c for c in (*candidates, decades) if len(c) >= 2]
+        major = (max(fitting, key=len) if fitting
+                 else max(roomy, key=lambda c: min(np.diff(c))) if roomy else [lo, hi])
     taken = {round(v, 9) for v in major}
     minor = [v for v in _mantissa_ticks(lo, hi, range(1, 10)) if round(v, 9) not in taken
              ] if show_minor and major is candidates[0] else []
@@ -167,7 +173,10 @@ class LogAxis(pg.AxisItem):
     def tickValues(self, minVal, maxVal, size):  # noqa: N802, N803 (pyqtgraph naming)
         if not self.logMode:
             return super().tickValues(minVal, maxVal, size)
-        major, minor = log_ticks(minVal, maxVal, size, self.orientation in ("left", "right"))
+        font = self.style["tickFont"]  # presenter mode's is larger: so are the gaps
+        scale = font.pointSizeF() / BASE_POINTS if font is not None else 1.0
+        major, minor = log_ticks(minVal, maxVal, size, self.orientation in ("left", "right"),
+                                 scale)
         return [(_MAJOR, major), (_MINOR, minor)]
 
     def tickStrings(self, values, scale, spacing):  # noqa: N802 (pyqtgraph naming)

@@ -24,6 +24,7 @@ from PySide6.QtCore import QSize, Qt
 from PySide6.QtGui import QFont, QFontMetrics
 from PySide6.QtWidgets import QGraphicsWidget, QWidget
 
+from .grid_places import original_places
 from .plot_zoom import PlotZoom
 
 #: x-axis modes: key → (menu label, axis label, units)
@@ -45,6 +46,9 @@ Y_PADDING = 0.04  # of the y range, so a line at 100 % or on a bound does not hi
 #: (a one-step spike: h·λmax at 200 once, while every curve stays below 3).
 ROBUST_QUANTILES = (0.01, 0.99)
 SPIKE_SPANS = 1.0
+#: The height a row of plots needs in presenter type: title, tick labels, axis label, a legend
+#: and still ~100 px of data.
+PRESENTER_ROW_PX = 240
 ROBUST_MIN_POINTS = 50  # fewer points than this: every one counts
 SPIKES_ACTION = "y range: leave out one-step spikes"
 
@@ -135,7 +139,6 @@ class SteadyViewBox(pg.ViewBox):
         self.x_extent: tuple[float, float] | None = None
         self.y_fixed: tuple[float, float] | None = None  # e.g. the order plot: 0 … max + 1
         self.y_limits: tuple[float, float] | None = None  # what y can be at all (set_y_limits)
-        self.headroom_px = 0.0  # free band above the data (for a note along the top)
 
     def set_y_limits(self, limits: tuple[float, float] | None) -> None:
         """Keep y within ``limits`` (e.g. an accuracy's 0–100 %), plus the usual padding: the
@@ -195,10 +198,6 @@ class SteadyViewBox(pg.ViewBox):
             if bounds[1][1] <= bounds[1][0]:  # all data at a limit: a step inside it
                 step = (high - low) / 5
                 bounds[1] = [high - step, high] if bounds[1][0] >= high else [low, low + step]
-        height = self.height()
-        if bounds[1] is not None and self.headroom_px and height > 2 * self.headroom_px:
-            low, high = bounds[1]
-            bounds[1][1] = high + (high - low) * self.headroom_px / (height - self.headroom_px)
         return bounds
 
     def suggestPadding(self, axis):  # noqa: N802 (pyqtgraph naming)
@@ -231,6 +230,8 @@ class BottomLegend:
         self.row = QGraphicsWidget()
         self.row.setMinimumHeight(0)
         self.row.setMaximumHeight(0)
+        self._notes: list[str] = []
+        self._fitted_width = None  # the (width, type size) the footnote's lines were fitted to
         plot_item.layout.addItem(self.row, 4, 1)
         plot_item.geometryChanged.connect(self.relayout)  # columns follow the plot's width
         self._height = 0.0
@@ -261,16 +262,42 @@ class BottomLegend:
     def footnote_text(self) -> str:
         return self.footnote.text if self.footnote.isVisible() else ""
 
-    def set_footnote(self, text: str | None) -> None:
-        """A grey line under the entries (e.g. the curves a method does not report)."""
-        if text:
-            self.footnote.setText(text)
+    def set_footnote(self, notes: str | list[str] | None) -> None:
+        """Grey notes under the entries (the curves a method does not report, why a plot has
+        no bound): on one line when they fit the plot's width, else a line each, a note too
+        long for a line broken before its parenthesis. Outside the data: never over a curve."""
+        notes = [notes] if isinstance(notes, str) else [n for n in notes or [] if n]
+        if notes != self._notes:
+            self._notes = notes
+            self._fitted_width = None
+            self.relayout()
+
+    def _fit_footnote(self) -> None:
+        width = self.plot_item.width() - 16
+        size = str(self.footnote.opts.get("size") or "9pt")  # presenter mode makes it larger
+        if (width, size) == self._fitted_width:
+            return
+        self._fitted_width = (width, size)
+        if self._notes:
+            font = QFont(self.footnote.item.font())
+            font.setPointSizeF(float(size.rstrip("pt")))
+            metrics = QFontMetrics(font)
+
+            def fits(text: str) -> bool:
+                return metrics.horizontalAdvance(re.sub(r"<[^>]+>", "", text)) <= width
+
+            one_line = " · ".join(self._notes)
+            text = one_line if fits(one_line) else "<br>".join(
+                line for note in self._notes for line in _wrapped(note, fits))
+            if text != self.footnote.text:
+                self.footnote.setText(text)
             self.footnote.resize(self.footnote.item.boundingRect().size())
-        self.footnote.setVisible(bool(text))
-        self.relayout()
+        self.footnote.setVisible(bool(self._notes))
 
     def relayout(self) -> None:
-        """As many entries per row as fit the plot's width; reserve the rows' height."""
+        """As many entries per row as fit the plot's width, the footnote's lines too; reserve
+        the rows' height."""
+        self._fit_footnote()
         legend, n = self.legend, len(self.legend.items)
         shown = n >= 2
         legend.setVisible(shown)
@@ -300,6 +327,27 @@ class BottomLegend:
         if self.legend.isVisible():
             self.legend.setPos(rect.center().x() - self.legend.width() / 2,
                                bottom - self.legend.height())
+
+
+def _wrapped(note: str, fits) -> list[str]:
+    """``note`` in lines that ``fits``: whole if it does, else broken before its parenthesis,
+    then between words (a coloured value, in HTML, is kept whole)."""
+    if fits(note):
+        return [note]
+    lines = []
+    for phrase in note.replace(" (", "\n(").split("\n"):
+        if "<" in phrase or fits(phrase):
+            lines.append(phrase)
+            continue
+        line = ""
+        for word in phrase.split(" "):
+            if line and not fits(f"{line} {word}"):
+                lines.append(line)
+                line = word
+            else:
+                line = f"{line} {word}".strip()
+        lines.append(line)
+    return lines
 
 
 class PlotNote(pg.TextItem):
@@ -400,6 +448,56 @@ class PlotGrid(QWidget):
         self.x_mode = "t"
         self.log_x = False
         self.zoom: PlotZoom | None = None  # one plot large (:meth:`enable_zoom`)
+        #: the cells that step aside when presenting on a short screen (:meth:`fit_rows`),
+        #: and the grid's rows with them
+        self.detail: list[QWidget] = []
+        self.rows = 0
+        self.presenting = False  # presenter mode's type: a row needs PRESENTER_ROW_PX
+        self.arranged = False  # a lesson chose what the grid shows (:meth:`arrange`)
+        self._lesson: tuple[list[QWidget], QWidget | None] = ([], None)
+
+    def set_presenting(self, on: bool) -> None:
+        """Presenter mode on or off: see :meth:`fit_rows`."""
+        self.presenting = on
+        self.fit_rows()
+
+    def arrange(self, cells: list[QWidget], wide: QWidget | None = None) -> None:
+        """A lesson step's view: ``cells`` (the others hidden by the lesson) in their order of
+        importance, ``wide`` large on the left of them; until :meth:`unarrange`."""
+        self.arranged = True
+        self._lesson = (list(cells), wide)
+        self.fit_rows()
+
+    def unarrange(self) -> None:
+        """Every cell back in the grid's own places (a lesson's view ends)."""
+        self.arranged = False
+        self._lesson = ([], None)
+        if self.zoom is not None:
+            self.zoom.tuck([])
+
+    def fit_rows(self) -> None:
+        """Presenting, the grid shows a row only while it gets :data:`PRESENTER_ROW_PX` (at
+        1280×720 three rows got 180 px each: the decision surface's axes read ±100 and its
+        colour bar's labels ran together); else :attr:`detail` steps aside, and of a lesson's
+        plots beside the large one those that fit are kept, the first named first. ] and [
+        (PageDown and PageUp) still show each plot set aside large."""
+        if self.zoom is None:
+            return
+        columns = 1 + max(c + w - 1 for _, c, _, w in original_places(self.zoom.grid).values())
+        fitting = max(1, self.height() // PRESENTER_ROW_PX)  # rows that get their height
+        if self.arranged:
+            cells, wide = self._lesson
+            others = [c for c in cells if c is not wide]
+            room = (fitting if wide is not None else fitting * columns) if self.presenting \
+                else len(others)
+            self.zoom.tuck(others[room:], wide)
+            return
+        short = self.presenting and self.height() < self.rows * PRESENTER_ROW_PX
+        self.zoom.tuck(self.detail if short else [], per_row=columns)
+
+    def resizeEvent(self, event) -> None:  # noqa: N802 (Qt naming)
+        super().resizeEvent(event)
+        self.fit_rows()
 
     def enable_zoom(self, grid) -> PlotZoom:
         """Any cell of ``grid`` (the panel's grid of plots, laid out) can be made large."""

@@ -12,6 +12,8 @@ from PySide6.QtCore import QEvent, QObject, Signal
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QGridLayout, QWidget
 
+from .grid_places import pack, restore_places
+
 
 class PlotZoom(QObject):
     """Maximises the cells of ``grid`` (a :class:`QGridLayout` of plots) one at a time.
@@ -30,6 +32,8 @@ class PlotZoom(QObject):
         self._place: tuple[int, int, int, int] | None = None  # where it sat in the grid
         self._hidden: list[QWidget] = []  # the cells it hid, shown again on restore
         self._chosen: QWidget | None = None  # the cell last double-clicked or maximised
+        self.tucked: list[QWidget] = []  # cells set aside (:meth:`tuck`)
+        self._wide: QWidget | None = None  # the cell :meth:`tuck` made large on the left
         self.maximise_action = self._action(owner, "&Maximise plot (again: all plots)", "F",
                                             lambda: self.toggle(self._target()))
         self.next_action = self._action(owner, "&Next plot large", "]", lambda: self.cycle(1))
@@ -83,7 +87,7 @@ class PlotZoom(QObject):
     def _shown(self) -> list[QWidget]:
         """The cells the grid shows (or would, with none large), in order."""
         return [c for c in self.cells() if c is self.large or c in self._hidden
-                or (self.large is None and not c.isHidden())]
+                or c in self.tucked or (self.large is None and not c.isHidden())]
 
     def eventFilter(self, watched, event) -> bool:  # noqa: N802 (Qt naming)
         if event.type() == QEvent.Type.MouseButtonDblClick:
@@ -114,6 +118,7 @@ class PlotZoom(QObject):
         self._hidden = [c for c in self.cells() if c is not cell and not c.isHidden()]
         for other in self._hidden:
             other.hide()
+        cell.show()  # a tucked cell too
         self.grid.removeWidget(cell)
         self.grid.addWidget(cell, 0, 0, max(1, self.grid.rowCount()),
                             max(1, self.grid.columnCount()))
@@ -129,6 +134,7 @@ class PlotZoom(QObject):
         self.grid.addWidget(cell, *self._place)
         for other in self._hidden:
             other.show()
+        cell.setVisible(cell not in self.tucked)
         self.large, self._place, self._hidden = None, None, []
         self.changed.emit(None)
 
@@ -142,3 +148,25 @@ class PlotZoom(QObject):
             self.maximise(shown[0] if step > 0 else shown[-1])
         else:
             self.maximise(shown[(shown.index(self.large) + step) % len(shown)])
+
+    # -- fewer cells, larger -----------------------------------------------------------------
+    def tuck(self, cells: list[QWidget], wide: QWidget | None = None,
+             per_row: int | None = None) -> None:
+        """``cells`` step aside (hidden) and the others close up (:func:`grid_places.pack`:
+        ``wide`` large on the left, else ``per_row`` to a row), each larger; ] and [ still show
+        the tucked ones large. No cells and no ``wide``: every cell back in its place."""
+        cells = [c for c in cells if c in self._cells]
+        if (cells, wide) == (self.tucked, self._wide):
+            return
+        large = self.large
+        self.restore()
+        for cell in self.tucked:
+            cell.show()
+        restore_places(self.grid)
+        self.tucked, self._wide = cells, wide
+        if cells or wide is not None:
+            for cell in cells:
+                cell.hide()
+            pack(self.grid, wide, per_row)
+        if large is not None:
+            self.maximise(large)

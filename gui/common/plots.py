@@ -261,7 +261,7 @@ class LivePlot(pg.PlotWidget):
         self.legend = BottomLegend(item, max_columns=spec.legend_columns)
         self.note = PlotNote(self.view)
         self.empty_note = NOT_REPORTED  # shown when the run has data but this plot has none
-        self.fixed_note: str | None = None  # shown whatever the data (e.g. "no bound: …")
+        self._fixed_note: str | None = None
         self.curves: list[tuple[Curve, pg.PlotDataItem]] = []
         self.lines: list[pg.InfiniteLine] = []
         self._line_legend: list[tuple[pg.PlotDataItem, str]] = []
@@ -319,9 +319,21 @@ class LivePlot(pg.PlotWidget):
         for sample, text in self._line_legend:
             self.legend.legend.addItem(sample, text)
         every_curve = len(missing) == sum(not c.optional for c, _ in self.curves)
-        self.legend.set_footnote(self.spec.missing.format(", ".join(missing))
-                                 if missing and not every_curve else None)
+        self.legend.set_footnote([self.fixed_note, self.spec.missing.format(", ".join(missing))
+                                  if missing and not every_curve else None])
         self.legend.relayout()
+
+    @property
+    def fixed_note(self) -> str | None:
+        """A note shown whatever the data (e.g. "no bound: …"), first in the footnote: under
+        the plot, never over its curves."""
+        return self._fixed_note
+
+    @fixed_note.setter
+    def fixed_note(self, text: str | None) -> None:
+        if text != self._fixed_note:
+            self._fixed_note = text
+            self._rebuild_legend()
 
     def set_reference_line(self, value: float | None, label: str) -> None:
         """A dashed horizontal line (edge of stability, stability bound) named with its value
@@ -426,20 +438,12 @@ class LivePlot(pg.PlotWidget):
         return None
 
     def _show_note(self, empty: bool) -> None:
-        """The fixed note along the top, else the empty note when the run has data but this
-        plot has none; the reference lines then step aside (the legend still names them): "not
-        measured" was printed over a dashed 2/η line that had nothing to be compared with."""
+        """The empty note when the run has data but this plot has none; the reference lines
+        then step aside (the legend still names them): "not measured" was printed over a
+        dashed 2/η line that had nothing to be compared with."""
         for line in self.lines:
             line.setVisible(not empty)
-        if self.fixed_note:
-            self.note.show_text(self.fixed_note, "top")
-        else:
-            self.note.show_text(self.empty_note if empty else None)
-        # a note along the top gets a band of its own above the data
-        headroom = self.note.boundingRect().height() + 6 if self.fixed_note else 0.0
-        if headroom != self.view.headroom_px:
-            self.view.headroom_px = headroom
-            self.view.enableAutoRange(y=True)
+        self.note.show_text(self.empty_note if empty else None)
 
     def set_title(self, title: str) -> None:
         if title != self.title:
@@ -475,6 +479,7 @@ class PlotPanel(PlotGrid):
             grid.setColumnStretch(i, 1)
             grid.setRowStretch(i, 1)
         self.enable_zoom(grid)
+        self.detail, self.rows = [self.plots["work"], self.plots["order"]], 3
         self.set_x_mode("t")
 
     # -- data ------------------------------------------------------------------------------

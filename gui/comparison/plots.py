@@ -12,14 +12,13 @@ from __future__ import annotations
 
 import html
 import math
-import re
 import time
 from dataclasses import replace
 
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QSize, Qt, Signal
-from PySide6.QtGui import QFontMetrics, QIcon, QPainter, QPixmap
+from PySide6.QtGui import QIcon, QPainter, QPixmap
 from PySide6.QtWidgets import QGridLayout, QToolButton, QVBoxLayout, QWidget
 
 from odeprop.core.fidelity import FOLLOWS
@@ -53,7 +52,6 @@ WORK_FIELDS: dict[str, tuple[str, str]] = {
 }
 RUN_COLUMNS = (*COLUMNS, "n_hess")  # COLUMNS has n_hvp
 TRAIN_TEST_NOTE = "solid: train, dashed: test"
-FOOTNOTE_SCALE = 1.0  # the footnote's 9 pt against the widget font's width (rough is enough)
 
 _BY_KEY = {spec.key: spec for spec in SPECS}
 _WORK = _BY_KEY["work"]
@@ -163,39 +161,21 @@ class RunsPlot(LivePlot):
             item.drawn_key = None  # dots and range are redone at the next refresh
 
     def _rebuild_legend(self) -> None:
-        """No entries (see the class note); the footnote: line styles, runs without data or
-        at zero so far (a log axis cannot show 0), what the reference lines are."""
+        """No entries (see the class note); the footnote: why there is no bound, line
+        styles, runs without data or at zero so far (a log axis cannot show 0), what the
+        reference lines are."""
         self.legend.legend.clear()
         missing = [i for i, state in self._states.items() if state == "missing"]
         zero = [i for i, state in self._states.items() if state == "zero"]
-        notes = [TRAIN_TEST_NOTE] if len(self.fields) > 1 and self.dashed_drawn else []
+        notes = [self.fixed_note]
+        if len(self.fields) > 1 and self.dashed_drawn:
+            notes.append(TRAIN_TEST_NOTE)
         if missing and len(missing) < len(self.runs):
             notes.append(self.spec.missing.format(run_numbers(missing)))
         if zero:
             notes.append(f"0 so far: {run_numbers(zero)}")
         notes += [text for _, text in self._line_legend]
-        self._notes = notes
-        self._footnote_width = None
-        self._lay_out_footnote()
-
-    def _lay_out_footnote(self) -> None:
-        """The notes on one line when they fit the plot's width, else one line each."""
-        width = self.width() - 16
-        if width == getattr(self, "_footnote_width", None):
-            return
-        self._footnote_width = width
-        notes = getattr(self, "_notes", [])
-        one_line = " · ".join(notes)
-        shown = re.sub(r"<[^>]+>", "", one_line)  # the reference lines' values are coloured
-        fits = QFontMetrics(self.font()).horizontalAdvance(shown) * FOOTNOTE_SCALE < width
-        text = one_line if fits else "<br>".join(notes)
-        if text != self.legend.footnote_text:
-            self.legend.set_footnote(text or None)
-
-    def resizeEvent(self, event) -> None:  # noqa: N802 (Qt naming)
-        super().resizeEvent(event)
-        if "legend" in self.__dict__:  # pyqtgraph resizes before LivePlot has built it
-            self._lay_out_footnote()
+        self.legend.set_footnote(notes)
 
     def set_reference_lines(self, lines, note: str = "") -> None:
         """Dashed horizontal lines, each (value, colour, label); ``note`` (e.g. "dashed: 2/η of
@@ -300,17 +280,33 @@ class RunKey(QWidget):
 
     toggled = Signal(int, bool)
     COLUMNS = 4
+    ICON = QSize(28, 14)  # the line sample beside each label
+    STYLE = ("QToolButton {{ border: none; padding: 1px 4px; color: #202020; "
+             "background: transparent;{size} }} QToolButton:!checked {{ color: #a8a8a8; }}")
 
     def __init__(self, parent=None):
         super().__init__(parent)
         self.buttons: list[QToolButton] = []
+        self.scale = 1.0
+        self._columns = 0  # as laid out (:meth:`_lay_out`)
         self._grid = QGridLayout(self)
         self._grid.setContentsMargins(6, 0, 6, 0)
         self._grid.setHorizontalSpacing(12)
         self._grid.setVerticalSpacing(0)
-        self.setStyleSheet("QToolButton { border: none; padding: 1px 4px; color: #202020; "
-                           "background: transparent; } "
-                           "QToolButton:!checked { color: #a8a8a8; }")
+        self.set_type_scale(1.0)
+
+    def set_type_scale(self, scale: float) -> None:
+        """The entries' type and line samples ``scale`` times their size (presenter mode): a
+        widget under a style sheet does not follow its window's font, so the size is the
+        sheet's."""
+        self.scale = scale
+        size = "" if scale == 1.0 else f" font-size: {self.font().pointSizeF() * scale:.1f}pt;"
+        self.setStyleSheet(self.STYLE.format(size=size))
+        for button in self.buttons:
+            button.setIconSize(self.ICON * scale)
+        if self.buttons:
+            self._columns = 0
+            self._lay_out()
 
     def set_runs(self, runs) -> None:
         for button in self.buttons:  # gone at once: a deferred delete waits for the event
@@ -319,22 +315,55 @@ class RunKey(QWidget):
             button.setParent(None)
             button.deleteLater()
         self.buttons = []
-        columns = min(len(runs), self.COLUMNS) or 1
         for i, (label, colour) in enumerate(runs):
             button = QToolButton()
             button.setCheckable(True)
             button.setChecked(True)
             button.setIcon(_line_icon(colour))
-            button.setIconSize(QSize(28, 14))
+            button.setIconSize(self.ICON * self.scale)
             button.setText(f"{i + 1}  {label}")
             button.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
             button.setToolTip(f"<p>{html.escape(label)}: click to hide or show this run in "
                               "every plot.</p>")  # rich text around the label as typed
             button.toggled.connect(lambda on, i=i: self.toggled.emit(i, on))
-            self._grid.addWidget(button, i // columns, i % columns, Qt.AlignmentFlag.AlignLeft)
             self.buttons.append(button)
+        self._columns = 0
+        self._lay_out()
+
+    def _fitting_columns(self) -> int:
+        """The most columns (up to :data:`COLUMNS`) whose widest entries fit the key's width."""
+        widths = [button.sizeHint().width() for button in self.buttons]
+        margins = self._grid.contentsMargins()
+        room = self.width() - margins.left() - margins.right()
+        for columns in range(min(len(widths), self.COLUMNS), 1, -1):
+            needed = sum(max(widths[c::columns]) for c in range(columns))
+            if needed + self._grid.horizontalSpacing() * (columns - 1) <= room:
+                return columns
+        return 1
+
+    def _lay_out(self) -> None:
+        """The entries in as many columns as fit (presenter type on 1280 px: fewer, in more
+        rows; four columns of it made the window 1,380 px wide at least)."""
+        columns = self._fitting_columns()
+        if columns == self._columns:
+            return
+        self._columns = columns
+        for i, button in enumerate(self.buttons):
+            self._grid.removeWidget(button)
+            self._grid.addWidget(button, i // columns, i % columns, Qt.AlignmentFlag.AlignLeft)
         for column in range(self.COLUMNS):
             self._grid.setColumnStretch(column, 1 if column < columns else 0)
+
+    def minimumSizeHint(self) -> QSize:  # noqa: N802 (Qt naming)
+        """As narrow as the widest entry (the entries then take more rows)."""
+        margins = self._grid.contentsMargins()
+        widest = max((button.sizeHint().width() for button in self.buttons), default=0)
+        return QSize(widest + margins.left() + margins.right(),
+                     super().minimumSizeHint().height())
+
+    def resizeEvent(self, event) -> None:  # noqa: N802 (Qt naming)
+        super().resizeEvent(event)
+        self._lay_out()
 
     def labels(self) -> list[str]:
         return [button.text() for button in self.buttons]
@@ -393,6 +422,8 @@ class ComparisonPlots(PlotGrid):
         grid.addWidget(self.plots["flow"], 2, 0, 1, 3)
         layout.addLayout(grid, 1)
         self.enable_zoom(grid)
+        # presenting on a short screen: loss, work and h·λmax in one row (PlotGrid.fit_rows)
+        self.detail, self.rows = [self.plots[k] for k in ("metric", "h", "lambda")], 2
         self.set_x_mode("t")
 
     # -- data ------------------------------------------------------------------------------

@@ -322,12 +322,17 @@ class DistanceTable(QTableWidget):
                 item.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
                 self.setItem(i, j, item)
         self.matrix = np.full((n, n), np.nan)
-        # fixed widths (a rare "1.23e-05" is elided, whole in its tooltip): new values never
-        # relayout the table
-        width = self.fontMetrics().horizontalAdvance("0.00629") + 10
-        for j in range(n):
-            self.setColumnWidth(j, width)
+        self.resizeColumnsToContents()
         self.clearSelection()
+
+    def resizeColumnsToContents(self) -> None:  # noqa: N802 (Qt naming)
+        """Every column as wide as a value needs ("0.00629") in the table's type, whatever it
+        shows now (presenter mode sized them to the "—" of runs not yet ended, and the values
+        came elided): new values never relayout the table, and a rare "1.23e-05" is elided,
+        whole in its tooltip."""
+        width = self.fontMetrics().horizontalAdvance("0.00629") + 10
+        for j in range(self.columnCount()):
+            self.setColumnWidth(j, width)
 
     def set_distances(self, matrix: np.ndarray) -> None:
         if matrix.shape != self.matrix.shape or np.array_equal(matrix, self.matrix,

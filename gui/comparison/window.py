@@ -141,8 +141,7 @@ class ComparisonWindow(DocumentWindow):
         self.splitter = QSplitter(Qt.Orientation.Vertical)
         self.splitter.addWidget(self.plots)
         self.bottom = bottom = QSplitter(Qt.Orientation.Horizontal)
-        bottom.addWidget(_boxed("Summary: one row per run (click a heading to sort)",
-                                self.table))
+        bottom.addWidget(_boxed("Summary (click a heading to sort)", self.table))
         bottom.addWidget(_boxed("Distance between final weights ‖θi − θj‖", self.distances))
         bottom.setStretchFactor(0, 4)
         bottom.setStretchFactor(1, 1)
@@ -187,6 +186,11 @@ class ComparisonWindow(DocumentWindow):
             self._restore_settings()
 
     # -- menus -------------------------------------------------------------------------------
+    def set_type_scale(self, scale: float) -> None:
+        """The banner's and the run key's type ``scale`` times (presenter mode)."""
+        super().set_type_scale(scale)
+        self.plots.key.set_type_scale(scale)
+
     def _build_menus(self) -> None:
         bar = self.menuBar()
         file_menu = bar.addMenu("&File")

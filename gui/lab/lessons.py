@@ -54,6 +54,7 @@ class LessonActions:
             self.lesson_driver = LessonDriver(
                 self, lambda comparison: open_comparison_window(self, comparison), self)
             self.run_ended.connect(self.lesson_driver.run_ended)
+            self._scale_lesson_panel(1.0, self.type_scale)  # a lesson begun while presenting
         self.lesson_driver.begin(lesson, max(0, min(step, len(lesson.steps) - 1)), run)
         return True
 
@@ -64,11 +65,17 @@ class LessonActions:
     def set_type_scale(self, scale: float) -> None:
         """Presenter mode: the lesson's text grows with the rest of the window's type (on top
         of the size chosen with Ctrl+= / Ctrl+-), and shrinks back with it."""
-        before = getattr(self, "type_scale", 1.0)
+        before = self.type_scale
         super().set_type_scale(scale)
         if self.lesson_driver is not None:
-            panel = self.lesson_driver.panel
-            panel.set_scale(panel.scale * scale / before)
+            self._scale_lesson_panel(before, scale)
+
+    def _scale_lesson_panel(self, before: float, scale: float) -> None:
+        """The panel's text from ``before`` to ``scale`` times; its buttons, presenting, at the
+        run controls' size (so that the panel and the controls fit 1280 px)."""
+        panel = self.lesson_driver.panel
+        panel.set_scale(panel.scale * scale / before)
+        panel.set_button_points(None if scale == 1.0 else self.controls.font().pointSizeF())
 
     # -- sharing -------------------------------------------------------------------------------
     def shared_text(self) -> str:

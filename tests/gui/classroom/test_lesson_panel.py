@@ -312,16 +312,21 @@ def test_the_lesson_options_refuse_bad_input_in_one_line(argv, message, capsys):
     assert message in err and err.count("\n") == 1
 
 
-def test_a_lesson_step_renders_to_a_screenshot(tmp_path):
-    """In its own process, as a user runs it: the lab on step 2 of the first lesson."""
+def _screenshot(tmp_path, *args: str):
+    """`odeprop ARGS --screenshot FILE` in its own process, as a user runs it: the picture."""
     shot = tmp_path / "step.png"
     code = ("import sys; from odeprop.gui.app import main; "
-            f"sys.exit(main(['--lesson', '01-euler', '--lesson-step', '2', '--screenshot', "
-            f"{str(shot)!r}, '--run-for', '2']))")
+            f"sys.exit(main({[*args, '--screenshot', str(shot)]!r}))")
     env = dict(os.environ, QT_QPA_PLATFORM="offscreen", XDG_CONFIG_HOME=str(tmp_path))
-    done = subprocess.run([sys.executable, "-c", code], env=env, timeout=90,
+    done = subprocess.run([sys.executable, "-c", code], env=env, timeout=120,
                           capture_output=True, text=True)
     assert done.returncode == 0 and "Traceback" not in done.stderr, done.stderr
+    return shot
+
+
+def test_a_lesson_step_renders_to_a_screenshot(tmp_path):
+    """The lab on step 2 of the first lesson."""
+    shot = _screenshot(tmp_path, "--lesson", "01-euler", "--lesson-step", "2", "--run-for", "2")
     assert shot.read_bytes()[:4] == b"\x89PNG"
 
 
@@ -352,3 +357,13 @@ def test_a_comparison_window_without_a_lab_says_where_lessons_are(qtbot, setting
     QGuiApplication.clipboard().setText(MINE.to_toml())
     alone.paste_action.trigger()
     assert "That is an experiment or a lesson: open it in the lab" in alone.banner.text()
+
+
+def test_a_presented_comparison_step_renders_at_the_size_asked(tmp_path):
+    """`--presenter --size 1280x720` on a comparison step: the picture is of the lesson's
+    comparison window presenting at that size (it was a 9 pt window of its own size)."""
+    from PySide6.QtGui import QImage
+
+    shot = _screenshot(tmp_path, "--lesson", "02-stiffness", "--lesson-step", "3",
+                       "--presenter", "--size", "1280x720", "--run-for", "1")
+    assert QImage(str(shot)).size().toTuple() == (1280, 720)

@@ -66,6 +66,16 @@ def test_log_ticks_thin_decades_to_the_space_there_is():
     assert minor  # the skipped decades are still marked, unlabelled
 
 
+@pytest.mark.parametrize("type_scale", [1.0, 1.6])
+def test_a_short_log_axis_keeps_its_labels_apart_in_any_type(type_scale):
+    """A lesson's loss plot in presenter type: 1.8 decades on 122 px ran "0.2 0.4 0.6 0.8 1"
+    together (no candidate was spaced, and the finest was taken)."""
+    lo, hi, size = -1.767, 0.068, 122.0
+    major, _ = log_ticks(lo, hi, size, vertical=True, type_scale=type_scale)
+    gaps = np.diff(major) * size / (hi - lo)
+    assert len(major) >= 2 and gaps.min() >= 24 * type_scale, tick_labels(10 ** np.array(major))
+
+
 def test_tick_labels_use_one_style_on_every_axis_whatever_its_range():
     """Decades read the same on every axis (they were "100, 10, 1" on one plot and "1e0,
     1e-2" on another, as the range decided): powers of ten; 1-2-5 steps as decimals."""
@@ -94,7 +104,7 @@ def test_every_log_plot_uses_the_log_axis_and_paints_few_clean_labels(qtbot):
         plot = LivePlot(spec)
         qtbot.addWidget(plot)
         assert isinstance(plot.getPlotItem().getAxis("left"), LogAxis) == spec.log_y
-    plot = shown_plot(qtbot, "work")
+    plot = shown_plot(qtbot, "work", height=290)  # its footnote now wraps (was cut at 340 px)
     grad = np.geomspace(4, 120, 200)  # the solver-work curve that piled up "2·10¹ … 9·10¹"
     plot.refresh(columns_with(n_grad=grad), "t")
     qtbot.wait(50)
@@ -143,13 +153,16 @@ def test_curves_of_few_points_get_dots(qtbot):
     assert not item.dots.isVisible()
 
 
-def test_implicit_methods_say_why_there_is_no_stability_bound(window):
+def test_implicit_methods_say_why_there_is_no_stability_bound_outside_the_data(qtbot, window):
     window.set_experiment(SHORT_BDF)
     hlam = window.plots.plots["hlam"]
-    assert hlam.note.isVisible() and hlam.note.text == IMPLICIT_NOTE
+    qtbot.wait(50)
+    text = hlam.legend.footnote_text.replace("<br>", " ")
+    assert text == IMPLICIT_NOTE and not hlam.note.isVisible()  # a box over the data greyed
+    assert legend_clear_of_data(hlam.getPlotItem(), hlam.legend.footnote)  # the curve out
     assert not hlam.lines
     window.set_experiment(SHORT_BDF.with_changes(solver={"method": "RK45"}))
-    assert not hlam.note.isVisible()
+    assert not hlam.legend.footnote_text
     assert hlam.legend_names()[-1] == "stability bound = 3.31"
 
 
@@ -471,3 +484,17 @@ def test_csv_column_names_are_shown_as_typed_in_the_data_view(qtbot, tmp_path):
     item = view.getPlotItem()
     assert item.getAxis("bottom").label.toPlainText().startswith("<b>a</b>")
     assert item.getAxis("left").label.toPlainText().startswith("<img src=x>")
+
+
+def test_a_footnote_too_long_for_its_plot_wraps_inside_it(qtbot):
+    plot = shown_plot(qtbot, "lambda", width=320)
+    long_note = "dashed: each fixed-step run's edge of stability, where its step is 2/η"
+    plot.fixed_note = long_note
+    qtbot.wait(20)
+    lines = plot.legend.footnote_text.split("<br>")
+    assert len(lines) >= 2 and " ".join(lines) == long_note  # broken between words only
+    foot = plot.legend.footnote.sceneBoundingRect()
+    assert foot.width() <= plot.getPlotItem().sceneBoundingRect().width()  # was cut at both ends
+    assert legend_clear_of_data(plot.getPlotItem(), plot.legend.footnote)
+    plot.resize(1200, 300)
+    qtbot.waitUntil(lambda: plot.legend.footnote_text == long_note)  # one line when it fits
