@@ -59,7 +59,8 @@ from .row_editors import ScheduleEditor
 from .tooltips import tip
 
 FAMILIES = {"ivp": "scipy solve_ivp", "ode": "scipy ode (legacy)", "cvode": "SUNDIALS CVODE",
-            "rosenbrock": "Rosenbrock / Gauss–Newton", "optimiser": "Optimisers (fixed step)"}
+            "rosenbrock": "Rosenbrock / Gauss–Newton", "stabilised": "Stabilised explicit (RKC)",
+            "optimiser": "Optimisers (fixed step)"}
 # a family the engine gained and this table does not name yet still gets its entry
 FAMILIES.update({info.family: info.family for info in METHODS.values()
                  if info.family not in FAMILIES})
