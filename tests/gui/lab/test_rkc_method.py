@@ -6,7 +6,7 @@ from odeprop.core.methods import METHODS
 def test_rkc_is_picked_with_its_tolerances_steps_and_spectral_radius_mode(window):
     panel = window.config_panel
     family = panel.family.findData("stabilised")
-    assert family >= 0
+    assert family >= 0 and panel.family.itemText(family) == "Stabilised explicit (RKC)"
     panel.family.setCurrentIndex(family)
     assert [panel.method.itemData(i) for i in range(panel.method.count())] == ["rkc"]
     panel.method.setCurrentIndex(panel.method.findData("rkc"))
@@ -20,3 +20,12 @@ def test_rkc_is_picked_with_its_tolerances_steps_and_spectral_radius_mode(window
     panel.jacobian.setCurrentIndex(panel.jacobian.findData("exact"))
     solver = window.experiment().solver
     assert (solver.method, solver.jacobian) == ("rkc", "exact")
+
+
+def test_the_stability_plot_says_rkc_has_a_bound_per_step(window):
+    panel = window.config_panel
+    panel.family.setCurrentIndex(panel.family.findData("stabilised"))
+    panel.method.setCurrentIndex(panel.method.findData("rkc"))
+    window.plots.set_experiment(window.experiment())
+    note = window.plots.plots["hlam"].fixed_note
+    assert "stages a step" in note and "order" not in note
