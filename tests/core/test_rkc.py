@@ -219,3 +219,15 @@ def test_a_failing_gradient_ends_the_run_as_data(flow_class, words):
     report = run.run_to_end()
     assert report.status == "failed" and words in report.message
     assert math.isfinite(report.final.loss_train)
+
+
+def test_first_step_and_max_step_set_and_cap_the_steps():
+    flow = _LinearFlow([1.0, 10.0])
+    stepper = make_stepper(flow, np.ones(2), SolverConfig(
+        method="rkc", rtol=1e-2, atol=1e-2, first_step=1e-3, max_step=0.05), 5.0)
+    stepper.step()
+    assert stepper.h == 1e-3
+    while not stepper.finished:
+        stepper.step()
+        assert stepper.h <= 0.05
+    assert stepper.t == 5.0 and stepper.stats.accepted > 5.0 / 0.05
