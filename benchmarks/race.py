@@ -88,6 +88,10 @@ CONTENDERS = {
     "ros2-gn 1e-1": SolverConfig(method="ros2-gn", rtol=1e-1, atol=1e-1),
     "lm": SolverConfig(method="lm"),
     "cvode-gmres 1e-4": SolverConfig(method="cvode-gmres", rtol=1e-4, atol=1e-4),
+    "rkc 1e-2": SolverConfig(method="rkc", rtol=1e-2, atol=1e-2),
+    "rkc 3e-2": SolverConfig(method="rkc", rtol=3e-2, atol=3e-2),
+    "rkc 1e-1": SolverConfig(method="rkc", rtol=1e-1, atol=1e-1),
+    "rkc 3e-2 exact Hv": SolverConfig(method="rkc", rtol=3e-2, atol=3e-2, jacobian="exact"),
 }
 
 

@@ -23,10 +23,12 @@ class MethodInfo:
 
     name: str
     family: str  # "ivp" (solve_ivp classes), "ode" (legacy integrators), "cvode", "optimiser",
-    # "rosenbrock" (linearly implicit, Gauss–Newton matrix)
+    # "rosenbrock" (linearly implicit, Gauss–Newton matrix), "stabilised" (explicit with a
+    # stability interval that grows with its stage count)
     label: str
     implicit: bool
-    stability_bound: float  # on the negative real axis; inf when the method is A(α)-stable there
+    stability_bound: float  # on the negative real axis; inf when the method is A(α)-stable there,
+    # nan when it has no fixed one (the stepper reports the bound of each step)
     tolerances: bool = True
     first_step: bool = True
     max_step: bool = True
@@ -107,6 +109,12 @@ METHODS: dict[str, MethodInfo] = {
                    description="θ⁺ = θ − h(I + hB)⁻¹∇L with the Gauss–Newton matrix B: "
                                "Levenberg–Marquardt with damping 1/h, h set by the gain "
                                "ratio. An optimiser: it does not follow the flow."),
+        MethodInfo("rkc", "stabilised", "RKC (Runge–Kutta–Chebyshev, order 2)", False,
+                   math.nan, jacobian_modes=("fd", "exact"),
+                   description="Stabilised explicit Runge–Kutta of order 2 (Sommeijer, Shampine "
+                               "& Verwer 1997): s stages per step, stable while h·λmax ≤ "
+                               "β(s) ≈ 0.65·s², s chosen from the spectral radius (power "
+                               "iteration on gradient differences, or on exact Hv)."),
         MethodInfo("gd", "optimiser", "Gradient descent (explicit Euler)", False, EULER_BOUND,
                    tolerances=False, first_step=False, max_step=False, learning_rate=True,
                    description="Fixed-step explicit Euler on the flow: step = learning rate."),

@@ -20,6 +20,8 @@ def make_stepper(flow, theta0, config, t_end: float) -> Stepper:
         from .legacy import LegacyOdeStepper as cls
     elif family == "cvode":
         from .cvode import CvodeStepper as cls
+    elif family == "stabilised":
+        from .rkc import RkcStepper as cls
     elif family == "rosenbrock":
         from .rosenbrock import LevenbergMarquardtStepper, RosenbrockWStepper
 

@@ -530,6 +530,9 @@ class PlotPanel(PlotGrid):
             hlam.fixed_note = IMPLICIT_NOTE
         elif info.name == "adam":
             hlam.fixed_note = "no fixed bound: Adam rescales every step"
+        elif info.family == "stabilised":  # each snapshot's stability_bound holds its β(s)
+            hlam.fixed_note = (f"no fixed bound: {info.name} picks s stages a step, "
+                               "stable to 0.65·s²")
         else:
             hlam.fixed_note = f"no fixed bound: {info.label} varies its order and step"
         hlam.refresh(self.columns, self.x_mode)

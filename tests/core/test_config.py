@@ -171,7 +171,7 @@ DEFAULT_JACOBIAN = [
     ("zvode-bdf", "fd"), ("lsoda", "exact"), ("dopri5", "none"), ("dop853", "none"),
     ("cvode-dense", "exact"), ("cvode-gmres", "exact"),
     ("ros2-gn", "sampled-gauss-newton"), ("ros34pw2-gn", "sampled-gauss-newton"),
-    ("lm", "gauss-newton"),
+    ("lm", "gauss-newton"), ("rkc", "fd"),
     ("gd", "none"), ("momentum", "none"), ("adam", "none"),
 ]
 

@@ -25,7 +25,7 @@ from .section import ConfigSection, FieldReader
 #: by its own name.
 FAMILY_LABELS = {"ivp": "scipy solve_ivp", "ode": "scipy ode (legacy)", "cvode": "SUNDIALS CVODE",
                  "rosenbrock": "Rosenbrock / Gauss–Newton",
-                 "stabilised": "Stabilised explicit (Chebyshev)",
+                 "stabilised": "Stabilised explicit (RKC)",
                  "optimiser": "Optimisers (fixed step)"}
 
 
