@@ -100,6 +100,51 @@ def test_curvature_is_the_loss_hessian_where_convex(loss, out, output, l2):
     assert np.all(np.linalg.eigvalsh(D) >= -1e-15)
 
 
+def test_softmax_curvature_takes_one_row_fewer_than_classes_even_at_certainty():
+    """The softmax cross-entropy's curvature diag(s) − s·sᵀ has rank K − 1: its factor has K − 1
+    rows per sample, FᵀF is the curvature to rounding, also where a class is certain (s → e_K,
+    where the reflection's 1 − √s_K would cancel) and where it is exactly certain (s = e_K,
+    curvature 0, nothing divided by zero)."""
+    from odeprop.core.gauss_newton import loss_curvature_factor
+
+    rng = np.random.default_rng(4)
+    for k in (2, 3, 10):
+        net = MLP(3, k, NetworkConfig(hidden=(4,), activations=("tanh",), loss="softmax_ce"))
+        z = 3.0 * rng.normal(size=(40, k))
+        z[0, 0] = z[1, -1] = 40.0  # nearly certain: the first class, the last one
+        z[2, -1] = 900.0  # certain to the last bit
+        T = np.eye(k)[rng.integers(0, k, 40)]
+        F = loss_curvature_factor(net, z, T)
+        assert F.shape == (40, k - 1, k)
+        s = np.exp(z - z.max(axis=1, keepdims=True))
+        s /= s.sum(axis=1, keepdims=True)
+        exact = (s[:, :, None] * np.eye(k) - s[:, :, None] * s[:, None, :]) / 40
+        np.testing.assert_allclose(np.einsum("nro,nrp->nop", F, F), exact, rtol=0, atol=1e-17)
+        assert np.all(F[2] == 0.0)
+
+
+def test_the_dense_matrix_is_the_same_from_one_block_or_many_and_from_a_reused_workspace(
+        monkeypatch):
+    """B in one product (the whole Ĵ in the workspace, as on iris) equals B summed over row
+    blocks; a second matrix built in the same workspace at another θ is that θ's, not the
+    first one's (the workspace's B is handed out read-only and written again)."""
+    from odeprop.core import gauss_newton as gnmod
+
+    net, X, T, theta = _problem("softmax_ce", out=3, n=40)
+    ws = Workspace()
+    one = GaussNewton(net, theta, X, T, workspace=ws).dense().copy()
+    monkeypatch.setattr(gnmod, "_DENSE_ROW_BLOCK", 6)  # 3 samples (6 rows) per block
+    blocks = GaussNewton(net, theta, X, T).dense()
+    np.testing.assert_allclose(one, blocks, rtol=1e-12, atol=1e-15 * np.abs(one).max())
+    monkeypatch.undo()
+    first = GaussNewton(net, theta, X, T, workspace=ws).dense()
+    assert not first.flags.writeable
+    other = theta + 0.3
+    second = GaussNewton(net, other, X, T, workspace=ws).dense()
+    np.testing.assert_allclose(second, GaussNewton(net, other, X, T).dense(), rtol=1e-13)
+    assert not np.allclose(second, one)
+
+
 @pytest.mark.parametrize("l2", [0.0, 0.3])
 def test_gauss_newton_is_the_hessian_for_linear_least_squares(l2):
     net, X, T, theta = _problem("mse", out=2, hidden=(), acts=(), l2=l2, n=9)
@@ -129,7 +174,7 @@ def test_shifted_solves_are_exact_on_every_path(n, l2, tiny, monkeypatch):
         monkeypatch.setattr(gnmod, "_TINY_OPERATOR", 0)
     net, X, T, theta = _problem("softmax_ce", out=3, l2=l2, n=n)
     gn = GaussNewton(net, theta, X, T, workspace=Workspace())
-    assert gn.use_woodbury == (n * 3 < net.n_params)
+    assert gn.use_woodbury == (n * 2 < net.n_params)  # 3 classes: 2 rows of Ĵ per sample
     B = gn.dense()
     v = np.random.default_rng(3).normal(size=net.n_params)
     for sigma in (1e-3, 1.0, 1e3):
