@@ -19,7 +19,7 @@ from scipy.integrate import BDF, DOP853, LSODA, RK23, RK45, Radau
 
 from .comparison import ReferenceFlow, Target
 from .flow import GradientFlow, Objective
-from .run import Run
+from .run import Run, warm_up
 from .snapshot import RunReport
 
 _CLASSES = {"RK23": RK23, "RK45": RK45, "DOP853": DOP853, "Radau": Radau, "BDF": BDF,
@@ -248,7 +248,9 @@ class RaceRun:
 
 
 def race_run(experiment, problem) -> RaceRun:
-    """Run ``experiment`` from ``problem``'s θ0 to its end (no final report's Hessian)."""
+    """Run ``experiment`` from ``problem``'s θ0 to its end (no final report's Hessian), warmed
+    up first (:func:`~odeprop.core.run.warm_up`)."""
+    warm_up(experiment, problem)
     run = Run(experiment, problem)
     try:
         run.start()

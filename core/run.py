@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -392,8 +392,6 @@ class Run:
                 self.status, self.message = "failed", str(exc)
 
     def _replace_status(self, snap: Snapshot) -> Snapshot:
-        from dataclasses import replace
-
         return replace(snap, status=self.status, message=self.message, wall=self.wall,
                        solver_wall=self.solver_wall)
 
@@ -431,4 +429,45 @@ class Run:
             eigen_rel_tol=rel_tol)
 
 
-__all__ = ["Problem", "Run", "step_stability"]
+#: The warm-up run (:func:`warm_up`): this many training samples, at most this many steps.
+WARM_UP_SAMPLES = 8
+WARM_UP_STEPS = 2
+_warm: set = set()  # the (solver, network) settings this process has warmed up
+
+
+def warm_up(experiment: Experiment, problem: Problem) -> int | None:
+    """Take a couple of steps of ``experiment``'s method on a few of ``problem``'s training
+    samples, untimed and thrown away, so that the timed run that follows does not pay this
+    process's first calls: modules imported when first needed, LAPACK's and numpy's first
+    dispatch of each operation. In a fresh process (a comparison's worker) they fall unequally:
+    on iris the first run costs 1.71× the next for whole-GN ``ros2-gn``, 1.29× for CVODE-GMRES,
+    1.16× for Adam (``benchmarks/cold_start.py``). Once per process and setting; the steps
+    taken, or None when already warm or when the warm-up failed (the run itself then says why)."""
+    try:
+        key = (experiment.solver, experiment.network)
+        if key in _warm:
+            return None
+        _warm.add(key)
+    except TypeError:  # an unhashable setting: warm up every time
+        pass
+    d, k = problem.dataset, WARM_UP_SAMPLES
+    try:
+        small = Problem(replace(d, X_train=d.X_train[:k], y_train=d.y_train[:k],
+                                X_test=d.X_test[:k], y_test=d.y_test[:k]),
+                        problem.net, problem.T_train[:k], problem.T_test[:k], problem.theta0)
+        run = Run(experiment.with_changes(
+            stop={"max_steps": WARM_UP_STEPS, "max_wall_time": 5.0},
+            probe={"stiffness_every": 0, "stiffness_every_dt": None}), small)
+        try:
+            with np.errstate(all="ignore"):
+                run.start()
+                while not run.done:
+                    run.step()
+            return run.last.step
+        finally:
+            run.close()
+    except Exception:  # noqa: BLE001 — best effort: the real run meets (and reports) any fault
+        return None
+
+
+__all__ = ["Problem", "Run", "step_stability", "warm_up"]

@@ -15,7 +15,7 @@ import numpy as np
 
 from .comparison import ReferenceFlow
 from .fidelity import distances_from_flow
-from .run import Run
+from .run import Problem, Run, warm_up
 from .sweep import Cell, Sweep, axis_value_text
 
 #: Final weights are kept in the table (for clustering) up to this many parameters.
@@ -78,7 +78,10 @@ def blank_row(sweep: Sweep, cell: Cell, status: str | None = None, message: str 
 
 
 def _run(sweep: Sweep, cell: Cell, row: dict) -> None:
-    run = Run(sweep.experiment(cell))
+    experiment = sweep.experiment(cell)
+    problem = Problem.build(experiment)
+    warm_up(experiment, problem)  # this worker's first calls of the method, untimed
+    run = Run(experiment, problem)
     hits = [None] * len(sweep.targets)
 
     def watch(snap):

@@ -54,7 +54,7 @@ def _worker_main(conn: Connection, experiment_data: dict, theta0, start_paused: 
 def _run_worker(conn: Connection, experiment_data: dict, theta0, start_paused: bool,
                 tracking=None, pace: float | None = None, keep_thetas: bool = False) -> None:
     from .config import Experiment
-    from .run import Problem, Run
+    from .run import Problem, Run, warm_up
 
     try:
         experiment = Experiment.from_dict(experiment_data)
@@ -62,6 +62,7 @@ def _run_worker(conn: Connection, experiment_data: dict, theta0, start_paused: b
         if theta0 is not None:
             problem = Problem(problem.dataset, problem.net, problem.T_train, problem.T_test,
                               theta0)
+        warm_up(experiment, problem)  # the first calls of this fresh process, untimed
         run = (Run(experiment, problem) if tracking is None
                else tracking.make_run(experiment, problem))
     except Exception as exc:  # bad data or config: reported, never raised across processes

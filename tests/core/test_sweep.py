@@ -142,7 +142,7 @@ def test_a_fault_inside_a_run_is_a_row_not_an_exception(monkeypatch):
     import odeprop.core.sweep_cell as sweep_cell
 
     class Broken:
-        def __init__(self, experiment):
+        def __init__(self, experiment, problem=None):
             raise MemoryError("no room")
 
     monkeypatch.setattr(sweep_cell, "Run", Broken)
