@@ -261,8 +261,8 @@ def test_a_race_winner_follows_the_flow_and_needs_fewest_gradients(name, gradien
 
 
 def test_on_digits_rkc_follows_the_flow_on_fewer_gradients_than_rk45():
-    """race-digits: rkc and RK45 reach loss 1e-2 with the gradient counts the description
-    quotes, rkc within 3 % of the comparison's own reference flow (one solution for every run,
+    """race-digits: rkc (3e-2 and 1e-1) and RK45 reach loss 1e-2 with the gradient counts the
+    description quotes, rkc within 3 % (and 10 % at 1e-1) of the comparison's own reference flow (one solution for every run,
     as the race measures), RK45 closer; tuned Adam and GD, the last two runs, leave it."""
     from odeprop.core.fidelity import FOLLOWS, distances_from_flow
 
@@ -271,10 +271,12 @@ def test_on_digits_rkc_follows_the_flow_on_fewer_gradients_than_rk45():
     reports = [Run(comparison.experiment(i), problem).run_to_end()
                for i in range(len(comparison.runs))]
     assert all(r.status == "finished" and r.final.loss_train <= 0.01 for r in reports)
-    assert tuple(r.final.n_grad for r in reports) == pytest.approx((69, 158, 21, 19), rel=0.05)
-    rkc, rk45, adam, gd = distances_from_flow(
+    assert tuple(r.final.n_grad for r in reports) == pytest.approx((69, 68, 158, 21, 19),
+                                                                   rel=0.05)
+    rkc, rkc_loose, rk45, adam, gd = distances_from_flow(
         problem, [(r.final.t, r.theta) for r in reports], comparison.reference)
-    assert rkc <= 0.03 and rk45 <= 0.01 and adam > FOLLOWS and gd > FOLLOWS
+    assert rkc <= 0.03 and rkc_loose <= FOLLOWS and rk45 <= 0.01
+    assert adam > FOLLOWS and gd > FOLLOWS
     stages = reports[0].final.method_in_use
     assert stages.endswith("stages") and int(stages.split()[0]) >= 3  # long steps at the end
 
