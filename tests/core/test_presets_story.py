@@ -262,8 +262,9 @@ def test_a_race_winner_follows_the_flow_and_needs_fewest_gradients(name, gradien
 
 def test_on_digits_rkc_follows_the_flow_on_fewer_gradients_than_rk45():
     """race-digits: rkc (3e-2 and 1e-1) and RK45 reach loss 1e-2 with the gradient counts the
-    description quotes, rkc within 3 % (and 10 % at 1e-1) of the comparison's own reference flow (one solution for every run,
-    as the race measures), RK45 closer; tuned Adam and GD, the last two runs, leave it."""
+    description quotes, rkc within 3 % (and 10 % at 1e-1) of the comparison's own reference
+    flow (one solution for every run, as the race measures), RK45 closer; tuned Adam and GD,
+    the last two runs, leave it."""
     from odeprop.core.fidelity import FOLLOWS, distances_from_flow
 
     comparison = load_comparison("race-digits")
