@@ -76,9 +76,9 @@ def test_a_killed_worker_marks_the_run_keeps_its_data_and_can_start_again(qtbot,
                                                                           tmp_path):
     window.set_experiment(ENDLESS_GD)
     assert window.start()
-    qtbot.waitUntil(lambda: window.session.count > 30, timeout=10_000)
+    qtbot.waitUntil(lambda: window.session.count > 30, timeout=30_000)
     session = window.session
-    with qtbot.waitSignal(window.run_ended, timeout=5_000) as ended:
+    with qtbot.waitSignal(window.run_ended, timeout=30_000) as ended:
         os.kill(session.process.process.pid, signal.SIGKILL)
         window.pause()  # a command down the broken pipe: refused quietly, nothing raised
     status, message = ended.args
@@ -93,9 +93,9 @@ def test_a_killed_worker_marks_the_run_keeps_its_data_and_can_start_again(qtbot,
     assert [s.step for s in read_recording(tmp_path / "died.csv")] == list(range(session.count))
     assert window.controls.start_action.isEnabled()
     assert window.start()  # and it runs again
-    qtbot.waitUntil(lambda: window.session.count > 10, timeout=10_000)
+    qtbot.waitUntil(lambda: window.session.count > 10, timeout=30_000)
     assert window.session is not session and window.session.first.step == 0
-    with qtbot.waitSignal(window.run_ended, timeout=3_000):
+    with qtbot.waitSignal(window.run_ended, timeout=30_000):
         window.stop()
 
 
@@ -245,7 +245,7 @@ def test_a_crashed_window_is_offered_on_the_next_start_and_reopens(qtbot, settin
                            capture_output=True, text=True, timeout=60)
     assert crash.returncode == -signal.SIGKILL, crash.stderr
     seen, worker = map(int, crash.stdout.split())
-    qtbot.waitUntil(lambda: not _running(worker), timeout=5_000)  # its pipe broke: it ended
+    qtbot.waitUntil(lambda: not _running(worker), timeout=30_000)  # its pipe broke: it ended
     win = MainWindow(settings=settings)
     qtbot.addWidget(win)
     win.show()
@@ -560,7 +560,7 @@ def test_a_start_still_reading_its_data_when_the_window_closes_starts_nothing(qt
     assert window.start() and window.state == "starting"
     window.close()
     release.set()
-    qtbot.waitUntil(built.is_set, timeout=10_000)
+    qtbot.waitUntil(built.is_set, timeout=30_000)
     qtbot.wait(200)  # the build's signal, had it been watched, has arrived by now
     assert window.session is None
 
