@@ -270,8 +270,10 @@ class RunSession(RecordedSession):
         self._thread.join(0.3)
 
     def _reap(self) -> None:
+        """Stop's grace period is over: a worker still alive is killed now. It had its chance
+        to answer; waiting longer would spend the second that Stop is allowed (DESIGN.md)."""
         if self.process.alive:
-            self.process.terminate(0.2)
+            self.process.terminate(0.0)
 
     @property
     def alive(self) -> bool:
