@@ -109,7 +109,9 @@ def test_a_stopped_worker_is_ended_by_the_watchdog_and_the_other_run_finishes(st
     assert stopped.status == "failed"
     assert "past the wall-time limit of 1 s" in stopped.message
     assert stopped.message.endswith("ended by the watchdog")
-    assert free.status == "stopped" and free.message == "reached the wall-time limit 1 s"
+    # its own limit ended it (not the watchdog); on a loaded machine the limit can pass during
+    # a step, which the message then adds ("… during a step of gd, which was abandoned")
+    assert free.status == "stopped" and free.message.startswith("reached the wall-time limit 1 s")
     assert stopped.count > 0  # what it sent before it was stopped is kept
 
 
