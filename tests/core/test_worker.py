@@ -1,5 +1,7 @@
 """Worker processes and their pipe protocol (no Qt): batches, commands, errors, termination."""
 
+import os
+import signal
 import time
 
 import numpy as np
@@ -7,11 +9,28 @@ import pytest
 
 from odeprop.core.config import Experiment
 from odeprop.core.run import Problem
-from odeprop.core.worker import RunProcess, wait_any
+from odeprop.core.worker import RunProcess, terminate_all, wait_any
 
 EXP = Experiment().with_changes(dataset={"n_samples": 80}, network={"hidden": (6,)},
                                 solver={"method": "RK45"},
                                 stop={"target_loss": 1e-3, "t_end": 1e5})
+
+
+@pytest.fixture(autouse=True)
+def reaped(monkeypatch):
+    """Every worker a test starts is ended and reaped at teardown, whatever the test did to it
+    and wherever it failed: SIGKILL ends a stopped (SIGSTOP) worker too, and the join reaps it."""
+    started = []
+    real_start = RunProcess._start
+
+    def start(process, target, args):
+        real_start(process, target, args)
+        started.append(process)
+
+    monkeypatch.setattr(RunProcess, "_start", start)
+    yield started
+    terminate_all(started, timeout=0.2)
+    assert not any(p.alive for p in started)
 
 
 def _drain(proc, until=("done", "error", "died"), timeout=30.0):
@@ -97,16 +116,20 @@ def test_commands_to_a_finished_worker_do_not_raise(command):
 
 
 def test_terminate_all_ends_many_workers_against_one_deadline():
-    from odeprop.core.worker import terminate_all
-
+    """Three workers that cannot answer (SIGSTOP) are killed once one shared 0.5 s deadline has
+    passed: at least 0.5 s (each was given its chance to quit), well under the 1.5 s that a
+    deadline per worker takes. The stopped workers are reaped by ``reaped`` whatever happens."""
     long = EXP.with_changes(stop={"target_loss": None, "t_end": 1e12})
     procs = [RunProcess(long, niceness=0) for _ in range(3)]
     for p in procs:
         _drain(p, until=("batch",))
+    for p in procs:
+        os.kill(p.process.pid, signal.SIGSTOP)
     begin = time.monotonic()
     terminate_all(procs, timeout=0.5)
-    assert time.monotonic() - begin < 1.6  # not 3 × (0.5 s + kill)
+    took = time.monotonic() - begin
     assert not any(p.alive for p in procs)
+    assert 0.5 <= took < 1.5, took  # a deadline per worker takes 3 × 0.5 s at least
 
 
 def test_a_synthetic_worker_streams_every_snapshot_and_obeys_stop():
@@ -128,9 +151,6 @@ def test_a_synthetic_worker_streams_every_snapshot_and_obeys_stop():
 
 
 def test_a_worker_killed_by_a_signal_is_named_in_the_message():
-    import os
-    import signal
-
     from odeprop.core.worker import SyntheticProcess
 
     proc = SyntheticProcess(n=10**9, batch=100, interval=0.01)

@@ -124,7 +124,7 @@ def test_hover_reports_the_value_under_the_pointer(qtbot, view, problem, theta):
     diagram = view.diagram
     edge, k, j = _widest_last_edge(problem, theta)
     x0, y0, x1, y1 = diagram._ends[edge]
-    with qtbot.waitSignal(diagram.hovered) as blocker:
+    with qtbot.waitSignal(diagram.hovered, timeout=30_000) as blocker:
         _hover(diagram, (x0 + x1) / 2, (y0 + y1) / 2)
     assert diagram.hover_value == theta[k]
     assert f"{theta[k]:.4g}" in blocker.args[0]
@@ -168,7 +168,7 @@ def test_the_lab_shows_the_runs_weights_in_a_tab_beside_the_data(qtbot, window):
     assert tabs.widget(0) is window.data_view
     tabs.setCurrentWidget(window.network_view)
     theta0 = window.problem.theta0
-    qtbot.waitUntil(lambda: window.network_view.picture is not None, timeout=3_000)
+    qtbot.waitUntil(lambda: window.network_view.picture is not None, timeout=30_000)
     np.testing.assert_array_equal(window.network_view.diagram.edge_values,
                                   _weights(window.problem, theta0))
     window.set_experiment(SHORT_BDF)
@@ -181,9 +181,9 @@ def test_the_lab_shows_the_runs_weights_in_a_tab_beside_the_data(qtbot, window):
         return np.array_equal(window.network_view.diagram.edge_values,
                               _weights(window.problem, theta))
 
-    qtbot.waitUntil(lambda: shows(final), timeout=3_000)
+    qtbot.waitUntil(lambda: shows(final), timeout=30_000)
     window.reset()  # back to the seed's initial weights
-    qtbot.waitUntil(lambda: shows(window.problem.theta0), timeout=3_000)
+    qtbot.waitUntil(lambda: shows(window.problem.theta0), timeout=30_000)
 
 
 def test_without_2d_data_neurons_are_discs_coloured_by_their_bias(qtbot):

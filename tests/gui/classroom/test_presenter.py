@@ -43,7 +43,7 @@ def points(size: str) -> float:
 
 def press_f11(qtbot, window):
     window.activateWindow()
-    qtbot.waitUntil(window.isActiveWindow)
+    qtbot.waitUntil(window.isActiveWindow, timeout=30_000)
     qtbot.keyClick(window.plots, Qt.Key.Key_F11)
 
 
@@ -64,7 +64,7 @@ def presentable(request, qtbot, settings):
 def test_presenter_mode_scales_type_and_lines_and_comes_back_exactly(qtbot, presentable):
     win = presentable
     win.resize(1280, 720)
-    qtbot.waitUntil(lambda: win.size().toTuple() == (1280, 720))
+    qtbot.waitUntil(lambda: win.size().toTuple() == (1280, 720), timeout=30_000)
     win.show_banner("A message for the class.", "info")
     before = look(win)
     assert before["pens"] and not before["full screen"]
@@ -90,7 +90,7 @@ def test_presenter_mode_scales_type_and_lines_and_comes_back_exactly(qtbot, pres
                 assert header.sectionSize(i) >= header.sectionSizeHint(i), (table, i)
     press_f11(qtbot, win)
     assert not win.presenter.active and not win.presenter.action.isChecked()
-    qtbot.waitUntil(lambda: not win.isFullScreen())
+    qtbot.waitUntil(lambda: not win.isFullScreen(), timeout=30_000)
     assert look(win) == before
     assert "font-size: 11.0pt" in win.banner.styleSheet()
 
@@ -108,7 +108,7 @@ def test_page_down_steps_through_the_plots_while_presenting(qtbot, presentable):
     zoom = presentable.plots.zoom
     presentable.presenter.set_active(True)
     presentable.activateWindow()
-    qtbot.waitUntil(presentable.isActiveWindow)
+    qtbot.waitUntil(presentable.isActiveWindow, timeout=30_000)
     qtbot.keyClick(presentable.plots, Qt.Key.Key_PageDown)
     qtbot.keyClick(presentable.plots, Qt.Key.Key_PageDown)
     assert zoom.large is zoom.cells()[1]
@@ -118,7 +118,7 @@ def test_page_down_steps_through_the_plots_while_presenting(qtbot, presentable):
 
 def test_a_window_closed_while_presenting_remembers_its_own_size(qtbot, presentable):
     presentable.resize(1280, 720)
-    qtbot.waitUntil(lambda: presentable.size().toTuple() == (1280, 720))
+    qtbot.waitUntil(lambda: presentable.size().toTuple() == (1280, 720), timeout=30_000)
     presentable.presenter.set_active(True)
     presentable.persist = True
     presentable.close()
@@ -131,7 +131,7 @@ def present_at(qtbot, win, size):
     win.presenter.set_active(True)
     win.showNormal()
     win.resize(*size)
-    qtbot.waitUntil(lambda: win.size().toTuple() == size)
+    qtbot.waitUntil(lambda: win.size().toTuple() == size, timeout=30_000)
     qtbot.wait(50)  # the grid's layout settles
 
 
@@ -234,7 +234,8 @@ def test_a_lesson_presented_at_1280x720_keeps_beside_its_large_plot_what_fits(qt
     assert window.plots.zoom.large is plots["hlam"] and plots["hlam"].isVisible()
     window.plots.zoom.restore()
     window.presenter.set_active(False)
-    qtbot.waitUntil(lambda: plots["hlam"].isVisible() and plots["lambda"].isVisible())
+    qtbot.waitUntil(lambda: plots["hlam"].isVisible() and plots["lambda"].isVisible(),
+                    timeout=30_000)
     window.leave_lesson()
     assert all(c.isVisible() for c in window.plots.zoom.cells())
 
@@ -245,7 +246,7 @@ def test_a_lesson_s_comparison_step_presents_as_the_lab_does(qtbot, window):
     host = window.lesson_driver.host
     assert host is window.lesson_driver.comparison_window
     assert host.presenter.active  # was: 9 pt type in a window of its own size
-    qtbot.waitUntil(lambda: host.size().toTuple() == (1280, 720))
+    qtbot.waitUntil(lambda: host.size().toTuple() == (1280, 720), timeout=30_000)
     assert host.plots.key.buttons[0].font().pointSizeF() == pytest.approx(
         SCALE * window.lesson_driver.panel.buttons["next"].font().pointSizeF() / 1.25, rel=0.05)
     window.leave_lesson()

@@ -203,7 +203,7 @@ def test_a_bad_field_says_what_is_wrong_under_itself(qtbot, make, value, edit, t
     section = make()
     qtbot.addWidget(section)
     section.set_value(value)
-    with qtbot.waitSignal(section.changed, timeout=1000):
+    with qtbot.waitSignal(section.changed, timeout=30_000):
         widget = getattr(section, edit)
         _type(qtbot, getattr(widget, "edit", widget), text)
     field = message.split(":", 1)[0]

@@ -13,7 +13,7 @@ def _work_plot(qtbot) -> LivePlot:
     qtbot.addWidget(plot)
     plot.resize(700, 300)
     plot.show()
-    qtbot.waitExposed(plot)
+    qtbot.waitExposed(plot, timeout=30_000)
     return plot
 
 

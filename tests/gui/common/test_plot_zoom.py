@@ -6,7 +6,7 @@ from PySide6.QtCore import QPoint, Qt
 
 def press(qtbot, window, key):
     window.activateWindow()
-    qtbot.waitUntil(window.isActiveWindow)
+    qtbot.waitUntil(window.isActiveWindow, timeout=30_000)
     qtbot.keyClick(window.plots, key)
 
 
@@ -25,11 +25,11 @@ def test_a_double_click_makes_a_plot_fill_the_plot_area_and_back(qtbot, window):
     before = places(window)
     qtbot.mouseDClick(plot.viewport(), Qt.MouseButton.LeftButton, pos=QPoint(60, 60))
     assert zoom.large is plot and cells_shown(window) == [plot]
-    qtbot.waitUntil(lambda: plot.size() == area)  # the whole plot area
+    qtbot.waitUntil(lambda: plot.size() == area, timeout=30_000)  # the whole plot area
     qtbot.mouseDClick(plot.viewport(), Qt.MouseButton.LeftButton, pos=QPoint(60, 60))
     assert zoom.large is None and cells_shown(window) == zoom.cells()
     assert places(window) == before  # every plot back in its row and column
-    qtbot.waitUntil(lambda: plot.width() < area.width() / 2)
+    qtbot.waitUntil(lambda: plot.width() < area.width() / 2, timeout=30_000)
 
 
 def test_the_decision_surface_too(qtbot, window):

@@ -40,7 +40,7 @@ def shown_plot(qtbot, key: str, width=340, height=260) -> LivePlot:
     qtbot.addWidget(plot)
     plot.resize(width, height)
     plot.show()
-    qtbot.waitExposed(plot)
+    qtbot.waitExposed(plot, timeout=30_000)
     return plot
 
 
@@ -380,7 +380,7 @@ def test_log_x_draws_every_plot_from_its_first_positive_x(qtbot):
     qtbot.addWidget(panel)
     panel.resize(900, 600)
     panel.show()
-    qtbot.waitExposed(panel)
+    qtbot.waitExposed(panel, timeout=30_000)
     panel.columns = columns_with(1000, loss_train=np.geomspace(1, 1e-2, 1000))
     marker = TimeMarker([p.getPlotItem() for p in panel.plots.values()])
     marker.show_at(type("Snapshot", (), {"t": 100.0})())
@@ -497,4 +497,5 @@ def test_a_footnote_too_long_for_its_plot_wraps_inside_it(qtbot):
     assert foot.width() <= plot.getPlotItem().sceneBoundingRect().width()  # was cut at both ends
     assert legend_clear_of_data(plot.getPlotItem(), plot.legend.footnote)
     plot.resize(1200, 300)
-    qtbot.waitUntil(lambda: plot.legend.footnote_text == long_note)  # one line when it fits
+    qtbot.waitUntil(lambda: plot.legend.footnote_text == long_note,
+                    timeout=30_000)  # one line when it fits

@@ -20,7 +20,7 @@ def test_the_workspace_fits_a_projector(qtbot, workspace):
     hint = workspace.minimumSizeHint()
     assert hint.width() <= PROJECTOR[0] and hint.height() <= PROJECTOR[1], hint
     workspace.resize(*PROJECTOR)
-    qtbot.waitUntil(lambda: workspace.size().toTuple() == PROJECTOR)
+    qtbot.waitUntil(lambda: workspace.size().toTuple() == PROJECTOR, timeout=30_000)
     for plot in workspace.plots.plots.values():
         if plot.isVisible():
             assert plot.width() >= plot.minimumSizeHint().width(), plot.spec.key
@@ -33,10 +33,10 @@ def test_a_double_click_makes_a_comparison_plot_large_and_back(qtbot, workspace)
     qtbot.mouseDClick(plot.viewport(), Qt.MouseButton.LeftButton, pos=QPoint(40, 40))
     assert zoom.large is plot
     assert not any(p.isVisible() for p in others)
-    qtbot.waitUntil(lambda: plot.width() > 2 * small.width())
+    qtbot.waitUntil(lambda: plot.width() > 2 * small.width(), timeout=30_000)
     qtbot.mouseDClick(plot.viewport(), Qt.MouseButton.LeftButton, pos=QPoint(40, 40))
     assert zoom.large is None and all(p.isVisible() for p in others)
-    qtbot.waitUntil(lambda: plot.size() == small)
+    qtbot.waitUntil(lambda: plot.size() == small, timeout=30_000)
 
 
 def test_the_flow_plot_takes_a_row_s_share_and_no_row_when_hidden(qtbot, workspace):
@@ -48,9 +48,10 @@ def test_the_flow_plot_takes_a_row_s_share_and_no_row_when_hidden(qtbot, workspa
     workspace.resize(1600, 900)
     plots = workspace.plots.plots
     workspace.set_comparison(load_comparison("race-sine"))  # has a reference flow
-    qtbot.waitUntil(lambda: plots["flow"].isVisible())
-    qtbot.waitUntil(lambda: abs(plots["flow"].height() - plots["loss"].height()) <= 4)
+    qtbot.waitUntil(lambda: plots["flow"].isVisible(), timeout=30_000)
+    qtbot.waitUntil(lambda: abs(plots["flow"].height() - plots["loss"].height()) <= 4,
+                    timeout=30_000)
     with_flow = plots["loss"].height()
     workspace.set_comparison(load_comparison("edge-of-stability"))  # has none
-    qtbot.waitUntil(lambda: not plots["flow"].isVisible())
-    qtbot.waitUntil(lambda: plots["loss"].height() > 1.3 * with_flow)
+    qtbot.waitUntil(lambda: not plots["flow"].isVisible(), timeout=30_000)
+    qtbot.waitUntil(lambda: plots["loss"].height() > 1.3 * with_flow, timeout=30_000)

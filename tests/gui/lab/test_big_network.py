@@ -191,13 +191,13 @@ def test_the_form_names_the_network_size(qtbot, window):
     panel = window.config_panel
     window.set_experiment(load_preset("big-network"))
     qtbot.waitUntil(lambda: panel.params_label.text() == "784-128-10: 101,770 parameters",
-                    timeout=10_000)  # 4,000 points in 784-D: built off the GUI thread
+                    timeout=30_000)  # 4,000 points in 784-D: built off the GUI thread
     panel.layers.set_layers((64, 64), ("tanh", "tanh"))
     panel.layers.changed.emit()  # as an edit in the layer editor does
     qtbot.waitUntil(lambda: panel.params_label.text() == "784-64-64-10: 55,050 parameters",
-                    timeout=3000)
+                    timeout=30_000)
     panel.kind.setCurrentText("csv")  # no file yet: no network to count
-    qtbot.waitUntil(lambda: panel.params_label.text() == "", timeout=3000)
+    qtbot.waitUntil(lambda: panel.params_label.text() == "", timeout=30_000)
 
 
 def test_presets_are_offered_in_the_lab(qtbot, window):
@@ -211,7 +211,7 @@ def test_presets_are_offered_in_the_lab(qtbot, window):
     actions["preset_big-network"].trigger()
     assert window.experiment() == load_preset("big-network")
     assert window.state == "idle" and window.session is None
-    qtbot.waitUntil(lambda: window.problem.net.n_params == 101_770, timeout=10_000)
+    qtbot.waitUntil(lambda: window.problem.net.n_params == 101_770, timeout=30_000)
     assert window.data_view.mode == "confusion"
 
 
@@ -258,7 +258,7 @@ def test_the_status_says_when_the_worker_measures_the_end(qtbot, window):
     products: the status line says so rather than "running"; it names Hv products."""
     window.set_experiment(CLUSTERS)
     assert window.start(start_paused=True)
-    qtbot.waitUntil(lambda: window.session.last is not None, timeout=15_000)
+    qtbot.waitUntil(lambda: window.session.last is not None, timeout=30_000)
     last = replace(window.session.last, status="finished", n_hvp=12,
                    message="reached the target loss 0.001")
     window.session._record([last])

@@ -20,11 +20,11 @@ def fits(widget) -> bool:
 def test_the_lab_fits_a_projector_with_the_lens_closed_and_open(qtbot, window):
     assert fits(window), window.minimumSizeHint()
     window.lens_dock.show()
-    qtbot.waitUntil(window.lens_dock.isVisible)
+    qtbot.waitUntil(window.lens_dock.isVisible, timeout=30_000)
     assert window.lens_dock.isFloating()  # a window of its own: it takes no width
     assert fits(window), window.minimumSizeHint()
     window.resize(*PROJECTOR)
-    qtbot.waitUntil(lambda: window.size().toTuple() == PROJECTOR)
+    qtbot.waitUntil(lambda: window.size().toTuple() == PROJECTOR, timeout=30_000)
     # no plot squeezed below what it needs (a squeezed plot clips its text under the next)
     for cell in [window.data_view, *window.plots.plots.values()]:
         assert cell.width() >= cell.minimumSizeHint().width(), cell
@@ -36,7 +36,7 @@ def test_the_experiment_panel_collapses_with_f9(qtbot, window):
     wide = window.plots.width()
     window.panel_action.trigger()
     assert not window.side_panel.isVisible()
-    qtbot.waitUntil(lambda: window.plots.width() > wide)
+    qtbot.waitUntil(lambda: window.plots.width() > wide, timeout=30_000)
     window.panel_action.trigger()
     assert window.side_panel.isVisible()
 
@@ -44,11 +44,11 @@ def test_the_experiment_panel_collapses_with_f9(qtbot, window):
 def test_n_switches_between_the_data_and_the_network_view(qtbot, window):
     assert window.model_tabs.currentWidget() is window.data_view
     window.activateWindow()
-    qtbot.waitUntil(window.isActiveWindow)
+    qtbot.waitUntil(window.isActiveWindow, timeout=30_000)
     qtbot.keyClick(window.plots, Qt.Key.Key_N)
     assert window.model_tabs.currentWidget() is window.network_view
     window.activateWindow()
-    qtbot.waitUntil(window.isActiveWindow)
+    qtbot.waitUntil(window.isActiveWindow, timeout=30_000)
     qtbot.keyClick(window.plots, Qt.Key.Key_N)
     assert window.model_tabs.currentWidget() is window.data_view
 

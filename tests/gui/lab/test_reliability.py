@@ -73,12 +73,13 @@ def fake_snapshots(n: int, start: int = 0) -> list[Snapshot]:
 
 # -- a worker killed mid-run, a broken pipe ------------------------------------------------------
 def test_a_killed_worker_marks_the_run_keeps_its_data_and_can_start_again(qtbot, window,
-                                                                          tmp_path):
+                                                                          tmp_path, request):
     window.set_experiment(ENDLESS_GD)
     assert window.start()
-    qtbot.waitUntil(lambda: window.session.count > 30, timeout=10_000)
+    qtbot.waitUntil(lambda: window.session.count > 30, timeout=30_000)
     session = window.session
-    with qtbot.waitSignal(window.run_ended, timeout=5_000) as ended:
+    request.addfinalizer(lambda: session.process.terminate(0.2))  # reaped, whatever failed
+    with qtbot.waitSignal(window.run_ended, timeout=30_000) as ended:
         os.kill(session.process.process.pid, signal.SIGKILL)
         window.pause()  # a command down the broken pipe: refused quietly, nothing raised
     status, message = ended.args
@@ -93,9 +94,9 @@ def test_a_killed_worker_marks_the_run_keeps_its_data_and_can_start_again(qtbot,
     assert [s.step for s in read_recording(tmp_path / "died.csv")] == list(range(session.count))
     assert window.controls.start_action.isEnabled()
     assert window.start()  # and it runs again
-    qtbot.waitUntil(lambda: window.session.count > 10, timeout=10_000)
+    qtbot.waitUntil(lambda: window.session.count > 10, timeout=30_000)
     assert window.session is not session and window.session.first.step == 0
-    with qtbot.waitSignal(window.run_ended, timeout=3_000):
+    with qtbot.waitSignal(window.run_ended, timeout=30_000):
         window.stop()
 
 
@@ -208,6 +209,17 @@ def _running(pid: int) -> bool:
         return False
 
 
+def _end_orphan(pid: int) -> None:
+    """Kill a crashed window's worker should it still run (a failed test leaves no stray
+    process); only a multiprocessing child, in case the pid was reused meanwhile."""
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as fh:
+            if b"multiprocessing" in fh.read() and _running(pid):
+                os.kill(pid, signal.SIGKILL)
+    except (OSError, ProcessLookupError):
+        pass
+
+
 CRASHING_LAB = """
 import os, signal, sys
 os.environ["QT_QPA_PLATFORM"] = "offscreen"
@@ -234,7 +246,7 @@ app.exec()
 
 
 def test_a_crashed_window_is_offered_on_the_next_start_and_reopens(qtbot, settings, tmp_path,
-                                                                  recovery_folder):
+                                                                  recovery_folder, request):
     from odeprop.gui.lab.main_window import MainWindow
 
     exp = ENDLESS_GD.with_changes(name="class demo")
@@ -245,7 +257,8 @@ def test_a_crashed_window_is_offered_on_the_next_start_and_reopens(qtbot, settin
                            capture_output=True, text=True, timeout=60)
     assert crash.returncode == -signal.SIGKILL, crash.stderr
     seen, worker = map(int, crash.stdout.split())
-    qtbot.waitUntil(lambda: not _running(worker), timeout=5_000)  # its pipe broke: it ended
+    request.addfinalizer(lambda: _end_orphan(worker))
+    qtbot.waitUntil(lambda: not _running(worker), timeout=30_000)  # its pipe broke: it ended
     win = MainWindow(settings=settings)
     qtbot.addWidget(win)
     win.show()
@@ -492,7 +505,7 @@ win.process_factory = functools.partial(SyntheticProcess, n=10_000, batch=500, i
 
 
 def test_a_record_cut_short_by_a_full_disk_says_so_when_reopened(qtbot, settings, tmp_path,
-                                                                 recovery_folder):
+                                                                 recovery_folder, request):
     (tmp_path / "exp.toml").write_text(ENDLESS_GD.to_toml())
     env = dict(os.environ, ODEPROP_RECOVERY_DIR=str(recovery_folder))
     crash = subprocess.run([sys.executable, "-c", CRASHING_LAB.format(setup=DISK_FILLS,
@@ -500,7 +513,8 @@ def test_a_record_cut_short_by_a_full_disk_says_so_when_reopened(qtbot, settings
                             str(tmp_path / "crash.ini"), str(tmp_path / "exp.toml")], env=env,
                            capture_output=True, text=True, timeout=180)
     assert crash.returncode == -signal.SIGKILL, crash.stderr
-    shown = int(crash.stdout.split()[0])
+    shown, worker = map(int, crash.stdout.split())
+    request.addfinalizer(lambda: _end_orphan(worker))
     (path, meta), = unfinished_recordings(recovery_folder)
     assert meta["cut_short"] == {"step": 1500, "reason": "No space left on device"}
     win = _open_lab(qtbot, settings)
@@ -560,7 +574,7 @@ def test_a_start_still_reading_its_data_when_the_window_closes_starts_nothing(qt
     assert window.start() and window.state == "starting"
     window.close()
     release.set()
-    qtbot.waitUntil(built.is_set, timeout=10_000)
+    qtbot.waitUntil(built.is_set, timeout=30_000)
     qtbot.wait(200)  # the build's signal, had it been watched, has arrived by now
     assert window.session is None
 

@@ -26,13 +26,13 @@ GD_AT_THE_EDGE = Experiment().with_changes(
     probe={"stiffness_every": 5, "stiffness_budget": 0.0})
 
 
-def run_with_lens(qtbot, window, experiment, timeout=20_000):
+def run_with_lens(qtbot, window, experiment, timeout=30_000):
     window.lens_dock.show()
     window.set_experiment(experiment)
     with qtbot.waitSignal(window.run_ended, timeout=timeout) as blocker:
         assert window.start()
     qtbot.waitUntil(lambda: len(window.lens.run.spectra) == len(window.session.spectra) > 0,
-                    timeout=3_000)
+                    timeout=30_000)
     window.lens.refresh()
     return blocker.args
 
@@ -157,19 +157,19 @@ def test_a_live_run_is_followed_until_the_slider_is_moved_back(qtbot, window):
     window.set_experiment(endless)
     window.start()
     lens = window.lens
-    qtbot.waitUntil(lambda: lens.run is not None and len(lens.run.spectra) >= 5, timeout=10_000)
+    qtbot.waitUntil(lambda: lens.run is not None and len(lens.run.spectra) >= 5, timeout=30_000)
     qtbot.waitUntil(lambda: lens.slider.value() == len(lens.run.spectra) - 1 >= 4,
-                    timeout=2_000)
+                    timeout=30_000)
     assert "newest" in lens.moment.text()
     lens.slider.setValue(1)
     count = len(lens.run.spectra)
-    qtbot.waitUntil(lambda: lens.slider.maximum() > count + 3, timeout=10_000)
+    qtbot.waitUntil(lambda: lens.slider.maximum() > count + 3, timeout=30_000)
     assert lens.slider.value() == 1  # looking back: the view stays where the student put it
     assert lens.current[0].step == 5
     lens.slider.setValue(lens.slider.maximum())  # back at the end: following again
-    qtbot.waitUntil(lambda: lens.slider.maximum() > count + 10, timeout=10_000)
-    qtbot.waitUntil(lambda: lens.slider.value() == lens.slider.maximum(), timeout=2_000)
-    with qtbot.waitSignal(window.run_ended, timeout=3_000):
+    qtbot.waitUntil(lambda: lens.slider.maximum() > count + 10, timeout=30_000)
+    qtbot.waitUntil(lambda: lens.slider.value() == lens.slider.maximum(), timeout=30_000)
+    with qtbot.waitSignal(window.run_ended, timeout=30_000):
         window.stop()
 
 
@@ -177,7 +177,7 @@ def test_a_run_started_with_the_lens_closed_measures_no_spectra(qtbot, window):
     short = GD_AT_THE_EDGE.with_changes(stop={"max_steps": 20})
     window.set_experiment(short)
     assert not window.lens_dock.isVisible()
-    with qtbot.waitSignal(window.run_ended, timeout=15_000):
+    with qtbot.waitSignal(window.run_ended, timeout=30_000):
         window.start()
     assert not window.session.experiment.probe.full_spectrum
     assert window.session.spectra == []
@@ -336,7 +336,7 @@ def test_the_largest_eigenvalue_of_a_big_network_is_inside_a_narrow_lens(qtbot):
     qtbot.addWidget(view)
     view.resize(280, 220)
     view.show()
-    qtbot.waitExposed(view)
+    qtbot.waitExposed(view, timeout=30_000)
     view.show_spectrum(Spectrum(18, 107.8, 20.7, np.array([-0.002173, 0.02602]), False),
                        101_770)
     qtbot.wait(20)
@@ -447,7 +447,7 @@ def test_a_long_title_wraps_and_nothing_is_cut_at_a_narrow_dock_s_edge(qtbot):
     lens.add_spectra([spectrum(0, [-0.5, 1.0, 4.0])])
     lens.resize(lens.minimumSizeHint().width(), 700)
     lens.show()
-    qtbot.waitExposed(lens)
+    qtbot.waitExposed(lens, timeout=30_000)
     lens.refresh()
     qtbot.wait(50)
     for view in (lens.region_view, lens.spectrum_view):
