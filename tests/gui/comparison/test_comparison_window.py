@@ -27,6 +27,7 @@ from odeprop.core.snapshot import snapshots_to_csv
 from odeprop.core.summary import summarize
 from odeprop.gui.common.log_axis import compact
 from odeprop.gui.common.plots import X_MODES
+from odeprop.gui.comparison.session import STOP_GRACE_SECONDS
 from odeprop.gui.comparison.table import NONE_TEXT, SummaryModel
 from odeprop.gui.comparison.window import ComparisonWindow
 
@@ -282,6 +283,35 @@ def test_stop_ends_every_run_and_keeps_its_data(qtbot, settings):
         assert len(item.xData) == result.count
     assert win.runs_editor.status_text(0).startswith("stopped")
     assert win.controls.start_action.isEnabled()
+
+
+def test_stop_during_long_steps_ends_every_run_within_a_second(qtbot, settings, monkeypatch):
+    """Stop while the workers are deep in one step each (a big network's step or cold probe):
+    each gets the grace period to answer, then is ended, within the second DESIGN.md allows
+    (not after its step), and says Stopped; what arrived stays."""
+    from slow_worker import SLOW_AFTER_T, SLOW_SECONDS, SlowStepProcess
+
+    from odeprop.core import comparison_runner
+
+    monkeypatch.setattr(comparison_runner, "RunProcess",
+                        lambda experiment, theta0, niceness=0, tracking=None:
+                        SlowStepProcess(experiment, theta0))
+    win = make_window(settings, ENDLESS, max_parallel=2)
+    qtbot.addWidget(win)
+    assert win.start()
+    running = win.live.results[:2]
+    qtbot.waitUntil(lambda: all(r.last is not None and r.last.t > SLOW_AFTER_T
+                                for r in running), timeout=30_000)
+    qtbot.wait(300)  # both workers are inside a slow gradient now
+    kept = [r.count for r in running]
+    begin = time.perf_counter()
+    with qtbot.waitSignal(win.comparison_ended, timeout=30_000):
+        win.stop()
+    took = time.perf_counter() - begin
+    assert STOP_GRACE_SECONDS <= took < 1.0 < SLOW_SECONDS, took
+    assert [r.status for r in win.live.results] == ["stopped"] * 3
+    assert all(r.message.endswith(f"{STOP_GRACE_SECONDS:g} s and was ended") for r in running)
+    assert [r.count for r in running] == kept and min(kept) > 5
 
 
 def test_a_preset_opens_with_its_runs(qtbot, cmp_window):
