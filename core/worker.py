@@ -33,6 +33,10 @@ from .theta_record import ThetaCadence
 BATCH_SECONDS = 0.045
 OUT_OF_MEMORY = "the worker ran out of memory; use a smaller network or less data"
 THETA_SECONDS = 0.5
+#: After Stop, a worker gets this long to send its last batch and report before it is ended:
+#: the lab and the comparison window alike, so that Stop ends every run within the second
+#: DESIGN.md allows, even one deep in a long step (its commands are read between steps).
+STOP_GRACE_SECONDS = 0.7
 
 
 def _worker_main(conn: Connection, experiment_data: dict, theta0, start_paused: bool,

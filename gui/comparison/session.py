@@ -23,12 +23,9 @@ from odeprop.core.comparison import Comparison
 from odeprop.core.comparison_runner import ComparisonRunner, RunEvent
 from odeprop.core.recording import SnapshotRecorder, recovery_dir
 from odeprop.core.run import Problem
+from odeprop.core.worker import STOP_GRACE_SECONDS
 
 POLL_SECONDS = 0.05
-#: After Stop, runs get this long to send their last snapshots and reports before they are
-#: ended, as in the lab: Stop ends every run within the second DESIGN.md allows, even one deep
-#: in a long step (was 1.0 s plus 0.5 s to quit: 1.54 s measured).
-STOP_GRACE_SECONDS = 0.7
 
 
 class ComparisonSession(QObject):

@@ -28,10 +28,10 @@ from odeprop.core.recording import (
 )
 from odeprop.core.snapshot import Snapshot, snapshots_to_csv, spectra_to_csv
 from odeprop.core.theta_record import ThetaRecorder, theta_path
-from odeprop.core.worker import RunProcess, wait_any
+from odeprop.core.worker import STOP_GRACE_SECONDS, RunProcess, wait_any
 
-#: After Stop, the worker gets this long to send its last batch and report before it is killed.
-STOP_GRACE_MS = 700
+#: The worker's grace after Stop (core.worker.STOP_GRACE_SECONDS), for Qt's timer.
+STOP_GRACE_MS = round(STOP_GRACE_SECONDS * 1000)
 
 
 class RecordedSession(QObject):

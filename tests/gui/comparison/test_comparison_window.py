@@ -25,9 +25,9 @@ from odeprop.core.presets import comparison_names, load_comparison
 from odeprop.core.recording import SnapshotRecorder, read_recording
 from odeprop.core.snapshot import snapshots_to_csv
 from odeprop.core.summary import summarize
+from odeprop.core.worker import STOP_GRACE_SECONDS
 from odeprop.gui.common.log_axis import compact
 from odeprop.gui.common.plots import X_MODES
-from odeprop.gui.comparison.session import STOP_GRACE_SECONDS
 from odeprop.gui.comparison.table import NONE_TEXT, SummaryModel
 from odeprop.gui.comparison.window import ComparisonWindow
 
